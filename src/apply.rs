@@ -1,0 +1,245 @@
+//! Apply: write a plan's main.cf safely and run the service action.
+//!
+//! Under an exclusive lock on the config directory: re-read main.cf and
+//! refuse when it changed since the plan; check the candidate with the real
+//! Postfix when asked; keep a backup when asked; write through the atomic
+//! writer; reload or restart only when the plan needs it. When the service
+//! action fails (Postfix refuses the new file), the previous bytes are put
+//! back, Postfix is brought back up, and the error carries Postfix's words.
+
+use crate::atomic::{self, WriteError};
+use crate::candidate::{self, CandidateError};
+use crate::plan::{sha256_hex, Plan};
+use crate::service::{Service, ServiceAction, ServiceError, ServiceMode, ServiceOutcome};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// How many backups `--backup` keeps per main.cf.
+pub const BACKUPS_KEPT: usize = 10;
+
+/// Options for [`apply`].
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub service: ServiceMode,
+    pub backup: bool,
+    /// Check the candidate with the real postconf/postfix before writing.
+    pub validate: bool,
+}
+
+/// What apply did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub written: bool,
+    pub backup_file: Option<PathBuf>,
+    pub service: ServiceOutcome,
+    pub warnings: Vec<String>,
+}
+
+/// Apply failed. Unless stated, main.cf was not changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{}: cannot lock the config directory: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: changed since the plan was made (expected sha256 {expected}, found {found}); nothing was written. Run `postform plan` again and review the new plan", path.display())]
+    Stale {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error(transparent)]
+    Read(#[from] crate::plan::PlanError),
+    #[error(transparent)]
+    Candidate(#[from] CandidateError),
+    #[error("{}: cannot keep a backup: {source}; nothing was written", path.display())]
+    Backup {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("{error}\n  main.cf was restored to its previous content{}", if *restarted { " and Postfix is running again" } else { "" })]
+    ServiceRolledBack {
+        error: ServiceError,
+        restarted: bool,
+    },
+    #[error("{error}\n  and restoring the previous main.cf failed too: {restore}")]
+    RollbackFailed {
+        error: ServiceError,
+        restore: String,
+    },
+}
+
+/// Apply `plan`.
+pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError> {
+    let mut warnings = Vec::new();
+    if !plan.has_changes() {
+        return Ok(ApplyReport {
+            written: false,
+            backup_file: None,
+            service: ServiceOutcome {
+                ran: ServiceAction::None,
+                message: "no changes, so no service action".into(),
+            },
+            warnings,
+        });
+    }
+    let target = atomic::resolve(&plan.main_cf)?;
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let lock = File::open(&dir).map_err(|source| ApplyError::Lock {
+        path: dir.clone(),
+        source,
+    })?;
+    lock.lock().map_err(|source| ApplyError::Lock {
+        path: dir.clone(),
+        source,
+    })?;
+    let removed = atomic::clean_stale_temps(&dir);
+    if removed > 0 {
+        warnings.push(format!(
+            "{}: removed {removed} temporary file(s) left by an interrupted postform run",
+            dir.display()
+        ));
+    }
+    let (_, current) = crate::plan::read_main_cf(&plan.config_dir)?;
+    let found = sha256_hex(&current);
+    if found != plan.base_sha256 {
+        return Err(ApplyError::Stale {
+            path: plan.main_cf.clone(),
+            expected: plan.base_sha256.clone(),
+            found,
+        });
+    }
+    if opts.validate {
+        warnings.extend(candidate::check(
+            &plan.config_dir,
+            &plan.before,
+            &plan.after,
+        )?);
+    }
+    let backup_file = if opts.backup {
+        Some(backup(&target, &current)?)
+    } else {
+        None
+    };
+    atomic::write_atomic(&plan.main_cf, &plan.after)?;
+    let action = opts.service.action_for(plan.service_action);
+    let maillog = maillog_file(&plan.after);
+    let service = Service::detect(&plan.config_dir, &opts.service, maillog);
+    let outcome = match service.run(action) {
+        Ok(o) => o,
+        Err(error) => {
+            // Put the old file back and bring Postfix back up with it.
+            if let Err(e) = atomic::write_atomic(&plan.main_cf, &current) {
+                return Err(ApplyError::RollbackFailed {
+                    error,
+                    restore: e.to_string(),
+                });
+            }
+            let again = match action {
+                ServiceAction::Restart => service.ensure_started().is_ok(),
+                _ => service.run(action).is_ok() || service.ensure_started().is_ok(),
+            };
+            return Err(ApplyError::ServiceRolledBack {
+                error,
+                restarted: again && service.is_running(),
+            });
+        }
+    };
+    drop(lock);
+    Ok(ApplyReport {
+        written: true,
+        backup_file,
+        service: outcome,
+        warnings,
+    })
+}
+
+/// The effective `maillog_file` of main.cf bytes (Postfix logs there when
+/// there is no syslog).
+fn maillog_file(main_cf: &[u8]) -> Option<PathBuf> {
+    let doc = crate::maincf::MainCf::parse(main_cf).ok()?;
+    let e = doc.get("maillog_file")?;
+    let v = e.value_str().trim().to_string();
+    (!v.is_empty() && v.starts_with('/')).then(|| PathBuf::from(v))
+}
+
+/// Copy the current bytes to `main.cf.postform-backup-<UTC time>` beside
+/// the file, keeping the newest [`BACKUPS_KEPT`].
+fn backup(target: &Path, bytes: &[u8]) -> Result<PathBuf, ApplyError> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "main.cf".into());
+    let prefix = format!("{name}.postform-backup-");
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let mut path = dir.join(format!("{prefix}{}", utc_stamp()));
+    let mut n = 1;
+    while path.exists() {
+        path = dir.join(format!("{prefix}{}-{n}", utc_stamp()));
+        n += 1;
+    }
+    atomic::write_atomic(&path, bytes).map_err(|e| ApplyError::Backup {
+        path: path.clone(),
+        source: e.source,
+    })?;
+    if let Ok(meta) = std::fs::metadata(target) {
+        // Same mode as main.cf, not the writer's default for new files.
+        let _ = std::fs::set_permissions(&path, meta.permissions());
+    }
+    let mut old: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    old.sort();
+    while old.len() > BACKUPS_KEPT {
+        let _ = std::fs::remove_file(old.remove(0));
+    }
+    Ok(path)
+}
+
+/// `YYYYmmddTHHMMSSZ` for now, UTC.
+fn utc_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stamp_shape() {
+        let s = super::utc_stamp();
+        assert_eq!(s.len(), 16, "{s}");
+        assert!(s.starts_with("20"), "{s}");
+        assert!(s.ends_with('Z'));
+    }
+}

@@ -1,0 +1,39 @@
+//! `postform import`: write a spec that reproduces the current main.cf.
+
+use super::{print_warnings, CmdResult};
+use anyhow::Context;
+use clap::Args;
+use postform::catalog::Catalog;
+use postform::effective_config::EffectiveConfig;
+use std::path::PathBuf;
+
+/// Write a spec (short form) that reproduces the current main.cf:
+/// applying it to the same host is "No changes".
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Postfix config directory holding main.cf and master.cf.
+    #[arg(short = 'c', long = "config-dir", default_value = "/etc/postfix")]
+    pub config_dir: PathBuf,
+    /// Only parameters whose value differs from Postfix's default.
+    #[arg(long)]
+    pub non_default_only: bool,
+    /// Write the spec to this file instead of standard output.
+    #[arg(short = 'o', long = "out")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: ImportArgs) -> CmdResult {
+    let catalog = Catalog::host();
+    let cfg = EffectiveConfig::load(&args.config_dir, &catalog)
+        .with_context(|| format!("reading {}", args.config_dir.display()))?;
+    let (text, warnings) = cfg.to_spec_yaml(&catalog, args.non_default_only);
+    print_warnings(&warnings);
+    match &args.out {
+        Some(path) => {
+            postform::atomic::write_atomic(path, text.as_bytes())?;
+            eprintln!("Wrote {}.", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(0)
+}

@@ -1,0 +1,92 @@
+//! Command-line front end: one file per verb, each thin over the library.
+//!
+//! Exit codes (Terraform's): 0 success / no changes, 1 error,
+//! 2 changes present (`plan --detailed-exitcode`).
+
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+mod apply;
+mod import;
+mod plan;
+mod schema;
+mod show;
+mod validate;
+
+/// Keep Postfix's main.cf in a declared state: plan the exact change,
+/// apply it atomically, reload or restart Postfix only when needed.
+#[derive(Debug, Parser)]
+#[command(name = "postform", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Plan(plan::PlanArgs),
+    Apply(apply::ApplyArgs),
+    Validate(validate::ValidateArgs),
+    Show(show::ShowArgs),
+    Import(import::ImportArgs),
+    Schema(schema::SchemaArgs),
+}
+
+/// A command's result: exit code on success.
+pub type CmdResult = anyhow::Result<u8>;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plan(a) => plan::run(a),
+        Command::Apply(a) => apply::run(a),
+        Command::Validate(a) => validate::run(a),
+        Command::Show(a) => show::run(a),
+        Command::Import(a) => import::run(a),
+        Command::Schema(a) => schema::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{}", render_error(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// "Error: ..." with the cause chain.
+fn render_error(e: &anyhow::Error) -> String {
+    let color = use_color_stderr();
+    let head = if color {
+        "\x1b[1;31mError:\x1b[0m"
+    } else {
+        "Error:"
+    };
+    let mut out = format!("{head} {e}");
+    for cause in e.chain().skip(1) {
+        out.push_str(&format!("\n  caused by: {cause}"));
+    }
+    out
+}
+
+/// Colour only on a terminal, and never when NO_COLOR is set.
+pub fn use_color_stdout() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+fn use_color_stderr() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Print warnings on stderr.
+pub fn print_warnings(warnings: &[String]) {
+    let color = use_color_stderr();
+    for w in warnings {
+        if color {
+            eprintln!("\x1b[33mwarning:\x1b[0m {w}");
+        } else {
+            eprintln!("warning: {w}");
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! One call from spec to converged main.cf: plan, then (unless in check
+//! mode) apply. The CLI `apply`, the Ansible module and GitOps pull mode
+//! all go through here.
+
+use crate::apply::{apply, ApplyError, ApplyOptions};
+use crate::catalog::Catalog;
+use crate::plan::{plan, Plan, PlanError};
+use crate::service::{ServiceAction, ServiceMode};
+use crate::spec::Spec;
+use crate::validate::{validate, ValidationErrors};
+use std::path::PathBuf;
+
+/// What to converge, and how.
+#[derive(Debug, Clone)]
+pub struct ConvergeRequest {
+    pub spec: Spec,
+    pub config_dir: PathBuf,
+    /// Plan only; never write (Ansible check mode).
+    pub check_mode: bool,
+    /// Validate the spec against the catalog and check the candidate with
+    /// the real Postfix.
+    pub validate: bool,
+    pub service: ServiceMode,
+    pub backup: bool,
+}
+
+/// What converging did.
+#[derive(Debug, Clone)]
+pub struct ConvergeOutcome {
+    pub plan: Plan,
+    pub written: bool,
+    pub backup_file: Option<PathBuf>,
+    /// The service action actually run.
+    pub service_ran: ServiceAction,
+    pub service_message: String,
+    pub warnings: Vec<String>,
+}
+
+/// Converging failed; main.cf is unchanged (or was restored, as the
+/// message says).
+#[derive(Debug, thiserror::Error)]
+pub enum ConvergeError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+}
+
+/// Plan and apply `req`.
+pub fn converge(req: ConvergeRequest) -> Result<ConvergeOutcome, ConvergeError> {
+    let catalog = Catalog::host();
+    let mut warnings = Vec::new();
+    if req.validate {
+        warnings.extend(validate(&req.spec, &req.config_dir, &catalog)?);
+    }
+    let plan = plan(&req.spec, &req.config_dir, &catalog)?;
+    warnings.extend(plan.warnings.iter().cloned());
+    if req.check_mode || !plan.has_changes() {
+        return Ok(ConvergeOutcome {
+            written: false,
+            backup_file: None,
+            service_ran: ServiceAction::None,
+            service_message: if req.check_mode {
+                "check mode: nothing written, no service action".into()
+            } else {
+                "no changes, so no service action".into()
+            },
+            warnings,
+            plan,
+        });
+    }
+    let report = apply(
+        &plan,
+        &ApplyOptions {
+            service: req.service,
+            backup: req.backup,
+            validate: req.validate,
+        },
+    )?;
+    warnings.extend(report.warnings);
+    Ok(ConvergeOutcome {
+        plan,
+        written: report.written,
+        backup_file: report.backup_file,
+        service_ran: report.service.ran,
+        service_message: report.service.message,
+        warnings,
+    })
+}

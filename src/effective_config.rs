@@ -1,0 +1,234 @@
+//! A config directory as Postfix sees it: main.cf's effective parameters,
+//! filtered the way `postconf -n` filters them (names Postfix does not
+//! know are "unused" and left out), with the warnings postconf prints.
+
+use crate::catalog::{read_only, Catalog, NameContext};
+use crate::maincf::{MainCf, MainCfError};
+use crate::mastercf::MasterCf;
+use crate::spec::SpecValue;
+use crate::value::{is_default, is_list_param, list_items};
+use std::path::{Path, PathBuf};
+
+/// The effective configuration of one config directory.
+#[derive(Debug, Clone)]
+pub struct EffectiveConfig {
+    pub config_dir: PathBuf,
+    pub main_cf: MainCf,
+    pub main_cf_bytes: Vec<u8>,
+    pub master_cf_bytes: Option<Vec<u8>>,
+    /// (name, raw value) of every effective parameter Postfix uses.
+    pub parameters: Vec<(String, Vec<u8>)>,
+    pub warnings: Vec<String>,
+}
+
+/// Reading a config directory failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Read(#[from] crate::plan::PlanError),
+    #[error("{}:{error}", path.display())]
+    Parse { path: PathBuf, error: MainCfError },
+    /// A value Postfix's macro expander rejects: every Postfix program
+    /// reading the file dies with "macro processing error".
+    #[error("{}, line {line}: {name}: {error}; Postfix fails with \"macro processing error\"\n  hint: close the ${{...}} reference, or write a literal $ as $$", path.display())]
+    Macro {
+        path: PathBuf,
+        line: usize,
+        name: String,
+        error: crate::macros::MacroError,
+    },
+}
+
+impl EffectiveConfig {
+    /// Read `DIR/main.cf` and `DIR/master.cf`.
+    pub fn load(config_dir: &Path, catalog: &Catalog) -> Result<Self, LoadError> {
+        let (path, bytes) = crate::plan::read_main_cf(config_dir)?;
+        let master = std::fs::read(config_dir.join("master.cf")).ok();
+        Self::from_bytes(config_dir, &path, bytes, master, catalog)
+    }
+
+    /// Build from bytes (a snapshot, or a file already read).
+    pub fn from_bytes(
+        config_dir: &Path,
+        path: &Path,
+        bytes: Vec<u8>,
+        master: Option<Vec<u8>>,
+        catalog: &Catalog,
+    ) -> Result<Self, LoadError> {
+        let main_cf = MainCf::parse(&bytes).map_err(|error| LoadError::Parse {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        let shown = path.display().to_string();
+        let mut warnings: Vec<String> = main_cf
+            .warnings()
+            .iter()
+            .map(|w| format!("{shown}: {w}"))
+            .collect();
+        let services = match &master {
+            Some(m) => match MasterCf::parse(m) {
+                Ok(mc) => mc.services,
+                Err(e) => {
+                    warnings.push(format!("{}: {e}", config_dir.join("master.cf").display()));
+                    Vec::new()
+                }
+            },
+            None => {
+                warnings.push(format!(
+                    "{}: not found; service-derived parameter names are not recognised",
+                    config_dir.join("master.cf").display()
+                ));
+                Vec::new()
+            }
+        };
+        let effective = main_cf.effective();
+        let values: Vec<(String, String)> = effective
+            .iter()
+            .map(|e| (e.name_str().into_owned(), e.value_str().into_owned()))
+            .collect();
+        let pairs: Vec<(&str, &str)> = values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let ctx = NameContext::new(catalog, &services, &pairs, &[]);
+        let with_services = catalog.with_services(&services);
+        let mut parameters = Vec::new();
+        for e in effective.iter() {
+            let name = e.name_str().into_owned();
+            if read_only(&name) {
+                warnings.push(format!(
+                    "{shown}: read-only parameter assignment: {name}={}",
+                    e.value_str()
+                ));
+            } else if ctx.is_known(catalog, &name) {
+                // postconf -n expands every value it prints (main.cf
+                // values, then defaults): malformed or endlessly recursive
+                // references are fatal, unknown ones "undefined".
+                let lookup = |r: &str| -> Option<Vec<u8>> {
+                    effective
+                        .get(r)
+                        .map(|d| d.value.clone())
+                        .or_else(|| with_services.get(r).map(|p| p.default.as_bytes().to_vec()))
+                };
+                // A user-defined parameter's own value is only scanned;
+                // it is expanded when a built-in one reaches it.
+                let result = if with_services.contains(&name) {
+                    crate::macros::expand(&e.value, lookup)
+                } else {
+                    crate::macros::check_syntax(&e.value).map(|()| Default::default())
+                };
+                match result {
+                    Err(error) => {
+                        return Err(LoadError::Macro {
+                            path: path.to_path_buf(),
+                            line: e.line,
+                            name,
+                            error,
+                        })
+                    }
+                    Ok(expanded) => {
+                        for r in expanded.undefined {
+                            let w = format!("{shown}: undefined parameter: {r}");
+                            if !warnings.contains(&w) {
+                                warnings.push(w);
+                            }
+                        }
+                    }
+                }
+                parameters.push((name, e.value.clone()));
+            } else {
+                warnings.push(format!(
+                    "{shown}: unused parameter: {name}={} (Postfix does not know it and ignores it)",
+                    e.value_str()
+                ));
+            }
+        }
+        Ok(EffectiveConfig {
+            config_dir: config_dir.to_path_buf(),
+            main_cf,
+            main_cf_bytes: bytes,
+            master_cf_bytes: master,
+            parameters,
+            warnings,
+        })
+    }
+
+    /// What `postconf -n` prints, less its leading config_directory line.
+    pub fn postconf_n(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, value) in &self.parameters {
+            let v = crate::maincf::normalize(value);
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(if v.is_empty() { b" =" } else { b" = " });
+            out.extend_from_slice(&v);
+            out.push(b'\n');
+        }
+        out
+    }
+
+    /// JSON snapshot: parameters (normalized), warnings, raw files.
+    pub fn to_json(&self) -> serde_json::Value {
+        let params: serde_json::Map<String, serde_json::Value> = self
+            .parameters
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    String::from_utf8_lossy(&crate::maincf::normalize(v))
+                        .into_owned()
+                        .into(),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "format_version": 1,
+            "config_dir": self.config_dir.display().to_string(),
+            "parameters": params,
+            "warnings": self.warnings,
+            "main_cf": String::from_utf8_lossy(&self.main_cf_bytes),
+            "master_cf": self.master_cf_bytes.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()),
+        })
+    }
+
+    /// A short-form spec reproducing this main.cf, and warnings about
+    /// what it cannot reproduce.
+    pub fn to_spec_yaml(&self, catalog: &Catalog, non_default_only: bool) -> (String, Vec<String>) {
+        let mut warnings = self.warnings.clone();
+        let mut entries = Vec::new();
+        for (name, value) in &self.parameters {
+            if non_default_only && is_default(catalog, name, value) {
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(value) else {
+                warnings.push(format!(
+                    "{name}: value is not UTF-8 and cannot be written to a YAML spec; left out"
+                ));
+                continue;
+            };
+            let v = if is_list_param(name) && list_items(value).len() > 1 {
+                SpecValue::List(
+                    list_items(value)
+                        .into_iter()
+                        .map(|i| String::from_utf8_lossy(&i).into_owned())
+                        .collect(),
+                )
+            } else {
+                SpecValue::Str(
+                    String::from_utf8_lossy(&crate::maincf::normalize(text.as_bytes()))
+                        .into_owned(),
+                )
+            };
+            entries.push((name.clone(), v));
+        }
+        let version = catalog
+            .get("mail_version")
+            .map(|p| p.default)
+            .unwrap_or("unknown");
+        let header = format!(
+            "# yaml-language-server: $schema=https://postform.dev/schemas/spec.schema.json\n# Imported by postform {} from {} (Postfix {version}).\n# Applying this spec to the same main.cf changes nothing.\n",
+            env!("CARGO_PKG_VERSION"),
+            self.config_dir.join("main.cf").display(),
+        );
+        (crate::spec::render_short_form(&header, &entries), warnings)
+    }
+}

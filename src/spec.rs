@@ -1,0 +1,732 @@
+//! Spec files: what main.cf must say.
+//!
+//! Two forms. The short form is a plain map of parameters:
+//!
+//! ```yaml
+//! inet_protocols: ipv4
+//! ```
+//!
+//! The full form names sections (only these top-level keys exist):
+//!
+//! ```yaml
+//! extends: [../groups/relay.yaml]
+//! main:
+//!   inet_protocols: ipv4
+//!   relayhost: null          # remove
+//! purge: false
+//! service: auto
+//! custom_parameters: [my_checks]
+//! ```
+//!
+//! This is the only module that touches serde_yaml (deprecated upstream), so
+//! the YAML library can be swapped in one place.
+
+use crate::service::ServiceMode;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Largest spec file postform reads (a spec is a few kilobytes).
+const MAX_SPEC_BYTES: u64 = 8 * 1024 * 1024;
+/// Deepest `extends` chain.
+const MAX_EXTENDS_DEPTH: usize = 32;
+
+/// The keys of the full form.
+pub const FULL_FORM_KEYS: &[&str] = &["extends", "main", "purge", "service", "custom_parameters"];
+
+/// A desired parameter value, typed as written in the spec.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum SpecValue {
+    Str(String),
+    Bool(bool),
+    Int(i64),
+    List(Vec<String>),
+}
+
+impl SpecValue {
+    /// The value as main.cf text: bool -> yes/no, integer -> decimal,
+    /// list -> items joined with ", ".
+    pub fn render(&self) -> String {
+        match self {
+            SpecValue::Str(s) => s.clone(),
+            SpecValue::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+            SpecValue::Int(i) => i.to_string(),
+            SpecValue::List(items) => items.join(", "),
+        }
+    }
+}
+
+/// Where something was written: file, line, column (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.file)
+        } else {
+            write!(f, "{}:{}:{}", self.file, self.line, self.column)
+        }
+    }
+}
+
+/// One problem in a spec file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {message}{}", hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default())]
+pub struct SpecError {
+    pub location: Location,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// Every problem found in a spec (and the files it extends), all at once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct SpecErrors(pub Vec<SpecError>);
+
+impl fmt::Display for SpecErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A loaded, layered spec.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Spec {
+    /// Desired parameters: `Some(value)` = main.cf must say this;
+    /// `None` = main.cf must not define it.
+    pub main: BTreeMap<String, Option<SpecValue>>,
+    /// Also remove parameters the spec does not name.
+    pub purge: bool,
+    /// How to reload/restart Postfix, when the spec says.
+    pub service: Option<ServiceMode>,
+    /// User-defined parameter names declared valid by the spec.
+    pub custom_parameters: BTreeSet<String>,
+    /// Where each parameter was set (the winning layer), for error messages.
+    pub locations: BTreeMap<String, Location>,
+    /// The files this spec was built from, base layers first.
+    pub files: Vec<PathBuf>,
+}
+
+impl Spec {
+    /// Load a spec file and the files it `extends` (later layers win).
+    pub fn load(path: &Path) -> Result<Spec, SpecErrors> {
+        let mut spec = Spec::default();
+        let mut errors = Vec::new();
+        let mut stack = Vec::new();
+        load_layer(path, &mut spec, &mut errors, &mut stack);
+        if errors.is_empty() {
+            Ok(spec)
+        } else {
+            Err(SpecErrors(errors))
+        }
+    }
+
+    /// Parse spec text (no `extends` resolution beyond `base_dir`).
+    pub fn from_yaml_str(text: &str, origin: &str) -> Result<Spec, SpecErrors> {
+        let mut spec = Spec::default();
+        let mut errors = Vec::new();
+        let mut stack = Vec::new();
+        apply_text(
+            text,
+            origin,
+            Path::new("."),
+            &mut spec,
+            &mut errors,
+            &mut stack,
+        );
+        if errors.is_empty() {
+            Ok(spec)
+        } else {
+            Err(SpecErrors(errors))
+        }
+    }
+
+    /// Build a spec from JSON (an Ansible option): a full-form object, or a
+    /// plain map of parameters.
+    pub fn from_json(value: &serde_json::Value, origin: &str) -> Result<Spec, SpecErrors> {
+        // JSON is YAML: reuse the one code path (and its messages).
+        let text = serde_json::to_string(value).map_err(|e| {
+            SpecErrors(vec![SpecError {
+                location: Location {
+                    file: origin.to_string(),
+                    ..Location::default()
+                },
+                message: format!("cannot read the spec: {e}"),
+                hint: None,
+            }])
+        })?;
+        Spec::from_yaml_str(&text, origin)
+    }
+
+    /// Set one parameter on top of this spec (a later layer).
+    pub fn set(&mut self, name: &str, value: Option<SpecValue>, location: Location) {
+        self.main.insert(name.to_string(), value);
+        self.locations.insert(name.to_string(), location);
+    }
+
+    /// The location of `name`, or the spec's file when unknown.
+    pub fn location_of(&self, name: &str) -> Location {
+        self.locations
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Location {
+                file: self
+                    .files
+                    .last()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                ..Location::default()
+            })
+    }
+}
+
+fn load_layer(path: &Path, spec: &mut Spec, errors: &mut Vec<SpecError>, stack: &mut Vec<PathBuf>) {
+    let shown = path.display().to_string();
+    let err = |message: String, hint: Option<String>| SpecError {
+        location: Location {
+            file: shown.clone(),
+            ..Location::default()
+        },
+        message,
+        hint,
+    };
+    let canonical = match std::fs::canonicalize(path) {
+        Ok(p) => p,
+        Err(e) => {
+            errors.push(err(
+                format!("cannot read spec file: {e}"),
+                Some(
+                    "check the path; `extends` paths are relative to the file that names them"
+                        .into(),
+                ),
+            ));
+            return;
+        }
+    };
+    if stack.contains(&canonical) {
+        errors.push(err(
+            "`extends` cycle: this file extends itself through the chain".into(),
+            Some(format!(
+                "chain: {}",
+                stack
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
+            )),
+        ));
+        return;
+    }
+    if stack.len() >= MAX_EXTENDS_DEPTH {
+        errors.push(err(
+            format!("`extends` nested deeper than {MAX_EXTENDS_DEPTH} files"),
+            None,
+        ));
+        return;
+    }
+    match std::fs::metadata(&canonical) {
+        Ok(m) if m.is_dir() => {
+            errors.push(err(
+                "is a directory, expected a YAML spec file".into(),
+                Some("for a GitOps repository use `--repo DIR`".into()),
+            ));
+            return;
+        }
+        Ok(m) if m.len() > MAX_SPEC_BYTES => {
+            errors.push(err(
+                format!(
+                    "spec file is {} bytes; the limit is {MAX_SPEC_BYTES}",
+                    m.len()
+                ),
+                Some("a spec lists parameters; split or trim it".into()),
+            ));
+            return;
+        }
+        _ => {}
+    }
+    let bytes = match std::fs::read(&canonical) {
+        Ok(b) => b,
+        Err(e) => {
+            errors.push(err(format!("cannot read spec file: {e}"), None));
+            return;
+        }
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(err(
+                format!(
+                    "spec file is not UTF-8 (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+                Some("save the file as UTF-8".into()),
+            ));
+            return;
+        }
+    };
+    stack.push(canonical.clone());
+    let base = canonical.parent().unwrap_or(Path::new(".")).to_path_buf();
+    apply_text(&text, &shown, &base, spec, errors, stack);
+    stack.pop();
+    spec.files.push(path.to_path_buf());
+}
+
+/// Parse one layer's text and merge it onto `spec` (after its own
+/// `extends` layers).
+fn apply_text(
+    text: &str,
+    origin: &str,
+    base_dir: &Path,
+    spec: &mut Spec,
+    errors: &mut Vec<SpecError>,
+    stack: &mut Vec<PathBuf>,
+) {
+    let keys = KeyIndex::new(text);
+    let at = |key: &str, indent: Option<usize>| keys.locate(origin, key, indent);
+    let doc: serde_yaml::Value = match serde_yaml::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((0, 0));
+            let message = e.to_string();
+            // serde_yaml appends " at line N column M"; we print it in front.
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_string();
+            errors.push(SpecError {
+                location: Location {
+                    file: origin.to_string(),
+                    line,
+                    column,
+                },
+                message: format!("invalid YAML: {message}"),
+                hint: Some(
+                    "a spec is a YAML mapping such as `inet_protocols: ipv4`; check indentation and quoting"
+                        .into(),
+                ),
+            });
+            return;
+        }
+    };
+    let map = match doc {
+        serde_yaml::Value::Null => return, // empty file: an empty spec
+        serde_yaml::Value::Mapping(m) => m,
+        other => {
+            errors.push(SpecError {
+                location: Location {
+                    file: origin.to_string(),
+                    line: 1,
+                    column: 1,
+                },
+                message: format!(
+                    "expected a mapping of parameters, found {}",
+                    kind_of(&other)
+                ),
+                hint: Some("write `name: value` lines, e.g. `inet_protocols: ipv4`".into()),
+            });
+            return;
+        }
+    };
+    let full_form = map
+        .keys()
+        .any(|k| k.as_str().is_some_and(|k| FULL_FORM_KEYS.contains(&k)));
+    if !full_form {
+        merge_parameters(&map, None, spec, errors, &at);
+        return;
+    }
+    // Full form: extends first (base layers), then this file's sections.
+    if let Some(ext) = map.get("extends") {
+        let list: Vec<&serde_yaml::Value> = match ext {
+            serde_yaml::Value::Sequence(s) => s.iter().collect(),
+            serde_yaml::Value::String(_) => vec![ext],
+            serde_yaml::Value::Null => vec![],
+            other => {
+                errors.push(SpecError {
+                    location: at("extends", Some(0)),
+                    message: format!(
+                        "`extends` must be a list of spec file paths, found {}",
+                        kind_of(other)
+                    ),
+                    hint: Some("extends: [../groups/relay.yaml]".into()),
+                });
+                vec![]
+            }
+        };
+        for item in list {
+            match item.as_str() {
+                Some(p) => load_layer(&base_dir.join(p), spec, errors, stack),
+                None => errors.push(SpecError {
+                    location: at("extends", Some(0)),
+                    message: format!(
+                        "`extends` items must be file paths, found {}",
+                        kind_of(item)
+                    ),
+                    hint: None,
+                }),
+            }
+        }
+    }
+    for (k, v) in &map {
+        let Some(key) = k.as_str() else {
+            errors.push(SpecError {
+                location: Location {
+                    file: origin.to_string(),
+                    ..Location::default()
+                },
+                message: format!("top-level keys must be strings, found {}", kind_of(k)),
+                hint: None,
+            });
+            continue;
+        };
+        let loc = at(key, Some(0));
+        match key {
+            "extends" => {}
+            "main" => match v {
+                serde_yaml::Value::Mapping(m) => merge_parameters(m, Some(2), spec, errors, &at),
+                serde_yaml::Value::Null => {}
+                other => errors.push(SpecError {
+                    location: loc,
+                    message: format!(
+                        "`main` must be a mapping of parameters, found {}",
+                        kind_of(other)
+                    ),
+                    hint: Some("main:\n    inet_protocols: ipv4".into()),
+                }),
+            },
+            "purge" => match v {
+                serde_yaml::Value::Bool(b) => spec.purge = *b,
+                other => errors.push(SpecError {
+                    location: loc,
+                    message: format!("`purge` must be true or false, found {}", kind_of(other)),
+                    hint: None,
+                }),
+            },
+            "service" => match parse_service(v) {
+                Ok(mode) => spec.service = Some(mode),
+                Err(message) => errors.push(SpecError {
+                    location: loc,
+                    message,
+                    hint: Some(
+                        "service: auto | reload | restart | none, or {reload: [argv...], restart: [argv...]}"
+                            .into(),
+                    ),
+                }),
+            },
+            "custom_parameters" => match v {
+                serde_yaml::Value::Sequence(s) => {
+                    for item in s {
+                        match item.as_str() {
+                            Some(n) => {
+                                spec.custom_parameters.insert(n.to_string());
+                            }
+                            None => errors.push(SpecError {
+                                location: loc.clone(),
+                                message: format!(
+                                    "`custom_parameters` items must be names, found {}",
+                                    kind_of(item)
+                                ),
+                                hint: None,
+                            }),
+                        }
+                    }
+                }
+                other => errors.push(SpecError {
+                    location: loc,
+                    message: format!(
+                        "`custom_parameters` must be a list of names, found {}",
+                        kind_of(other)
+                    ),
+                    hint: None,
+                }),
+            },
+            other => errors.push(SpecError {
+                location: loc,
+                message: format!("unknown top-level key `{other}` in a full-form spec"),
+                hint: Some(format!(
+                    "the full form has only {}; put parameters under `main:`",
+                    FULL_FORM_KEYS.join(", ")
+                )),
+            }),
+        }
+    }
+}
+
+fn merge_parameters(
+    map: &serde_yaml::Mapping,
+    indent: Option<usize>,
+    spec: &mut Spec,
+    errors: &mut Vec<SpecError>,
+    at: &dyn Fn(&str, Option<usize>) -> Location,
+) {
+    for (k, v) in map {
+        let name = match k {
+            serde_yaml::Value::String(s) => s.clone(),
+            other => {
+                errors.push(SpecError {
+                    location: at("", None),
+                    message: format!("parameter names must be strings, found {}", kind_of(other)),
+                    hint: Some("quote the name".into()),
+                });
+                continue;
+            }
+        };
+        let loc = at(&name, indent);
+        match to_spec_value(v) {
+            Ok(value) => spec.set(&name, value, loc),
+            Err(message) => errors.push(SpecError {
+                location: loc,
+                message: format!("{name}: {message}"),
+                hint: Some(
+                    "a value is a string, yes/no (or true/false), an integer, a list of strings, or null to remove"
+                        .into(),
+                ),
+            }),
+        }
+    }
+}
+
+fn to_spec_value(v: &serde_yaml::Value) -> Result<Option<SpecValue>, String> {
+    use serde_yaml::Value as Y;
+    Ok(Some(match v {
+        Y::Null => return Ok(None),
+        Y::Bool(b) => SpecValue::Bool(*b),
+        Y::Number(n) => match n.as_i64() {
+            Some(i) => SpecValue::Int(i),
+            None => {
+                return Err(format!(
+                    "expected a string, yes/no, an integer or a list, found the number {n}"
+                ))
+            }
+        },
+        Y::String(s) => SpecValue::Str(s.clone()),
+        Y::Sequence(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(match item {
+                    Y::String(s) => s.clone(),
+                    Y::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+                    Y::Number(n) if n.as_i64().is_some() => n.to_string(),
+                    other => {
+                        return Err(format!(
+                            "list items must be strings, found {}",
+                            kind_of(other)
+                        ))
+                    }
+                });
+            }
+            SpecValue::List(out)
+        }
+        Y::Mapping(_) => return Err("expected a value, found a mapping".into()),
+        Y::Tagged(t) => return Err(format!("unsupported YAML tag {}", t.tag)),
+    }))
+}
+
+fn parse_service(v: &serde_yaml::Value) -> Result<ServiceMode, String> {
+    use serde_yaml::Value as Y;
+    match v {
+        Y::String(s) => s.parse::<ServiceMode>(),
+        Y::Mapping(m) => {
+            let argv = |key: &str| -> Result<Vec<String>, String> {
+                match m.get(key) {
+                    None => Ok(Vec::new()),
+                    Some(Y::Sequence(s)) => s
+                        .iter()
+                        .map(|i| {
+                            i.as_str()
+                                .map(str::to_string)
+                                .ok_or_else(|| format!("`service.{key}` items must be strings"))
+                        })
+                        .collect(),
+                    Some(other) => Err(format!(
+                        "`service.{key}` must be a list (argv, run without a shell), found {}",
+                        kind_of(other)
+                    )),
+                }
+            };
+            for k in m.keys() {
+                if !matches!(k.as_str(), Some("reload" | "restart")) {
+                    return Err(format!(
+                        "unknown key {:?} under `service`: expected reload and restart",
+                        k.as_str().unwrap_or("?")
+                    ));
+                }
+            }
+            let (reload, restart) = (argv("reload")?, argv("restart")?);
+            if reload.is_empty() && restart.is_empty() {
+                return Err("`service` commands need at least one of reload or restart".into());
+            }
+            Ok(ServiceMode::Command { reload, restart })
+        }
+        other => Err(format!(
+            "`service` must be auto, reload, restart, none or a mapping of commands, found {}",
+            kind_of(other)
+        )),
+    }
+}
+
+fn kind_of(v: &serde_yaml::Value) -> &'static str {
+    use serde_yaml::Value as Y;
+    match v {
+        Y::Null => "null",
+        Y::Bool(_) => "a boolean",
+        Y::Number(_) => "a number",
+        Y::String(_) => "a string",
+        Y::Sequence(_) => "a list",
+        Y::Mapping(_) => "a mapping",
+        Y::Tagged(_) => "a tagged value",
+    }
+}
+
+/// Where keys stand in the YAML text. serde_yaml gives no spans for
+/// values, so keys are found by a line scan: `key:` at the start of a line
+/// (after indentation), optionally quoted.
+struct KeyIndex<'a> {
+    text: &'a str,
+}
+
+impl<'a> KeyIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        KeyIndex { text }
+    }
+
+    fn locate(&self, origin: &str, key: &str, indent: Option<usize>) -> Location {
+        let mut found = None;
+        for (i, line) in self.text.lines().enumerate() {
+            let trimmed = line.trim_start_matches([' ', '\t']);
+            let col = line.len() - trimmed.len();
+            if indent.is_some_and(|n| n == 0 && col != 0) {
+                continue;
+            }
+            let rest = trimmed
+                .strip_prefix(key)
+                .or_else(|| {
+                    trimmed
+                        .strip_prefix('"')
+                        .and_then(|t| t.strip_prefix(key))
+                        .and_then(|t| t.strip_prefix('"'))
+                })
+                .or_else(|| {
+                    trimmed
+                        .strip_prefix('\'')
+                        .and_then(|t| t.strip_prefix(key))
+                        .and_then(|t| t.strip_prefix('\''))
+                });
+            if let Some(rest) = rest {
+                if rest.trim_start().starts_with(':') && !key.is_empty() {
+                    found = Some((i + 1, col + 1));
+                    // The last occurrence wins for duplicates is an error
+                    // in YAML anyway; the first is where users look.
+                    break;
+                }
+            }
+        }
+        let (line, column) = found.unwrap_or((0, 0));
+        Location {
+            file: origin.to_string(),
+            line,
+            column,
+        }
+    }
+}
+
+/// Render a short-form spec (a plain map of parameters) as YAML, after a
+/// comment header.
+pub fn render_short_form(header: &str, entries: &[(String, SpecValue)]) -> String {
+    let mut map = serde_yaml::Mapping::new();
+    for (name, value) in entries {
+        let v = match value {
+            SpecValue::Str(s) => serde_yaml::Value::String(s.clone()),
+            SpecValue::Bool(b) => serde_yaml::Value::Bool(*b),
+            SpecValue::Int(i) => serde_yaml::Value::Number((*i).into()),
+            SpecValue::List(items) => serde_yaml::Value::Sequence(
+                items
+                    .iter()
+                    .cloned()
+                    .map(serde_yaml::Value::String)
+                    .collect(),
+            ),
+        };
+        map.insert(serde_yaml::Value::String(name.clone()), v);
+    }
+    let body = if map.is_empty() {
+        "{}\n".to_string()
+    } else {
+        serde_yaml::to_string(&map).unwrap_or_default()
+    };
+    format!("{header}{body}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_form_types() {
+        let s = Spec::from_yaml_str(
+            "inet_protocols: ipv4\nbiff: false\nmessage_size_limit: 1024\nmynetworks: [127.0.0.0/8, '[::1]/128']\nrelayhost: null\n",
+            "t.yaml",
+        )
+        .unwrap();
+        assert_eq!(
+            s.main["inet_protocols"],
+            Some(SpecValue::Str("ipv4".into()))
+        );
+        assert_eq!(s.main["biff"], Some(SpecValue::Bool(false)));
+        assert_eq!(s.main["biff"].as_ref().unwrap().render(), "no");
+        assert_eq!(
+            s.main["message_size_limit"].as_ref().unwrap().render(),
+            "1024"
+        );
+        assert_eq!(
+            s.main["mynetworks"].as_ref().unwrap().render(),
+            "127.0.0.0/8, [::1]/128"
+        );
+        assert_eq!(s.main["relayhost"], None);
+        assert_eq!(s.locations["biff"].line, 2);
+    }
+
+    #[test]
+    fn full_form_sections() {
+        let s = Spec::from_yaml_str(
+            "main:\n  inet_protocols: ipv4\npurge: true\nservice: restart\n",
+            "t.yaml",
+        )
+        .unwrap();
+        assert!(s.purge);
+        assert_eq!(s.service, Some(ServiceMode::Restart));
+        assert_eq!(s.locations["inet_protocols"].line, 2);
+        assert_eq!(s.locations["inet_protocols"].column, 3);
+    }
+
+    #[test]
+    fn all_errors_at_once() {
+        let e = Spec::from_yaml_str(
+            "main:\n  a: {x: 1}\n  b: 1.5\npurge: maybe\nbogus: 1\n",
+            "t.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(e.0.len(), 4, "{e}");
+    }
+
+    #[test]
+    fn bad_yaml_has_location() {
+        let e = Spec::from_yaml_str("a: [1, 2\n", "t.yaml").unwrap_err();
+        assert!(e.0[0].location.line >= 1, "{e}");
+        assert!(e.to_string().starts_with("t.yaml:"), "{e}");
+    }
+}
