@@ -76,6 +76,29 @@ pub enum ApplyError {
 pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError> {
     let mut warnings = Vec::new();
     if !plan.has_changes() {
+        // Still sweep temp files an interrupted run left, under the lock
+        // (every writer holds it, so none of them is in flight).
+        if let Some(dir) = atomic::resolve(&plan.main_cf)
+            .ok()
+            .and_then(|t| t.parent().map(Path::to_path_buf))
+        {
+            let dir = if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir
+            };
+            if let Ok(lock) = File::open(&dir) {
+                if lock.lock().is_ok() {
+                    let removed = atomic::clean_stale_temps(&dir);
+                    if removed > 0 {
+                        warnings.push(format!(
+                            "{}: removed {removed} temporary file(s) left by an interrupted postform run",
+                            dir.display()
+                        ));
+                    }
+                }
+            }
+        }
         return Ok(ApplyReport {
             written: false,
             backup_file: None,

@@ -57,16 +57,12 @@ pub fn converge(req: ConvergeRequest) -> Result<ConvergeOutcome, ConvergeError> 
     }
     let plan = plan(&req.spec, &req.config_dir, &catalog)?;
     warnings.extend(plan.warnings.iter().cloned());
-    if req.check_mode || !plan.has_changes() {
+    if req.check_mode {
         return Ok(ConvergeOutcome {
             written: false,
             backup_file: None,
             service_ran: ServiceAction::None,
-            service_message: if req.check_mode {
-                "check mode: nothing written, no service action".into()
-            } else {
-                "no changes, so no service action".into()
-            },
+            service_message: "check mode: nothing written, no service action".into(),
             warnings,
             plan,
         });

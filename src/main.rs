@@ -6,9 +6,14 @@ use std::process::ExitCode;
 mod cli;
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().collect();
+    // Lossy: a non-UTF-8 argument must not panic here; clap re-reads the
+    // real arguments for the CLI.
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let argv0 = argv.first().cloned().unwrap_or_default();
-    if postform::ansible::is_module_invocation(&argv0, &argv[1..]) {
+    let rest = argv.get(1..).unwrap_or(&[]);
+    if postform::ansible::is_module_invocation(&argv0, rest) {
         let (result, code) = postform::ansible::run_module(std::path::Path::new(&argv[1]));
         println!("{result}");
         return ExitCode::from(u8::try_from(code).unwrap_or(1));

@@ -388,3 +388,48 @@ fn live_brace_warnings_agree_with_postconf() {
         );
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn macro_functions_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = check_syntax(&bytes);
+            let _ = references(&bytes);
+            let _ = check_braces(&bytes);
+            let _ = expand(&bytes, |n| Some(format!("${n}").into_bytes()));
+            let _ = expand(&bytes, |_| None);
+        }
+
+        #[test]
+        fn macro_like_text(text in "[$${}()?:=<>! a_x1.,level]{0,80}") {
+            let ok = check_syntax(text.as_bytes()).is_ok();
+            let refs = references(text.as_bytes());
+            prop_assert!(refs.iter().all(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')));
+            if ok {
+                // Whatever scan mode accepts, expand mode accepts, except for
+                // run-time values: an operand of a <level comparison that is
+                // not a level, a number too big for a C long.
+                if !text.contains("level") {
+                    let result = expand(text.as_bytes(), |_| Some(b"1".to_vec()));
+                    prop_assert!(
+                        !matches!(&result, Err(e) if !matches!(e, MacroError::BadConversion { .. })),
+                        "{}: {:?}",
+                        text,
+                        result
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn value_checks_and_suggestions_never_panic(name_index in 0usize..831, value in "\\PC{0,40}") {
+            let catalog = Catalog::builtin();
+            let p = catalog.params()[name_index];
+            let _ = check_value(&p, &value);
+            let _ = catalog.suggest(&value, &[]);
+        }
+    }
+}

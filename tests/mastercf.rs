@@ -307,3 +307,34 @@ fn live_postconf_rejects_what_we_reject() {
         assert_eq!(ours, expected);
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_and_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            if let Ok(m) = MasterCf::parse(&bytes) {
+                prop_assert_eq!(m.to_bytes(), bytes.clone());
+            }
+            if let Err(errors) = MasterCf::parse_all(&bytes) {
+                prop_assert!(!errors.is_empty());
+                for e in errors {
+                    prop_assert!(e.line >= 1 && e.column >= 1);
+                }
+            }
+        }
+
+        #[test]
+        fn master_like_text_never_panics(text in "([a-z0-9?{}=#-]{1,6}[ \t\n\x0b]{1,2}){0,40}") {
+            if let Ok(m) = MasterCf::parse(text.as_bytes()) {
+                prop_assert_eq!(m.as_bytes(), text.as_bytes());
+                for s in &m.services {
+                    let _ = s.canonical();
+                    prop_assert!(s.end_line >= s.line);
+                }
+            }
+        }
+    }
+}

@@ -49,10 +49,7 @@ pub fn run(args: ApplyArgs) -> CmdResult {
     };
     print_warnings(&warnings);
     print!("{}", plan.render_text(use_color_stdout()));
-    if !plan.has_changes() {
-        return Ok(0);
-    }
-    if !args.auto_approve {
+    if plan.has_changes() && !args.auto_approve {
         if !std::io::stdin().is_terminal() {
             bail!("refusing to apply without confirmation: standard input is not a terminal\n  hint: review the plan above and pass --auto-approve");
         }
@@ -79,6 +76,9 @@ pub fn run(args: ApplyArgs) -> CmdResult {
         },
     )?;
     print_warnings(&report.warnings);
+    if !report.written {
+        return Ok(0);
+    }
     println!();
     println!("Wrote {}.", plan.main_cf.display());
     if let Some(b) = &report.backup_file {

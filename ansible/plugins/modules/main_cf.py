@@ -5,7 +5,8 @@
 #
 # Documentation only. The module itself is the compiled postform binary in
 # files/bin/main_cf_<system>_<arch>; the action plugin of the same name picks
-# the binary for the target and runs it.
+# the binary for the target and runs it. This file must hold nothing but the
+# documentation (ansible-test's validate-modules treats it as docs-only).
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -34,7 +35,7 @@ description:
   - The module is a native binary for Linux x86_64 and aarch64 targets. It needs no
     Python on the target.
 author:
-  - postform developers
+  - postform developers (!UNKNOWN)
 options:
   parameters:
     description:
@@ -291,14 +292,3 @@ warnings:
   type: list
   elements: str
 """
-
-if __name__ == '__main__':
-    # Reached only when the module is run without its action plugin.
-    import json
-
-    print(json.dumps({
-        'failed': True,
-        'msg': 'postform.postfix.main_cf is a compiled module run by its action plugin; '
-               'this file holds only its documentation. Call the module by its full name '
-               'postform.postfix.main_cf with the collection installed.',
-    }))
