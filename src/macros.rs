@@ -578,7 +578,7 @@ impl Engine<'_> {
             }
             // Name bytes are ASCII (checked above), so this is lossless.
             let name = lossy(&expr[start..name_end]);
-            lookup = self.look_up(name, op.is_none());
+            lookup = self.look_up(name);
         }
 
         let taken = matches!(&lookup, Some(v) if !v.is_empty());
@@ -633,8 +633,9 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// Look up a name; `used` is MAC_EXP_MODE_USE (vs. TEST for `?`/`:`).
-    fn look_up(&mut self, name: String, used: bool) -> Option<Vec<u8>> {
+    /// Look up a name (in USE mode for `$x`, TEST mode for `${x?..}` and
+    /// `${x:..}`; both warn alike when it has no value).
+    fn look_up(&mut self, name: String) -> Option<Vec<u8>> {
         if self.scan {
             if !name.is_empty() && !self.names.contains(&name) {
                 self.names.push(name);
@@ -642,7 +643,10 @@ impl Engine<'_> {
             return None;
         }
         let value = self.lookup.as_mut().and_then(|f| f(&name));
-        if value.is_none() && used && !self.undefined.contains(&name) {
+        // postconf's lookup wrapper warns "undefined parameter" for every
+        // lookup without a value, in TEST mode (`${x?..}`, `${x:..}`) too
+        // (verified with postconf 3.7.11).
+        if value.is_none() && !self.undefined.contains(&name) {
             self.undefined.push(name);
         }
         value
@@ -1083,8 +1087,9 @@ mod tests {
 
     #[test]
     fn expand_reports_undefined_and_eval_errors() {
+        // postconf 3.7.11 warns "undefined parameter" for all three forms.
         let e = expand(b"$nope ${nope2:x} ${nope3?y}", |_| None).expect("ok");
-        assert_eq!(e.undefined, ["nope"]);
+        assert_eq!(e.undefined, ["nope", "nope2", "nope3"]);
         assert_eq!(e.value, b" x ");
         // postconf: "malformed compatibility level syntax" for an empty operand
         assert!(matches!(

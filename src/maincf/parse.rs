@@ -26,10 +26,13 @@ use crate::postfix_space::{is_space, trim};
 /// program refuses to start on these).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MainCfError {
-    /// A logical line whose first word is not followed by `=`.
-    #[error("line {line}, column {column}: missing '=' after attribute name: \"{text}\"; expected `name = value` (a value continued on the next line must start with whitespace)")]
+    /// A logical line whose first word is not followed by `=`. `line` is
+    /// the entry's first line (the line Postfix names); `at_line` and
+    /// `column` are where the `=` was expected.
+    #[error("line {line}{}: missing '=' after attribute name: \"{text}\"; expected `name = value` (a value continued on the next line must start with whitespace)", if at_line == line { format!(", column {column}") } else { format!(" (continued; '=' expected at line {at_line}, column {column})") })]
     MissingEquals {
         line: usize,
+        at_line: usize,
         column: usize,
         text: String,
     },
@@ -239,9 +242,10 @@ fn finish(
         p += 1;
     }
     if p == logical.len() || logical[p] != b'=' {
-        let (line, column) = locate(p.min(logical.len()));
+        let (at_line, column) = locate(p.min(logical.len()));
         return Err(MainCfError::MissingEquals {
-            line,
+            line: first + 1,
+            at_line,
             column,
             text: text(),
         });
