@@ -43,7 +43,7 @@ pub enum ApplyError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{}: changed since the plan was made (expected sha256 {expected}, found {found}); nothing was written. Run `postform plan` again and review the new plan", path.display())]
+    #[error("{}: changed since the plan was made; nothing was written\n  hint: run `postform plan` again and review the new plan (the plan was made against sha256 {}, the file now has {})", path.display(), short(expected), short(found))]
     Stale {
         path: PathBuf,
         expected: String,
@@ -60,16 +60,35 @@ pub enum ApplyError {
     },
     #[error(transparent)]
     Write(#[from] WriteError),
-    #[error("{error}\n  main.cf was restored to its previous content{}", if *restarted { " and Postfix is running again" } else { "" })]
+    #[error("Postfix {action} failed: {error}\n  main.cf was restored to its previous content (byte-identical); {recovery}{}", rolled_back_hint(*running, *validated))]
     ServiceRolledBack {
+        action: ServiceAction,
         error: ServiceError,
-        restarted: bool,
+        /// What was done to bring Postfix back, or why that failed.
+        recovery: String,
+        /// Postfix runs (on the restored main.cf) afterwards.
+        running: bool,
+        /// The candidate check ran before the write.
+        validated: bool,
     },
-    #[error("{error}\n  and restoring the previous main.cf failed too: {restore}")]
+    #[error("Postfix {action} failed: {error}\n  and restoring the previous main.cf failed too: {restore}\n  hint: main.cf now holds the planned content; restore it by hand (postform plan shows the difference) and start Postfix")]
     RollbackFailed {
+        action: ServiceAction,
         error: ServiceError,
         restore: String,
     },
+}
+
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+fn rolled_back_hint(running: bool, validated: bool) -> &'static str {
+    match (running, validated) {
+        (false, _) => "\n  hint: Postfix is NOT running; start it (postfix start) once the cause above is fixed",
+        (true, false) => "\n  hint: fix the spec; without --no-validate postform checks the new main.cf with Postfix before writing it",
+        (true, true) => "\n  hint: fix the spec and run postform again",
+    }
 }
 
 /// Apply `plan`.
@@ -151,30 +170,58 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
     } else {
         None
     };
+    let needed = plan.service_action;
+    let action = opts.service.action_for(needed);
+    let service = (action != ServiceAction::None).then(|| {
+        Service::detect(&plan.config_dir, &opts.service, maillog_file(&plan.after))
+            .with_maillog(maillog_file(&plan.before))
+    });
+    // Postfix's state before the write: with a broken new main.cf even
+    // `postfix status` fails.
+    let state = service.as_ref().map(Service::snapshot);
     atomic::write_atomic(&plan.main_cf, &plan.after)?;
-    let action = opts.service.action_for(plan.service_action);
-    let maillog = maillog_file(&plan.after);
-    let service = Service::detect(&plan.config_dir, &opts.service, maillog);
-    let outcome = match service.run(action) {
-        Ok(o) => o,
-        Err(error) => {
-            // Put the old file back and bring Postfix back up with it.
-            if let Err(e) = atomic::write_atomic(&plan.main_cf, &current) {
-                return Err(ApplyError::RollbackFailed {
+    let outcome = match (&service, &state) {
+        (Some(service), Some(state)) => match service.run_from(state, action) {
+            Ok(o) => o,
+            Err(error) => {
+                // Put the old file back and bring Postfix back up with it.
+                if let Err(e) = atomic::write_atomic(&plan.main_cf, &current) {
+                    return Err(ApplyError::RollbackFailed {
+                        action,
+                        error,
+                        restore: e.to_string(),
+                    });
+                }
+                let (recovery, running) = match service.recover(state, action) {
+                    Ok(done) => (done, true),
+                    Err(e) => (format!("bringing Postfix back failed: {e}"), false),
+                };
+                return Err(ApplyError::ServiceRolledBack {
+                    action,
                     error,
-                    restore: e.to_string(),
+                    recovery,
+                    running,
+                    validated: opts.validate,
                 });
             }
-            let again = match action {
-                ServiceAction::Restart => service.ensure_started().is_ok(),
-                _ => service.run(action).is_ok() || service.ensure_started().is_ok(),
-            };
-            return Err(ApplyError::ServiceRolledBack {
-                error,
-                restarted: again && service.is_running(),
-            });
-        }
+        },
+        _ if needed == ServiceAction::None => ServiceOutcome {
+            ran: ServiceAction::None,
+            message: "the change needs no reload or restart".into(),
+        },
+        _ => ServiceOutcome {
+            ran: ServiceAction::None,
+            message: format!(
+                "skipped by service mode none; Postfix needs a {needed} for the change to take effect"
+            ),
+        },
     };
+    if outcome.ran != ServiceAction::None && outcome.ran < needed {
+        warnings.push(format!(
+            "service mode {}: Postfix was only {}ed, but the change needs a {needed} to take effect (see the plan)",
+            opts.service, outcome.ran
+        ));
+    }
     drop(lock);
     Ok(ApplyReport {
         written: true,

@@ -2,14 +2,35 @@
 //! the live one is touched.
 //!
 //! The candidate (with the live master.cf) goes into a scratch config
-//! directory; `postconf -c DIR -n` reports unused and undefined parameters
-//! and macro errors, and, when running as root, `postfix -c DIR check` (with
-//! scratch queue and data directories) runs Postfix's own parameter
-//! validation, which catches what postconf does not (bad numbers, bad
-//! inet_protocols values, unresolvable inet_interfaces...).
+//! directory, which three Postfix tools then read:
 //!
-//! Only problems the change introduces block: the same check runs on the
-//! live file, and what it already reports stays a warning.
+//! 1. `postconf -c DIR -n` reports unused and undefined parameters, macro
+//!    errors and main.cf syntax errors (SPEC section 3).
+//! 2. `postmap -c DIR -q x static:x` runs `mail_conf_read()`, i.e.
+//!    `mail_params_init()`: Postfix's own validation of the global
+//!    parameters (`bad numerical configuration`, unknown inet_protocols
+//!    values, myhostname/mydomain syntax, inet_interfaces resolution,
+//!    unknown mail_owner/setgid_group...). It is the same code that
+//!    `postfix check` runs first, without the installation checks, the
+//!    terminal (postfix logs only to syslog without one) or root; it takes
+//!    milliseconds.
+//! 3. As root, and only when the change touches a parameter the
+//!    installation checks read (directories, mail_owner, setgid_group,
+//!    the sendmail paths...), `postfix -c DIR check` under `script` with
+//!    scratch queue and data directories: postfix-script's checks that
+//!    the directories and programs exist. It costs about half a second
+//!    (it forks some hundred processes), so it does not run for changes it
+//!    cannot judge.
+//!
+//! Only problems the change introduces block: when the candidate has
+//! problems, the same tool runs on the live file, and what it already
+//! reports stays a warning. A clean candidate is never compared, so the
+//! usual cost is one run of each tool.
+//!
+//! Nothing outside the scratch directories is written: the tools read
+//! /etc/postfix only for `multi_instance_directories` and the
+//! postfix-files lists, and the scratch directories are removed when the
+//! check ends (they carry the prefix `postform-candidate-`).
 
 use crate::service::{postconf_bin, postfix_bin};
 use std::path::{Path, PathBuf};
@@ -18,15 +39,40 @@ use std::process::Command;
 /// The real Postfix refuses (or warns about) the candidate.
 #[derive(Debug, thiserror::Error)]
 pub enum CandidateError {
-    #[error("Postfix rejects the planned main.cf; nothing was written:\n{}\n  hint: fix the spec; postform checked the candidate with `{tool}` in a scratch copy of the config directory", problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    #[error("Postfix rejects the planned main.cf; nothing was written:\n{}\n  hint: fix the spec; postform checked the candidate with {tool} in a scratch copy of the config directory", problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Rejected { tool: String, problems: Vec<String> },
     #[error("cannot prepare the candidate check: {0}")]
     Scratch(#[from] std::io::Error),
 }
 
+/// Parameters whose change `postfix check` (postfix-script and
+/// post-install) can judge beyond `mail_params_init`: where Postfix is
+/// installed and who owns it.
+pub const INSTALLATION_PARAMETERS: &[&str] = &[
+    "command_directory",
+    "config_directory",
+    "daemon_directory",
+    "data_directory",
+    "html_directory",
+    "import_environment",
+    "mail_owner",
+    "mailq_path",
+    "manpage_directory",
+    "meta_directory",
+    "multi_instance_directories",
+    "multi_instance_enable",
+    "newaliases_path",
+    "queue_directory",
+    "readme_directory",
+    "sample_directory",
+    "sendmail_path",
+    "setgid_group",
+    "shlib_directory",
+];
+
 /// Check `after` against `before` (both main.cf bytes) with the config
 /// dir's master.cf. Returns warnings (pre-existing problems, or a note that
-/// the check could not run).
+/// a check could not run).
 pub fn check(
     config_dir: &Path,
     before: &[u8],
@@ -39,34 +85,67 @@ pub fn check(
     }
     let master = std::fs::read(config_dir.join("master.cf")).unwrap_or_default();
     let mut warnings = Vec::new();
-    let mut problems = Vec::new();
-    let old = postconf_problems(before, &master)?;
-    let new = postconf_problems(after, &master)?;
-    for p in new.iter() {
-        if old.contains(p) {
-            warnings.push(format!("already in the live main.cf: {p}"));
+    compare(&mut warnings, "`postconf -n`", before, after, |main_cf| {
+        postconf_problems(main_cf, &master)
+    })?;
+    match postmap_bin() {
+        Some(postmap) => compare(
+            &mut warnings,
+            "Postfix's own parameter checks (`postmap -q`)",
+            before,
+            after,
+            |main_cf| parameter_problems(&postmap, main_cf, &master),
+        )?,
+        None => warnings.push(
+            "postmap not found: Postfix's own parameter checks of the candidate were skipped"
+                .into(),
+        ),
+    }
+    if is_root() && which(&postfix_bin()).is_some() && installation_changed(before, after) {
+        if which("script").is_none() {
+            warnings.push(
+                "`script` (util-linux) not found: the candidate check with `postfix check` was skipped"
+                    .into(),
+            );
         } else {
-            problems.push(p.clone());
-        }
-    }
-    if !problems.is_empty() {
-        return Err(CandidateError::Rejected {
-            tool: "postconf -n".into(),
-            problems,
-        });
-    }
-    if is_root() && which(&postfix_bin()).is_some() && which("script").is_some() {
-        let old = postfix_check_problems(before, &master)?;
-        let new = postfix_check_problems(after, &master)?;
-        let problems: Vec<String> = new.into_iter().filter(|p| !old.contains(p)).collect();
-        if !problems.is_empty() {
-            return Err(CandidateError::Rejected {
-                tool: "postfix check".into(),
-                problems,
-            });
+            compare(&mut warnings, "`postfix check`", before, after, |main_cf| {
+                postfix_check_problems(main_cf, &master)
+            })?;
         }
     }
     Ok(warnings)
+}
+
+/// Run one tool on the candidate; when it reports problems, also on the
+/// live file: problems already there become warnings, new ones an error.
+fn compare(
+    warnings: &mut Vec<String>,
+    tool: &str,
+    before: &[u8],
+    after: &[u8],
+    run: impl Fn(&[u8]) -> Result<Vec<String>, std::io::Error>,
+) -> Result<(), CandidateError> {
+    let new = run(after)?;
+    if new.is_empty() {
+        return Ok(());
+    }
+    let old = run(before)?;
+    let mut introduced = Vec::new();
+    for p in new {
+        if old.contains(&p) {
+            warnings.push(format!("already in the live main.cf: {p}"));
+        } else {
+            introduced.push(p);
+        }
+    }
+    if introduced.is_empty() {
+        Ok(())
+    } else {
+        Err(CandidateError::Rejected {
+            tool: tool.into(),
+            problems: introduced,
+        })
+    }
 }
 
 /// Problems `postconf -n` reports for main.cf bytes: warnings about
@@ -86,19 +165,50 @@ pub fn postconf_problems(main_cf: &[u8], master_cf: &[u8]) -> Result<Vec<String>
     Ok(problems)
 }
 
-/// Problems `postfix check` reports (root only): Postfix's own validation
-/// of global parameters. Run under `script` because without a terminal
-/// postfix logs only to syslog.
+/// Problems Postfix's `mail_params_init()` reports for main.cf bytes,
+/// through `postmap -c DIR -q x static:x` (any Postfix program would do;
+/// postmap needs no daemon, no terminal and no privileges, and the
+/// `static:` table opens no file).
+pub fn parameter_problems(
+    postmap: &Path,
+    main_cf: &[u8],
+    master_cf: &[u8],
+) -> Result<Vec<String>, std::io::Error> {
+    let dir = scratch(main_cf, master_cf, None)?;
+    let out = Command::new(postmap)
+        .arg("-c")
+        .arg(dir.path())
+        .args(["-q", "x", "static:x"])
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    let mut problems: Vec<String> = messages(&String::from_utf8_lossy(&out.stderr), dir.path())
+        .into_iter()
+        .filter(|p| p.starts_with("fatal"))
+        .collect();
+    if !out.status.success() && problems.is_empty() {
+        problems.push(format!("fatal: postmap exited with {}", out.status));
+    }
+    Ok(problems)
+}
+
+/// Problems `postfix check` reports (root only): `mail_params_init()` plus
+/// postfix-script's installation checks. Run under `script` because
+/// without a terminal postfix logs only to syslog.
 fn postfix_check_problems(main_cf: &[u8], master_cf: &[u8]) -> Result<Vec<String>, std::io::Error> {
-    let base = tempfile::tempdir()?;
+    let base = scratch_dir()?;
     let spool = base.path().join("spool");
     let data = base.path().join("data");
     std::fs::create_dir_all(&spool)?;
     std::fs::create_dir_all(&data)?;
+    // postfix-script warns (to syslog too) about a data directory not
+    // owned by mail_owner; give it to that user when it exists.
+    if let Some(uid) = mail_owner_uid(main_cf) {
+        let _ = std::os::unix::fs::chown(&data, Some(uid), None);
+    }
     let dir = scratch(main_cf, master_cf, Some((&spool, &data)))?;
     let cmd = format!(
         "{} -c {} check",
-        postfix_bin(),
+        shell_quote(&postfix_bin()),
         shell_quote(&dir.path().display().to_string())
     );
     let out = Command::new("script")
@@ -114,6 +224,19 @@ fn postfix_check_problems(main_cf: &[u8], master_cf: &[u8]) -> Result<Vec<String
         problems.push(format!("fatal: postfix check exited with {}", out.status));
     }
     Ok(problems)
+}
+
+/// Whether the effective value of an [`INSTALLATION_PARAMETERS`] entry
+/// differs (or a file cannot be parsed, to be safe).
+fn installation_changed(before: &[u8], after: &[u8]) -> bool {
+    use crate::maincf::MainCf;
+    let (Ok(b), Ok(a)) = (MainCf::parse(before), MainCf::parse(after)) else {
+        return true;
+    };
+    let value = |d: &MainCf, n: &str| d.get(n).map(|e| e.value_str().trim().to_string());
+    INSTALLATION_PARAMETERS
+        .iter()
+        .any(|n| value(&b, n) != value(&a, n))
 }
 
 /// Pull `warning:`/`fatal:` messages out of Postfix output, with the
@@ -150,7 +273,7 @@ fn scratch(
     master_cf: &[u8],
     dirs: Option<(&PathBuf, &PathBuf)>,
 ) -> Result<tempfile::TempDir, std::io::Error> {
-    let dir = tempfile::tempdir()?;
+    let dir = scratch_dir()?;
     let mut main = main_cf.to_vec();
     if let Some((spool, data)) = dirs {
         if !main.is_empty() && !main.ends_with(b"\n") {
@@ -165,6 +288,8 @@ fn scratch(
             .as_bytes(),
         );
     }
+    // Backdated: Postfix programs wait for a config file modified within
+    // the last second to settle, and postconf repeats its warnings.
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
     for (name, bytes) in [("main.cf", &main[..]), ("master.cf", master_cf)] {
         let path = dir.path().join(name);
@@ -175,6 +300,44 @@ fn scratch(
             .set_modified(old)?;
     }
     Ok(dir)
+}
+
+/// A private scratch directory (mode 0700), removed when dropped. The
+/// prefix makes a leftover easy to recognise.
+fn scratch_dir() -> Result<tempfile::TempDir, std::io::Error> {
+    tempfile::Builder::new()
+        .prefix("postform-candidate-")
+        .tempdir()
+}
+
+/// The uid of the candidate's mail_owner (default `postfix`), from
+/// /etc/passwd.
+fn mail_owner_uid(main_cf: &[u8]) -> Option<u32> {
+    let owner = crate::maincf::MainCf::parse(main_cf)
+        .ok()
+        .and_then(|d| {
+            d.get("mail_owner")
+                .map(|e| e.value_str().trim().to_string())
+        })
+        .filter(|v| !v.is_empty() && !v.contains('$'))
+        .unwrap_or_else(|| "postfix".to_string());
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next()? == owner).then_some(())?;
+        f.nth(1)?.parse().ok()
+    })
+}
+
+/// `postmap`, beside `postconf` (which may be overridden by
+/// `POSTFORM_POSTCONF`), else on PATH or in /usr/sbin.
+fn postmap_bin() -> Option<PathBuf> {
+    let postconf = PathBuf::from(postconf_bin());
+    if postconf.components().count() > 1 {
+        let sibling = postconf.with_file_name("postmap");
+        return sibling.is_file().then_some(sibling);
+    }
+    which("postmap").or_else(|| which("/usr/sbin/postmap"))
 }
 
 fn shell_quote(s: &str) -> String {
@@ -201,4 +364,39 @@ pub fn which(prog: &str) -> Option<PathBuf> {
             .map(|d| d.join(prog))
             .find(|c| c.is_file())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installation_parameters_are_compared_effectively() {
+        let a = b"myhostname = a\ndaemon_directory = /usr/lib/postfix/sbin\n";
+        let b = b"myhostname = b\ndaemon_directory = /usr/lib/postfix/sbin\n";
+        assert!(!installation_changed(a, b));
+        let c = b"myhostname = b\ndaemon_directory = /opt/postfix\n";
+        assert!(installation_changed(a, c));
+        assert!(installation_changed(
+            b"x = 1\n",
+            b"x = 1\nmail_owner = mail\n"
+        ));
+    }
+
+    #[test]
+    fn messages_strip_the_scratch_dir() {
+        let dir = Path::new("/tmp/postform-candidate-abc");
+        let text =
+            "postconf: warning: /tmp/postform-candidate-abc/main.cf: unused parameter: a=b\n\
+                    postconf: warning: /tmp/postform-candidate-abc/main.cf: unused parameter: a=b\n\
+                    postmap: fatal: bad numerical configuration: message_size_limit = 10m\n\
+                    postconf: warning: something harmless\n";
+        assert_eq!(
+            messages(text, dir),
+            [
+                "warning: main.cf: unused parameter: a=b",
+                "fatal: bad numerical configuration: message_size_limit = 10m"
+            ]
+        );
+    }
 }

@@ -7,7 +7,7 @@
 //! main.cf changed since).
 
 use crate::catalog::{restart_class, Catalog, RestartClass};
-use crate::maincf::{EditError, MainCf, MainCfError, NewValue};
+use crate::maincf::{EditError, MainCf, MainCfError, NewValue, Warning};
 use crate::service::{ServiceAction, ServiceMode};
 use crate::spec::{Location, Spec, SpecValue};
 use crate::value::{equivalent, is_default};
@@ -66,14 +66,14 @@ pub struct Plan {
 /// Planning failed; nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("{}: cannot read main.cf: {source}{}", path.display(), read_hint(source))]
+    #[error("{}: cannot read: {error}{}", path.display(), read_hint(path, error))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{}: is a directory, expected the main.cf file; point -c at the directory that holds main.cf", path.display())]
+    #[error("{}: is a directory, expected the main.cf file\n  hint: point -c at the directory that holds main.cf", path.display())]
     IsDirectory { path: PathBuf },
-    #[error("{}:{error}\n  hint: Postfix itself refuses this file; fix the line (postform will not edit a file Postfix cannot read)", path.display())]
+    #[error("{}", parse_message(path, error))]
     Parse { path: PathBuf, error: MainCfError },
     #[error("{location}: {error}")]
     Edit {
@@ -82,13 +82,46 @@ pub enum PlanError {
     },
 }
 
-fn read_hint(e: &std::io::Error) -> &'static str {
+fn read_hint(path: &Path, e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => {
-            "; check -c DIR (default /etc/postfix): it must hold Postfix's main.cf"
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            match dir {
+                Some(d) if !d.is_dir() => format!(
+                    "\n  hint: the config directory {} does not exist; pass -c DIR (default /etc/postfix), the directory that holds Postfix's main.cf",
+                    d.display()
+                ),
+                _ => "\n  hint: -c DIR (default /etc/postfix) must be the directory that holds Postfix's main.cf".into(),
+            }
         }
-        std::io::ErrorKind::PermissionDenied => "; run as a user who may read it (usually root)",
-        _ => "",
+        std::io::ErrorKind::PermissionDenied => {
+            "\n  hint: run as a user who may read it (usually root)".into()
+        }
+        _ => String::new(),
+    }
+}
+
+/// `FILE:LINE:COLUMN: what` for a main.cf Postfix itself would refuse.
+fn parse_message(path: &Path, error: &MainCfError) -> String {
+    let file = path.display();
+    let hint = "\n  hint: Postfix itself refuses this file (every line must be `name = value`; a value continued on the next line starts with whitespace, a comment with #). Fix the line; postform does not edit a file Postfix cannot read";
+    match error {
+        MainCfError::MissingEquals {
+            line,
+            at_line,
+            column,
+            text,
+        } => {
+            let within = if at_line == line {
+                String::new()
+            } else {
+                format!(" (in the entry that starts at line {line})")
+            };
+            format!("{file}:{at_line}:{column}: missing '=' after the parameter name{within}: \"{text}\"{hint}")
+        }
+        MainCfError::MissingName { line, column, text } => {
+            format!("{file}:{line}:{column}: missing parameter name before '=': \"{text}\"{hint}")
+        }
     }
 }
 
@@ -106,7 +139,7 @@ pub fn read_main_cf(config_dir: &Path) -> Result<(PathBuf, Vec<u8>), PlanError> 
     }
     match std::fs::read(&path) {
         Ok(bytes) => Ok((path, bytes)),
-        Err(source) => Err(PlanError::Read { path, source }),
+        Err(error) => Err(PlanError::Read { path, error }),
     }
 }
 
@@ -223,21 +256,25 @@ pub fn plan_bytes(
         .max()
         .unwrap_or(ServiceAction::None);
     let after = doc.to_bytes();
-    let mut warnings: Vec<String> = original
+    // Postfix's own warnings about the live file, as FILE:LINE: text. An
+    // "overriding earlier entry" the plan fixes (it removes the dead
+    // duplicates) is not repeated: the plan says so.
+    let fixed: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.removed_duplicates > 0)
+        .map(|c| c.name.as_str())
+        .collect();
+    let warnings: Vec<String> = original
         .warnings()
         .iter()
-        .map(|w| format!("{}: {w}", path.display()))
+        .filter(|w| !matches!(w, Warning::OverridingEarlier { name, .. } if fixed.contains(&name.as_str())))
+        .map(|w| {
+            let text = w.to_string();
+            let prefix = format!("line {}: ", w.line());
+            let text = text.strip_prefix(&prefix).unwrap_or(&text);
+            format!("{}:{}: {text}", path.display(), w.line())
+        })
         .collect();
-    for c in &changes {
-        if c.removed_duplicates > 0 {
-            warnings.push(format!(
-                "{}: {} was defined {} times; the earlier, dead definitions are removed",
-                path.display(),
-                c.name,
-                c.removed_duplicates + 1
-            ));
-        }
-    }
     Ok(Plan {
         config_dir: config_dir.to_path_buf(),
         main_cf: path.to_path_buf(),
@@ -294,25 +331,44 @@ impl Plan {
 
     /// Unified diff of main.cf (Myers, pinned; 3 lines of context).
     pub fn unified_diff(&self) -> String {
+        const CONTEXT: usize = 3;
         let before = String::from_utf8_lossy(&self.before);
         let after = String::from_utf8_lossy(&self.after);
         let shown = self.main_cf.display().to_string();
-        similar::TextDiff::configure()
+        // similar hashes every line before it diffs: on a 100,000-line
+        // main.cf that dominates `plan`. Diff only the changed middle (plus
+        // the context lines around it) and shift the hunk headers back;
+        // the output is the same as diffing the whole files.
+        let (skip, old_mid, new_mid) = changed_middle(&before, &after, CONTEXT);
+        let diff = similar::TextDiff::configure()
             .algorithm(similar::Algorithm::Myers)
-            .diff_lines(before.as_ref(), after.as_ref())
+            .diff_lines(old_mid, new_mid)
             .unified_diff()
-            .context_radius(3)
+            .context_radius(CONTEXT)
             .header(&format!("{shown} (live)"), &format!("{shown} (planned)"))
             .missing_newline_hint(true)
-            .to_string()
+            .to_string();
+        if skip == 0 {
+            return diff;
+        }
+        let mut out = String::with_capacity(diff.len() + 16);
+        for line in diff.split_inclusive('\n') {
+            match shift_hunk_header(line, skip) {
+                Some(shifted) => out.push_str(&shifted),
+                None => out.push_str(line),
+            }
+        }
+        out
     }
 
     /// The closing line, e.g.
     /// "Plan: 0 to add, 1 to change, 0 to remove. Service action: restart."
     pub fn closing_line(&self) -> String {
         if !self.has_changes() {
-            return "No changes. main.cf already matches the spec. Service action: none."
-                .to_string();
+            return format!(
+                "No changes. {} already matches the spec. Service action: none.",
+                self.main_cf.display()
+            );
         }
         let s = self.summary();
         format!(
@@ -346,27 +402,41 @@ impl Plan {
                 Some(v) => format!("{v:?}"),
                 None => "(unset)".to_string(),
             };
+            let dups = match c.removed_duplicates {
+                0 => String::new(),
+                1 => "; 1 dead duplicate removed".to_string(),
+                n => format!("; {n} dead duplicates removed"),
+            };
             let (sign, code, what) = match c.kind {
                 ChangeKind::Add => ("+", "32", q(&c.after)),
-                ChangeKind::Change => ("~", "33", format!("{} -> {}", q(&c.before), q(&c.after))),
-                ChangeKind::Remove => ("-", "31", format!("{} -> (Postfix default)", q(&c.before))),
-                ChangeKind::Dedupe => (
+                ChangeKind::Change => (
                     "~",
                     "33",
-                    format!(
-                        "{} (unchanged; {} dead duplicate{} removed)",
-                        q(&c.after),
-                        c.removed_duplicates,
-                        if c.removed_duplicates == 1 { "" } else { "s" }
-                    ),
+                    format!("{} -> {}{dups}", q(&c.before), q(&c.after)),
                 ),
+                ChangeKind::Remove => (
+                    "-",
+                    "31",
+                    match c.removed_duplicates {
+                        0 => format!("{} -> (Postfix default)", q(&c.before)),
+                        n => format!(
+                            "{} -> (Postfix default); all {} definitions removed",
+                            q(&c.before),
+                            n + 1
+                        ),
+                    },
+                ),
+                ChangeKind::Dedupe => ("~", "33", format!("{} unchanged{dups}", q(&c.after))),
+            };
+            let needs = match c.action {
+                ServiceAction::None => "no reload needed".to_string(),
+                a => format!("needs {a}"),
             };
             out.push_str(&format!(
-                "  {} {:width$}  {}  [{}]\n",
+                "  {} {:width$}  {}  ({needs})\n",
                 paint(code, sign),
                 c.name,
                 what,
-                c.action,
                 width = width
             ));
         }
@@ -396,7 +466,22 @@ impl Plan {
         out
     }
 
-    /// The documented, stable JSON shape (`format_version` 1).
+    /// The documented, stable JSON shape (`format_version` 1), what
+    /// `postform plan --json` prints:
+    ///
+    /// * `format_version`: 1; a field is only ever added within a version.
+    /// * `config_dir`, `main_cf`: paths as given (`-c DIR`, `DIR/main.cf`).
+    /// * `base_sha256`: SHA-256 (hex) of the main.cf the plan was made from.
+    /// * `changed`: whether applying writes main.cf.
+    /// * `changes`: one object per parameter, in plan order: `name`,
+    ///   `kind` (`add` | `change` | `remove` | `dedupe`), `before` and
+    ///   `after` (effective values as postconf prints them, `null` when
+    ///   unset), `action` (`none` | `reload` | `restart`), `line` (of the
+    ///   last existing definition, or `null`), `removed_duplicates`.
+    /// * `summary`: `{add, change, remove}` counts (a dedupe is a change).
+    /// * `service_action`: the strongest action of all changes.
+    /// * `diff`: unified diff of main.cf (empty without changes).
+    /// * `warnings`: Postfix's warnings about the live main.cf.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "format_version": 1,
@@ -411,4 +496,59 @@ impl Plan {
             "warnings": self.warnings,
         })
     }
+}
+
+/// The parts of `old` and `new` that differ, with up to `context` common
+/// lines kept on each side, and how many lines were skipped at the start.
+fn changed_middle<'a>(old: &'a str, new: &'a str, context: usize) -> (usize, &'a str, &'a str) {
+    let mut starts = vec![0usize];
+    for (a, b) in old.split_inclusive('\n').zip(new.split_inclusive('\n')) {
+        if a != b {
+            break;
+        }
+        starts.push(starts[starts.len() - 1] + a.len());
+    }
+    let prefix = starts.len() - 1;
+    let skip = prefix.saturating_sub(context);
+    let (old, new) = (&old[starts[skip]..], &new[starts[skip]..]);
+    // Common lines at the end, not reaching into the common start.
+    let lines = |s: &str| s.split_inclusive('\n').count();
+    let max_suffix = lines(old).min(lines(new)) - (prefix - skip);
+    let mut ends = vec![0usize];
+    for (a, b) in old
+        .split_inclusive('\n')
+        .rev()
+        .zip(new.split_inclusive('\n').rev())
+        .take(max_suffix)
+    {
+        if a != b {
+            break;
+        }
+        ends.push(ends[ends.len() - 1] + a.len());
+    }
+    let cut = ends[(ends.len() - 1).saturating_sub(context)];
+    (skip, &old[..old.len() - cut], &new[..new.len() - cut])
+}
+
+/// `@@ -a,b +c,d @@` with `skip` added to both start lines; `None` for
+/// any other line.
+fn shift_hunk_header(line: &str, skip: usize) -> Option<String> {
+    let body = line.strip_prefix("@@ -")?;
+    let (body, end) = match body.strip_suffix(" @@\n") {
+        Some(b) => (b, " @@\n"),
+        None => (body.strip_suffix(" @@")?, " @@"),
+    };
+    let (old, new) = body.split_once(" +")?;
+    let shift = |range: &str| -> Option<String> {
+        let (start, len) = match range.split_once(',') {
+            Some((s, l)) => (s, Some(l)),
+            None => (range, None),
+        };
+        let start: usize = start.parse().ok()?;
+        Some(match len {
+            Some(l) => format!("{},{l}", start + skip),
+            None => format!("{}", start + skip),
+        })
+    };
+    Some(format!("@@ -{} +{}{end}", shift(old)?, shift(new)?))
 }

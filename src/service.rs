@@ -5,10 +5,19 @@
 //! import_environment and maillog_file only at startup, so those need a
 //! stop and start (see `catalog::restart_class`). One action per apply: the
 //! strongest any change needs.
+//!
+//! The state of Postfix (running? master pid?) is taken with
+//! [`Service::snapshot`] *before* main.cf is replaced: a broken new main.cf
+//! makes every `postfix` and `postconf` command fatal, `status` included.
+//! When an action fails, Postfix's own words are collected from its
+//! `maillog_file`, or, when the command logged nothing there (a fatal
+//! configuration error goes to syslog, which may not exist), by asking
+//! `postconf -n` and `postfix status` (under a pseudo-terminal, the only
+//! way Postfix prints its errors on stderr) with the failing file.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::str::FromStr;
 
 /// What a change needs Postfix to do. Ordered: `None < Reload < Restart`.
@@ -77,6 +86,18 @@ impl FromStr for ServiceMode {
     }
 }
 
+impl fmt::Display for ServiceMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ServiceMode::None => "none",
+            ServiceMode::Auto => "auto",
+            ServiceMode::Reload => "reload",
+            ServiceMode::Restart => "restart",
+            ServiceMode::Command { .. } => "custom commands",
+        })
+    }
+}
+
 impl ServiceMode {
     /// The action to run for a plan that needs `needed`.
     pub fn action_for(&self, needed: ServiceAction) -> ServiceAction {
@@ -92,19 +113,28 @@ impl ServiceMode {
 /// A service command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("cannot run {command}: {source}; is Postfix installed and on PATH?")]
+    #[error("cannot run `{command}`: {source}; is Postfix installed and on PATH?")]
     Spawn {
         command: String,
         source: std::io::Error,
     },
-    #[error("{command} failed ({status}){}", if reason.is_empty() { String::new() } else { format!(": {reason}") })]
+    #[error("`{command}` failed ({status}){}", because(reason))]
     Failed {
         command: String,
         status: String,
         reason: String,
     },
-    #[error("Postfix is not running after {action}{}", if reason.is_empty() { String::new() } else { format!(": {reason}") })]
+    #[error("Postfix is not running after `{action}`{}", because(reason))]
     NotRunning { action: String, reason: String },
+}
+
+fn because(reason: &str) -> String {
+    if reason.is_empty() {
+        "; Postfix gave no reason postform could find (see the mail log: syslog or maillog_file)"
+            .to_string()
+    } else {
+        format!(". Postfix says: {reason}")
+    }
 }
 
 /// How Postfix is run on this machine, for one config directory.
@@ -112,7 +142,9 @@ pub enum ServiceError {
 pub struct Service {
     config_dir: PathBuf,
     manager: Manager,
-    maillog: Option<PathBuf>,
+    /// Log files Postfix may write its errors to (`maillog_file` of the new
+    /// and of the previous main.cf).
+    maillogs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +169,19 @@ pub struct ServiceOutcome {
     pub message: String,
 }
 
+/// Postfix's state, taken before main.cf is replaced (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceState {
+    /// Postfix (this instance) was running.
+    pub running: bool,
+    /// The master's pid, when running and found.
+    pub master_pid: Option<u32>,
+    /// queue_directory (where `pid/master.pid` is), when postconf said.
+    queue_directory: Option<PathBuf>,
+    /// Sizes of the log files, so only new lines count as the reason.
+    log_offsets: Vec<(PathBuf, u64)>,
+}
+
 impl Service {
     /// Detect how Postfix for `config_dir` is managed. `maillog` is the
     /// effective `maillog_file`, read for Postfix's own error text.
@@ -156,92 +201,195 @@ impl Service {
         Service {
             config_dir: config_dir.to_path_buf(),
             manager,
-            maillog,
+            maillogs: maillog.into_iter().collect(),
         }
+    }
+
+    /// Also read `maillog` for Postfix's error text (e.g. the previous
+    /// main.cf's `maillog_file`, when a change moves it).
+    pub fn with_maillog(mut self, maillog: Option<PathBuf>) -> Service {
+        if let Some(p) = maillog {
+            if !self.maillogs.contains(&p) {
+                self.maillogs.push(p);
+            }
+        }
+        self
     }
 
     /// Is Postfix (this instance) running?
     pub fn is_running(&self) -> bool {
+        self.is_running_with(self.queue_directory().as_deref())
+    }
+
+    /// Running per the service manager, or, when `postfix status` cannot
+    /// tell (a main.cf it cannot read), per the master's pid file.
+    fn is_running_with(&self, queue: Option<&Path>) -> bool {
         match self.manager {
             Manager::Systemd => Command::new("systemctl")
                 .args(["is-active", "--quiet", "postfix"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success()),
-            _ => Command::new(postfix_bin())
-                .arg("-c")
-                .arg(&self.config_dir)
-                .arg("status")
-                .output()
-                .is_ok_and(|o| o.status.success()),
+            _ => {
+                let status = Command::new(postfix_bin())
+                    .arg("-c")
+                    .arg(&self.config_dir)
+                    .arg("status")
+                    .stdin(Stdio::null())
+                    .output();
+                match status {
+                    Ok(o) if o.status.success() => true,
+                    _ => queue.and_then(live_master_pid).is_some(),
+                }
+            }
         }
     }
 
     /// The master's pid, when Postfix writes one we can find.
     pub fn master_pid(&self) -> Option<u32> {
-        let out = Command::new(postconf_bin())
-            .arg("-c")
-            .arg(&self.config_dir)
-            .args(["-h", "queue_directory"])
-            .output()
-            .ok()?;
-        let queue = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let pid = std::fs::read_to_string(Path::new(&queue).join("pid/master.pid")).ok()?;
-        pid.trim().parse().ok()
+        self.queue_directory().as_deref().and_then(live_master_pid)
+    }
+
+    /// Postfix's state now. Take it before replacing main.cf.
+    pub fn snapshot(&self) -> ServiceState {
+        let queue_directory = self.queue_directory();
+        let running = self.is_running_with(queue_directory.as_deref());
+        let master_pid = if running {
+            queue_directory.as_deref().and_then(live_master_pid)
+        } else {
+            None
+        };
+        ServiceState {
+            running,
+            master_pid,
+            queue_directory,
+            log_offsets: self
+                .maillogs
+                .iter()
+                .map(|p| (p.clone(), file_len(p)))
+                .collect(),
+        }
     }
 
     /// Run `action` if Postfix is running; after it, check Postfix runs.
     pub fn run(&self, action: ServiceAction) -> Result<ServiceOutcome, ServiceError> {
+        let before = self.snapshot();
+        self.run_from(&before, action)
+    }
+
+    /// Run `action` if Postfix was running in `before` (a snapshot taken
+    /// before main.cf was replaced); after it, check Postfix runs.
+    pub fn run_from(
+        &self,
+        before: &ServiceState,
+        action: ServiceAction,
+    ) -> Result<ServiceOutcome, ServiceError> {
         if action == ServiceAction::None {
             return Ok(ServiceOutcome {
                 ran: ServiceAction::None,
                 message: "no service action needed".into(),
             });
         }
-        if !self.is_running() {
+        if !before.running {
             return Ok(ServiceOutcome {
                 ran: ServiceAction::None,
                 message: format!(
-                    "Postfix is not running, so nothing was {}ed; the change takes effect when it starts",
-                    action
+                    "Postfix is not running, so nothing was {}; the change takes effect when it starts",
+                    past(action)
                 ),
             });
         }
-        let log_start = self.maillog_len();
-        let before = self.master_pid();
-        let shown = self.perform(action, log_start)?;
-        if !self.is_running() {
+        let shown = self.perform(action, before)?;
+        let queue = self.queue_directory().or(before.queue_directory.clone());
+        if !self.is_running_with(queue.as_deref()) {
             return Err(ServiceError::NotRunning {
                 action: shown,
-                reason: self.log_reason(log_start),
+                reason: self.reason(before),
             });
         }
-        let after = self.master_pid();
-        let pids = match (before, after) {
-            (Some(b), Some(a)) if b != a => format!(" (master pid {b} -> {a})"),
-            (Some(b), Some(_)) => format!(" (master pid {b} unchanged)"),
+        let after = queue.as_deref().and_then(live_master_pid);
+        let pids = match (before.master_pid, after) {
+            (Some(b), Some(a)) if b != a => format!(", master pid {b} -> {a}"),
+            (Some(b), Some(_)) => format!(", master pid {b} unchanged"),
             _ => String::new(),
         };
         Ok(ServiceOutcome {
             ran: action,
-            message: format!("{shown}: Postfix is running{pids}"),
+            message: format!("ran `{shown}`; Postfix is running{pids}"),
         })
+    }
+
+    /// After a failed `action` and main.cf put back: bring Postfix back to
+    /// what `before` saw, running on the restored file. Returns what was
+    /// done; an error when Postfix does not run afterwards.
+    pub fn recover(
+        &self,
+        before: &ServiceState,
+        action: ServiceAction,
+    ) -> Result<String, ServiceError> {
+        if !before.running || action == ServiceAction::None {
+            return Ok("Postfix was not running and was left alone".into());
+        }
+        let now = self.snapshot();
+        let queue = now
+            .queue_directory
+            .clone()
+            .or(before.queue_directory.clone());
+        let (cmd, done) = if !now.running {
+            let argv = match &self.manager {
+                Manager::Systemd => svec(&["systemctl", "start", "postfix"]),
+                _ => self.postfix_argv("start"),
+            };
+            self.exec(&argv, &now)?;
+            let cmd = argv.join(" ");
+            let done = format!("Postfix was started again with `{cmd}` and is running");
+            (cmd, done)
+        } else {
+            let pid_now = queue.as_deref().and_then(live_master_pid);
+            let untouched = before.master_pid.is_some() && pid_now == before.master_pid;
+            if action == ServiceAction::Restart && untouched {
+                // The stop never happened: the master still runs the
+                // previous configuration, which is the restored file.
+                return Ok(format!(
+                    "Postfix kept running with the previous configuration (master pid {})",
+                    pid_now.unwrap_or_default()
+                ));
+            }
+            // A master that read the new file: make it read the old one.
+            let cmd = self.perform(action, &now)?;
+            let done = format!("`{cmd}` was run again so Postfix uses it, and Postfix is running");
+            (cmd, done)
+        };
+        if self.is_running_with(queue.as_deref()) {
+            Ok(done)
+        } else {
+            Err(ServiceError::NotRunning {
+                action: cmd,
+                reason: self.reason(&now),
+            })
+        }
     }
 
     /// Start Postfix if it is not running (used after a rollback).
     pub fn ensure_started(&self) -> Result<(), ServiceError> {
-        if self.is_running() {
+        let before = self.snapshot();
+        if before.running {
             return Ok(());
         }
-        let log_start = self.maillog_len();
         let argv = match &self.manager {
             Manager::Systemd => svec(&["systemctl", "start", "postfix"]),
             _ => self.postfix_argv("start"),
         };
-        self.exec(&argv, log_start)?;
-        Ok(())
+        self.exec(&argv, &before)
     }
 
-    fn perform(&self, action: ServiceAction, log_start: u64) -> Result<String, ServiceError> {
+    fn perform(
+        &self,
+        action: ServiceAction,
+        before: &ServiceState,
+    ) -> Result<String, ServiceError> {
         let steps: Vec<Vec<String>> = match (&self.manager, action) {
             (Manager::Systemd, ServiceAction::Reload) => {
                 vec![svec(&["systemctl", "reload", "postfix"])]
@@ -263,15 +411,14 @@ impl Service {
                 vec![self.postfix_argv("stop"), self.postfix_argv("start")]
             }
         };
-        let shown = steps
+        for step in &steps {
+            self.exec(step, before)?;
+        }
+        Ok(steps
             .iter()
             .map(|s| s.join(" "))
             .collect::<Vec<_>>()
-            .join(" && ");
-        for step in &steps {
-            self.exec(step, log_start)?;
-        }
-        Ok(shown)
+            .join(" && "))
     }
 
     fn postfix_argv(&self, verb: &str) -> Vec<String> {
@@ -283,16 +430,18 @@ impl Service {
         ]
     }
 
-    fn exec(&self, argv: &[String], log_start: u64) -> Result<(), ServiceError> {
+    fn exec(&self, argv: &[String], before: &ServiceState) -> Result<(), ServiceError> {
         let command = argv.join(" ");
-        let (prog, args) = argv.split_first().ok_or_else(|| ServiceError::Failed {
-            command: command.clone(),
-            status: "empty command".into(),
-            reason: String::new(),
-        })?;
+        let Some((prog, args)) = argv.split_first() else {
+            return Err(ServiceError::Failed {
+                command,
+                status: "empty command".into(),
+                reason: String::new(),
+            });
+        };
         let out = Command::new(prog)
             .args(args)
-            .stdin(std::process::Stdio::null())
+            .stdin(Stdio::null())
             .output()
             .map_err(|source| ServiceError::Spawn {
                 command: command.clone(),
@@ -301,71 +450,195 @@ impl Service {
         if out.status.success() {
             return Ok(());
         }
-        let mut reason = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        let logged = self.log_reason(log_start);
-        if !logged.is_empty() {
-            if !reason.is_empty() {
-                reason.push_str("; ");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let mut parts: Vec<String> = Vec::new();
+        let said = problem_lines(&stderr);
+        if said.is_empty() {
+            let text = stderr.trim();
+            if !text.is_empty() {
+                parts.push(text.lines().collect::<Vec<_>>().join(" "));
             }
-            reason.push_str(&logged);
+        } else {
+            parts.extend(said);
+        }
+        let logged = self.reason(before);
+        if !logged.is_empty() {
+            parts.push(logged);
         }
         Err(ServiceError::Failed {
             command,
             status: out.status.to_string(),
-            reason,
+            reason: dedupe(parts).join("; "),
         })
     }
 
-    fn maillog_len(&self) -> u64 {
-        self.maillog
-            .as_ref()
-            .and_then(|p| std::fs::metadata(p).ok())
-            .map_or(0, |m| m.len())
+    /// Postfix's own words about a failure since `before`: fatal, error
+    /// and panic lines from the log files, else what `postconf -n` and
+    /// `postfix status` say about the current main.cf.
+    fn reason(&self, before: &ServiceState) -> String {
+        let mut lines = Vec::new();
+        for path in &self.maillogs {
+            let start = before
+                .log_offsets
+                .iter()
+                .find(|(p, _)| p == path)
+                .map_or(0, |(_, n)| *n);
+            let Ok(bytes) = std::fs::read(path) else {
+                continue;
+            };
+            let start = usize::try_from(start).unwrap_or(0).min(bytes.len());
+            lines.extend(problem_lines(&String::from_utf8_lossy(&bytes[start..])));
+        }
+        if lines.is_empty() {
+            lines = self.diagnose();
+        }
+        dedupe(lines).join("; ")
     }
 
-    /// Postfix's own words: fatal/error/panic lines logged since `start`.
-    fn log_reason(&self, start: u64) -> String {
-        let Some(path) = &self.maillog else {
-            return String::new();
-        };
-        let Ok(bytes) = std::fs::read(path) else {
-            return String::new();
-        };
-        let start = usize::try_from(start).unwrap_or(0).min(bytes.len());
-        let text = String::from_utf8_lossy(&bytes[start..]);
-        let lines: Vec<&str> = text
-            .lines()
-            .filter(|l| l.contains("fatal:") || l.contains("error:") || l.contains("panic:"))
-            .collect();
-        let mut seen = Vec::new();
-        for l in lines {
-            let msg = l.split_once(": ").map_or(l, |(_, m)| m).trim();
-            // "postfix/postfix-script[12]: fatal: ..." -> "fatal: ..."
-            let msg = msg
-                .find("fatal:")
-                .or_else(|| msg.find("error:"))
-                .or_else(|| msg.find("panic:"))
-                .map_or(msg, |i| &msg[i..]);
-            if !seen.iter().any(|s: &String| s == msg) {
-                seen.push(msg.to_string());
+    /// Ask Postfix what is wrong with the current configuration, without
+    /// touching the daemon. Without a terminal `postfix` writes errors only
+    /// to syslog, so it runs under `script` (a pseudo-terminal) when that
+    /// exists.
+    fn diagnose(&self) -> Vec<String> {
+        let postconf = Command::new(postconf_bin())
+            .arg("-c")
+            .arg(&self.config_dir)
+            .arg("-n")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .output();
+        if let Ok(o) = postconf {
+            let found = problem_lines(&String::from_utf8_lossy(&o.stderr));
+            if !found.is_empty() {
+                return found;
             }
         }
-        seen.join("; ")
+        if matches!(self.manager, Manager::Systemd) || find_on_path("script").is_none() {
+            return Vec::new();
+        }
+        let cmd = format!(
+            "{} -c {} status",
+            shell_quote(&postfix_bin()),
+            shell_quote(&self.config_dir.display().to_string())
+        );
+        Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .map(|o| problem_lines(&String::from_utf8_lossy(&o.stdout).replace('\r', "")))
+            .unwrap_or_default()
     }
+
+    /// `queue_directory` per postconf (None when postconf fails, e.g. on a
+    /// main.cf Postfix cannot read).
+    fn queue_directory(&self) -> Option<PathBuf> {
+        let out = Command::new(postconf_bin())
+            .arg("-c")
+            .arg(&self.config_dir)
+            .args(["-h", "queue_directory"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        let queue = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && queue.starts_with('/')).then(|| PathBuf::from(queue))
+    }
+}
+
+/// "reloaded" / "restarted".
+fn past(action: ServiceAction) -> &'static str {
+    match action {
+        ServiceAction::None => "done",
+        ServiceAction::Reload => "reloaded",
+        ServiceAction::Restart => "restarted",
+    }
+}
+
+/// The pid in `QUEUE/pid/master.pid` when that process is alive and is a
+/// Postfix master (the file outlives the daemon).
+fn live_master_pid(queue: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(queue.join("pid/master.pid")).ok()?;
+    let pid: u32 = text.trim().parse().ok()?;
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    (comm.trim() == "master").then_some(pid)
+}
+
+fn file_len(p: &Path) -> u64 {
+    std::fs::metadata(p).map_or(0, |m| m.len())
+}
+
+/// `fatal:`, `error:` and `panic:` messages in Postfix output or log
+/// lines, from the keyword on ("postfix/postfix-script[12]: fatal: x" ->
+/// "fatal: x").
+fn problem_lines(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let Some(i) = ["fatal:", "error:", "panic:"]
+            .iter()
+            .filter_map(|k| line.find(k))
+            .min()
+        else {
+            continue;
+        };
+        let msg = line[i..].trim().to_string();
+        if !out.contains(&msg) {
+            out.push(msg);
+        }
+    }
+    out
+}
+
+fn dedupe(items: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
 }
 
 fn svec(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn find_on_path(prog: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(prog))
+            .find(|c| c.is_file())
+    })
+}
+
+/// A Postfix program: `$env_var` when set, else `name` when it is on PATH,
+/// else `/usr/sbin/name` when that exists (sbin is not on every PATH).
+fn postfix_program(env_var: &str, name: &str) -> String {
+    if let Ok(v) = std::env::var(env_var) {
+        if !v.is_empty() {
+            return v;
+        }
+    }
+    if find_on_path(name).is_none() {
+        let sbin = Path::new("/usr/sbin").join(name);
+        if sbin.is_file() {
+            return sbin.display().to_string();
+        }
+    }
+    name.to_string()
+}
+
 /// The `postfix` command (env `POSTFORM_POSTFIX` overrides).
 pub fn postfix_bin() -> String {
-    std::env::var("POSTFORM_POSTFIX").unwrap_or_else(|_| "postfix".into())
+    postfix_program("POSTFORM_POSTFIX", "postfix")
 }
 
 /// The `postconf` command (env `POSTFORM_POSTCONF` overrides).
 pub fn postconf_bin() -> String {
-    std::env::var("POSTFORM_POSTCONF").unwrap_or_else(|_| "postconf".into())
+    postfix_program("POSTFORM_POSTCONF", "postconf")
 }
 
 #[cfg(test)]
@@ -393,5 +666,35 @@ mod tests {
             ServiceAction::None
         );
         assert!("bogus".parse::<ServiceMode>().is_err());
+    }
+
+    #[test]
+    fn problem_lines_keep_postfix_words() {
+        let log = "Nov 28 13:16:28 vm pf/postfix-script[1]: starting the Postfix mail system\n\
+                   Nov 28 13:16:28 vm pf/postfix[2]: fatal: config variable inet_interfaces: host not found: [::1]\n\
+                   postfix: warning: main.cf, line 3: overriding earlier entry\n\
+                   postfix: fatal: config variable inet_interfaces: host not found: [::1]\n";
+        assert_eq!(
+            problem_lines(log),
+            vec!["fatal: config variable inet_interfaces: host not found: [::1]".to_string()]
+        );
+    }
+
+    #[test]
+    fn failure_text_names_command_and_reason() {
+        let e = ServiceError::Failed {
+            command: "postfix -c /x stop".into(),
+            status: "exit status: 1".into(),
+            reason: "fatal: boom".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "`postfix -c /x stop` failed (exit status: 1). Postfix says: fatal: boom"
+        );
+        let e = ServiceError::NotRunning {
+            action: "postfix -c /x start".into(),
+            reason: String::new(),
+        };
+        assert!(e.to_string().contains("see the mail log"), "{e}");
     }
 }

@@ -121,10 +121,7 @@ pub struct Spec {
 impl Spec {
     /// Load a spec file and the files it `extends` (later layers win).
     pub fn load(path: &Path) -> Result<Spec, SpecErrors> {
-        let mut spec = Spec::default();
-        let mut errors = Vec::new();
-        let mut stack = Vec::new();
-        load_layer(path, &mut spec, &mut errors, &mut stack);
+        let (spec, errors) = Spec::load_partial(path);
         if errors.is_empty() {
             Ok(spec)
         } else {
@@ -132,19 +129,30 @@ impl Spec {
         }
     }
 
+    /// Load a spec file like [`Spec::load`], but return what could be read
+    /// together with every problem found. A parameter whose value is
+    /// unusable is left out; the rest of the file is still read, so that
+    /// validation can report its problems in the same run ("all errors at
+    /// once", see [`crate::validate::load_and_validate`]). Never use a
+    /// spec with errors for anything but more error reporting.
+    pub fn load_partial(path: &Path) -> (Spec, Vec<SpecError>) {
+        let mut spec = Spec::default();
+        let mut errors = Vec::new();
+        let mut stack = Vec::new();
+        load_layer(path, path, None, &mut spec, &mut errors, &mut stack);
+        (spec, errors)
+    }
+
     /// Parse spec text (no `extends` resolution beyond `base_dir`).
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Spec, SpecErrors> {
         let mut spec = Spec::default();
         let mut errors = Vec::new();
         let mut stack = Vec::new();
-        apply_text(
-            text,
-            origin,
-            Path::new("."),
-            &mut spec,
-            &mut errors,
-            &mut stack,
-        );
+        let base = Bases {
+            fs: PathBuf::from("."),
+            shown: PathBuf::new(),
+        };
+        apply_text(text, origin, &base, &mut spec, &mut errors, &mut stack);
         if errors.is_empty() {
             Ok(spec)
         } else {
@@ -191,15 +199,40 @@ impl Spec {
     }
 }
 
-fn load_layer(path: &Path, spec: &mut Spec, errors: &mut Vec<SpecError>, stack: &mut Vec<PathBuf>) {
-    let shown = path.display().to_string();
-    let err = |message: String, hint: Option<String>| SpecError {
-        location: Location {
-            file: shown.clone(),
-            ..Location::default()
+/// Where an `extends` entry names another layer: the location of the
+/// entry and the path as written.
+struct ExtendsRef<'a> {
+    at: Location,
+    written: &'a str,
+}
+
+/// Load one layer: `path` is what the file system opens, `shown` how
+/// messages name the file (relative to the file that extends it, as the
+/// user wrote it). Problems with the file itself are reported at the
+/// `extends` entry that names it, when there is one.
+fn load_layer(
+    path: &Path,
+    shown: &Path,
+    from: Option<ExtendsRef<'_>>,
+    spec: &mut Spec,
+    errors: &mut Vec<SpecError>,
+    stack: &mut Vec<(PathBuf, String)>,
+) {
+    let shown_str = shown.display().to_string();
+    let err = |message: String, hint: Option<String>| match &from {
+        Some(r) => SpecError {
+            location: r.at.clone(),
+            message: format!("extends `{}`: {message}", r.written),
+            hint,
         },
-        message,
-        hint,
+        None => SpecError {
+            location: Location {
+                file: shown_str.clone(),
+                ..Location::default()
+            },
+            message,
+            hint,
+        },
     };
     let canonical = match std::fs::canonicalize(path) {
         Ok(p) => p,
@@ -214,17 +247,15 @@ fn load_layer(path: &Path, spec: &mut Spec, errors: &mut Vec<SpecError>, stack: 
             return;
         }
     };
-    if stack.contains(&canonical) {
+    if let Some(pos) = stack.iter().position(|(c, _)| *c == canonical) {
+        let chain: Vec<&str> = stack[pos..]
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .chain([shown_str.as_str()])
+            .collect();
         errors.push(err(
-            "`extends` cycle: this file extends itself through the chain".into(),
-            Some(format!(
-                "chain: {}",
-                stack
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(" -> ")
-            )),
+            format!("`extends` cycle: {}", chain.join(" -> ")),
+            Some("a spec cannot extend itself, directly or through other files".into()),
         ));
         return;
     }
@@ -239,7 +270,7 @@ fn load_layer(path: &Path, spec: &mut Spec, errors: &mut Vec<SpecError>, stack: 
         Ok(m) if m.is_dir() => {
             errors.push(err(
                 "is a directory, expected a YAML spec file".into(),
-                Some("for a GitOps repository use `--repo DIR`".into()),
+                Some("give the path of a YAML spec file".into()),
             ));
             return;
         }
@@ -265,21 +296,63 @@ fn load_layer(path: &Path, spec: &mut Spec, errors: &mut Vec<SpecError>, stack: 
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            errors.push(err(
-                format!(
-                    "spec file is not UTF-8 (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-                Some("save the file as UTF-8".into()),
-            ));
+            let offset = e.utf8_error().valid_up_to();
+            let before = &e.as_bytes()[..offset];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = offset
+                - before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1)
+                + 1;
+            errors.push(SpecError {
+                location: Location {
+                    file: shown_str.clone(),
+                    line,
+                    column,
+                },
+                message: format!("spec file is not UTF-8 (invalid byte at offset {offset})"),
+                hint: Some("save the file as UTF-8".into()),
+            });
             return;
         }
     };
-    stack.push(canonical.clone());
-    let base = canonical.parent().unwrap_or(Path::new(".")).to_path_buf();
-    apply_text(&text, &shown, &base, spec, errors, stack);
+    stack.push((canonical.clone(), shown_str.clone()));
+    let base = Bases {
+        fs: canonical.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        shown: shown.parent().unwrap_or(Path::new("")).to_path_buf(),
+    };
+    apply_text(&text, &shown_str, &base, spec, errors, stack);
     stack.pop();
     spec.files.push(path.to_path_buf());
+}
+
+/// The directories `extends` paths are relative to: for the file system
+/// (the real directory of the file) and for messages (as the user named it).
+struct Bases {
+    fs: PathBuf,
+    shown: PathBuf,
+}
+
+/// `a/b/../c` -> `a/c`, without touching the file system (for messages only).
+fn lexical_join(dir: &Path, rel: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in dir.join(rel).components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let last = out.components().next_back();
+                if matches!(last, Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !matches!(last, Some(Component::RootDir)) {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// Parse one layer's text and merge it onto `spec` (after its own
@@ -287,39 +360,17 @@ fn load_layer(path: &Path, spec: &mut Spec, errors: &mut Vec<SpecError>, stack: 
 fn apply_text(
     text: &str,
     origin: &str,
-    base_dir: &Path,
+    base: &Bases,
     spec: &mut Spec,
     errors: &mut Vec<SpecError>,
-    stack: &mut Vec<PathBuf>,
+    stack: &mut Vec<(PathBuf, String)>,
 ) {
     let keys = KeyIndex::new(text);
     let at = |key: &str, indent: Option<usize>| keys.locate(origin, key, indent);
     let doc: serde_yaml::Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((0, 0));
-            let message = e.to_string();
-            // serde_yaml appends " at line N column M"; we print it in front.
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
-            errors.push(SpecError {
-                location: Location {
-                    file: origin.to_string(),
-                    line,
-                    column,
-                },
-                message: format!("invalid YAML: {message}"),
-                hint: Some(
-                    "a spec is a YAML mapping such as `inet_protocols: ipv4`; check indentation and quoting"
-                        .into(),
-                ),
-            });
+            errors.push(yaml_error(&e, origin, &keys));
             return;
         }
     };
@@ -367,11 +418,27 @@ fn apply_text(
                 vec![]
             }
         };
+        let key_at = at("extends", Some(0));
         for item in list {
             match item.as_str() {
-                Some(p) => load_layer(&base_dir.join(p), spec, errors, stack),
+                Some(p) => {
+                    let from = ExtendsRef {
+                        at: keys
+                            .locate_value(origin, p, key_at.line)
+                            .unwrap_or(key_at.clone()),
+                        written: p,
+                    };
+                    load_layer(
+                        &base.fs.join(p),
+                        &lexical_join(&base.shown, p),
+                        Some(from),
+                        spec,
+                        errors,
+                        stack,
+                    )
+                }
                 None => errors.push(SpecError {
-                    location: at("extends", Some(0)),
+                    location: key_at.clone(),
                     message: format!(
                         "`extends` items must be file paths, found {}",
                         kind_of(item)
@@ -413,7 +480,7 @@ fn apply_text(
                 other => errors.push(SpecError {
                     location: loc,
                     message: format!("`purge` must be true or false, found {}", kind_of(other)),
-                    hint: None,
+                    hint: Some("purge: true (remove parameters the spec does not name) or purge: false".into()),
                 }),
             },
             "service" => match parse_service(v) {
@@ -431,9 +498,21 @@ fn apply_text(
                 serde_yaml::Value::Sequence(s) => {
                     for item in s {
                         match item.as_str() {
-                            Some(n) => {
+                            Some(n) if is_parameter_name(n) => {
                                 spec.custom_parameters.insert(n.to_string());
                             }
+                            Some(n) => errors.push(SpecError {
+                                location: keys
+                                    .locate_value(origin, n, loc.line)
+                                    .unwrap_or(loc.clone()),
+                                message: format!(
+                                    "`custom_parameters`: {n:?} is not a parameter name"
+                                ),
+                                hint: Some(
+                                    "Postfix parameter names are letters, digits and underscores"
+                                        .into(),
+                                ),
+                            }),
                             None => errors.push(SpecError {
                                 location: loc.clone(),
                                 message: format!(
@@ -500,6 +579,11 @@ fn merge_parameters(
     }
 }
 
+/// `[A-Za-z0-9_]+`, the names `$name` can reference (util/mac_parse.c).
+fn is_parameter_name(n: &str) -> bool {
+    !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 fn to_spec_value(v: &serde_yaml::Value) -> Result<Option<SpecValue>, String> {
     use serde_yaml::Value as Y;
     Ok(Some(match v {
@@ -509,7 +593,7 @@ fn to_spec_value(v: &serde_yaml::Value) -> Result<Option<SpecValue>, String> {
             Some(i) => SpecValue::Int(i),
             None => {
                 return Err(format!(
-                    "expected a string, yes/no, an integer or a list, found the number {n}"
+                    "expected a string, yes/no, an integer or a list, found the number {n}; if you mean the text, quote it (\"{n}\") so that YAML keeps it as written"
                 ))
             }
         },
@@ -604,43 +688,136 @@ impl<'a> KeyIndex<'a> {
         KeyIndex { text }
     }
 
-    fn locate(&self, origin: &str, key: &str, indent: Option<usize>) -> Location {
-        let mut found = None;
+    /// Every `key:` that starts a line (after indentation), in order, as
+    /// (line, column); with `indent == Some(0)` only unindented ones. Falls
+    /// back to `key:` inside a flow mapping (`{key: value}`).
+    fn occurrences(&self, key: &str, indent: Option<usize>) -> Vec<(usize, usize)> {
+        if key.is_empty() {
+            return Vec::new();
+        }
+        let quoted = [key.to_string(), format!("\"{key}\""), format!("'{key}'")];
+        let is_key_at = |s: &str| {
+            quoted.iter().any(|q| {
+                s.strip_prefix(q.as_str())
+                    .is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with(':'))
+            })
+        };
+        let mut found = Vec::new();
         for (i, line) in self.text.lines().enumerate() {
             let trimmed = line.trim_start_matches([' ', '\t']);
             let col = line.len() - trimmed.len();
             if indent.is_some_and(|n| n == 0 && col != 0) {
                 continue;
             }
-            let rest = trimmed
-                .strip_prefix(key)
-                .or_else(|| {
-                    trimmed
-                        .strip_prefix('"')
-                        .and_then(|t| t.strip_prefix(key))
-                        .and_then(|t| t.strip_prefix('"'))
-                })
-                .or_else(|| {
-                    trimmed
-                        .strip_prefix('\'')
-                        .and_then(|t| t.strip_prefix(key))
-                        .and_then(|t| t.strip_prefix('\''))
-                });
-            if let Some(rest) = rest {
-                if rest.trim_start().starts_with(':') && !key.is_empty() {
-                    found = Some((i + 1, col + 1));
-                    // The last occurrence wins for duplicates is an error
-                    // in YAML anyway; the first is where users look.
-                    break;
+            let trimmed = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+            if is_key_at(trimmed) {
+                found.push((i + 1, line.len() - trimmed.len() + 1));
+            }
+        }
+        if found.is_empty() {
+            for (i, line) in self.text.lines().enumerate() {
+                if line.trim_start().starts_with('#') {
+                    continue;
+                }
+                for (j, _) in line.match_indices(['{', ',']) {
+                    let after = &line[j + 1..];
+                    let rest = after.trim_start_matches([' ', '\t']);
+                    if is_key_at(rest) {
+                        found.push((i + 1, line.len() - rest.len() + 1));
+                    }
                 }
             }
         }
-        let (line, column) = found.unwrap_or((0, 0));
+        found
+    }
+
+    /// Where `key` is written: the first occurrence (for a duplicate key,
+    /// which is an error anyway, the first is where users look).
+    fn locate(&self, origin: &str, key: &str, indent: Option<usize>) -> Location {
+        let (line, column) = self
+            .occurrences(key, indent)
+            .first()
+            .copied()
+            .unwrap_or((0, 0));
         Location {
             file: origin.to_string(),
             line,
             column,
         }
+    }
+
+    /// Where the scalar `value` is written, at or after line `from` (for
+    /// `extends` entries, on the key's line or in the block list below it).
+    fn locate_value(&self, origin: &str, value: &str, from: usize) -> Option<Location> {
+        if value.is_empty() || from == 0 {
+            return None;
+        }
+        self.text
+            .lines()
+            .enumerate()
+            .skip(from - 1)
+            .find_map(|(i, line)| {
+                line.find(value).map(|col| Location {
+                    file: origin.to_string(),
+                    line: i + 1,
+                    column: col + 1,
+                })
+            })
+    }
+
+    /// The text of a 1-based line.
+    fn line(&self, line: usize) -> Option<&'a str> {
+        line.checked_sub(1).and_then(|i| self.text.lines().nth(i))
+    }
+}
+
+/// A YAML syntax error as a spec error: serde_yaml's message without its
+/// " at line N column M" tail (the location goes in front), with a better
+/// location and hint for the common cases.
+fn yaml_error(e: &serde_yaml::Error, origin: &str, keys: &KeyIndex) -> SpecError {
+    let (mut line, mut column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    let full = e.to_string();
+    let mut message = full.split(" at line ").next().unwrap_or(&full).to_string();
+    let mut hint =
+        "a spec is a YAML mapping such as `inet_protocols: ipv4`; check indentation and quoting"
+            .to_string();
+    // serde_yaml: `duplicate entry with key "k"`, prefixed with the path
+    // of the mapping when nested (`main: duplicate entry ...`).
+    if let Some(i) = message.find("duplicate entry with key ") {
+        let key = message[i + "duplicate entry with key ".len()..]
+            .trim_matches('"')
+            .to_string();
+        let found = keys.occurrences(&key, None);
+        if let [first, second, ..] = found[..] {
+            (line, column) = second;
+            hint = format!(
+                "a key may appear only once in a mapping; `{key}` is first set at line {}",
+                first.0
+            );
+        } else {
+            hint = "a key may appear only once in a mapping".into();
+        }
+        message = format!("duplicate key `{key}`");
+    } else if message.contains("end of stream") {
+        hint = "the file ends inside a quoted string, a [list] or a {mapping}: check for a missing closing quote or bracket".into();
+    } else if let Some(text) = keys.line(line) {
+        let indent: &str = &text[..text.len() - text.trim_start_matches([' ', '\t']).len()];
+        if indent.contains('\t') {
+            column = indent.find('\t').map_or(column, |i| i + 1);
+            hint = "YAML indentation must be spaces; this line is indented with a tab".into();
+        }
+    }
+    SpecError {
+        location: Location {
+            file: origin.to_string(),
+            line,
+            column,
+        },
+        message: format!("invalid YAML: {message}"),
+        hint: Some(hint),
     }
 }
 

@@ -11,8 +11,16 @@
 //!
 //! Problems the live main.cf already has are warnings; only problems the
 //! spec introduces are errors.
+//!
+//! [`load_and_validate`] loads a spec and validates it in one step, so
+//! that structural mistakes (a mapping as a value, `purge: maybe`) and bad
+//! values are reported together. The candidate check with the real
+//! Postfix, which needs the planned file, is in [`crate::candidate`].
 
-use crate::catalog::{check_value, read_only, Catalog, NameContext};
+use crate::catalog::known::{SERVICE_SUFFIXES, TIME_LIMIT_SUFFIX};
+use crate::catalog::{
+    check_value, read_only, value_rule, Catalog, NameContext, Param, ParamType, ValueRuleKind,
+};
 use crate::maincf::MainCf;
 use crate::mastercf::MasterCf;
 use crate::spec::{Spec, SpecError, SpecErrors, SpecValue};
@@ -28,6 +36,44 @@ pub fn validate(
     spec: &Spec,
     config_dir: &Path,
     catalog: &Catalog,
+) -> Result<Vec<String>, SpecErrors> {
+    validate_in_dir(spec, config_dir, catalog, true)
+}
+
+/// Load the spec at `path` (with its `extends` layers) and validate it for
+/// the config dir, reporting the problems of both steps together: a spec
+/// with a structural mistake (`purge: maybe`, a mapping as a value) and
+/// bad parameter values gets every error in one run, each with its
+/// location. Returns the spec and the warnings.
+///
+/// When loading found problems, the cross-parameter rules are not run:
+/// they judge the whole configuration, and a layer or value that could not
+/// be read would make them report nonsense.
+pub fn load_and_validate(
+    path: &Path,
+    config_dir: &Path,
+    catalog: &Catalog,
+) -> Result<(Spec, Vec<String>), SpecErrors> {
+    let (spec, mut errors) = Spec::load_partial(path);
+    let complete = errors.is_empty();
+    let mut warnings = Vec::new();
+    match validate_in_dir(&spec, config_dir, catalog, complete) {
+        Ok(w) => warnings = w,
+        Err(SpecErrors(e)) => errors.extend(e),
+    }
+    if errors.is_empty() {
+        Ok((spec, warnings))
+    } else {
+        sort_errors(&mut errors);
+        Err(SpecErrors(errors))
+    }
+}
+
+fn validate_in_dir(
+    spec: &Spec,
+    config_dir: &Path,
+    catalog: &Catalog,
+    cross: bool,
 ) -> Result<Vec<String>, SpecErrors> {
     let mut warnings = Vec::new();
     let master = match std::fs::read(config_dir.join("master.cf")) {
@@ -61,7 +107,14 @@ pub fn validate(
                 .collect()
         })
         .unwrap_or_default();
-    validate_against(spec, catalog, master.as_ref(), &live_values, &mut warnings)?;
+    check(
+        spec,
+        catalog,
+        master.as_ref(),
+        &live_values,
+        &mut warnings,
+        cross,
+    )?;
     Ok(warnings)
 }
 
@@ -73,6 +126,18 @@ pub fn validate_against(
     master: Option<&MasterCf>,
     live: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
+) -> Result<(), SpecErrors> {
+    check(spec, catalog, master, live, warnings, true)
+}
+
+/// Every check; `cross`: also the cross-parameter rules.
+fn check(
+    spec: &Spec,
+    catalog: &Catalog,
+    master: Option<&MasterCf>,
+    live: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+    cross: bool,
 ) -> Result<(), SpecErrors> {
     let mut errors = Vec::new();
     // The configuration after the change: live values overlaid with the spec.
@@ -98,6 +163,9 @@ pub fn validate_against(
         .collect();
     let extra: Vec<String> = spec.custom_parameters.iter().cloned().collect();
     let names = NameContext::new(catalog, services, &values, &extra);
+    // Service-derived names (relay_destination_concurrency_limit...) are
+    // typed like the parameter they default to.
+    let typed = catalog.with_services(services);
     for (name, value) in &spec.main {
         let at = spec.location_of(name);
         let mut err = |message: String, hint: Option<String>| {
@@ -107,22 +175,28 @@ pub fn validate_against(
                 hint,
             })
         };
-        if read_only(name) {
-            err(
-                format!("{name} is read-only: Postfix sets it itself and ignores main.cf"),
-                Some(format!("remove {name} from the spec")),
-            );
-            continue;
-        }
         let Some(value) = value else {
             // Removing any name is fine, known or not (it cleans up junk).
             continue;
         };
-        if !names.is_known(catalog, name) {
+        if read_only(name) {
+            err(
+                format!("{name} is read-only: Postfix sets it itself and ignores main.cf (\"read-only parameter assignment\")"),
+                Some(format!("remove {name} from the spec (or set it to null to remove it from main.cf)")),
+            );
+            continue;
+        }
+        if !names.is_known(catalog, name) || foreign_service_name(catalog, &names, name) {
             let known = names.known_names();
             let suggestion = catalog.suggest(name, &known);
+            let why = match service_prefix(name) {
+                Some((service, kind)) => format!(
+                    "master.cf has no `{service}` service {kind} that would define it, so Postfix would ignore it (\"unused parameter\")"
+                ),
+                None => "Postfix 3.7 has no such parameter and would ignore it (\"unused parameter\")".to_string(),
+            };
             err(
-                format!("unknown parameter `{name}`: Postfix 3.7 has no such parameter and would ignore it (\"unused parameter\")"),
+                format!("unknown parameter `{name}`: {why}"),
                 Some(match suggestion {
                     Some(s) => format!("did you mean `{s}`? If `{name}` is your own parameter, use it as ${name} in another value or list it under custom_parameters"),
                     None => format!("check the spelling (postconf -d lists every parameter); if `{name}` is your own parameter, use it as ${name} in another value or list it under custom_parameters"),
@@ -130,26 +204,38 @@ pub fn validate_against(
             );
             continue;
         }
-        for problem in value_problems(name, value) {
+        let problems = value_problems(name, value);
+        let syntax_ok = problems.is_empty();
+        for problem in problems {
             err(problem.0, problem.1);
         }
+        if !syntax_ok {
+            continue;
+        }
+        let Some(param) = typed.get(name) else {
+            continue;
+        };
+        let doc = Some(format!(
+            "see https://www.postfix.org/postconf.5.html#{}",
+            doc_anchor(&names, name)
+        ));
+        if let Some(message) = type_mismatch(param, value) {
+            err(format!("{name}: {message}"), doc);
+            continue;
+        }
         let rendered = value.render();
-        if !rendered.contains('$') {
-            if let Some(param) = catalog.get(name) {
-                if let Err(p) = check_value(param, &rendered) {
-                    err(
-                        format!("{name}: invalid value {rendered:?}: {p}"),
-                        Some(format!(
-                            "see https://www.postfix.org/postconf.5.html#{name}"
-                        )),
-                    );
-                }
-            }
+        if let Err(p) = check_value(param, &rendered) {
+            err(format!("{name}: {p}"), doc);
         }
     }
     // Cross-parameter rules: errors only when the spec introduces them.
     let before = cross_rules(live);
-    for finding in cross_rules(&after) {
+    let findings = if cross {
+        cross_rules(&after)
+    } else {
+        Vec::new()
+    };
+    for finding in findings {
         let already = before.iter().any(|b| b.message == finding.message);
         if already || !finding.blocking {
             warnings.push(format!(
@@ -178,15 +264,70 @@ pub fn validate_against(
     if errors.is_empty() {
         Ok(())
     } else {
-        errors.sort_by(|a, b| {
-            (a.location.file.as_str(), a.location.line, a.location.column).cmp(&(
-                b.location.file.as_str(),
-                b.location.line,
-                b.location.column,
-            ))
-        });
+        sort_errors(&mut errors);
         Err(SpecErrors(errors))
     }
+}
+
+/// For a name shaped like a service-derived parameter: the service name
+/// and which kind of service would define it.
+fn service_prefix(name: &str) -> Option<(&str, &'static str)> {
+    if let Some(service) = name.strip_suffix(TIME_LIMIT_SUFFIX.0) {
+        return (!service.is_empty()).then_some((service, "(command pipe or spawn)"));
+    }
+    SERVICE_SUFFIXES
+        .iter()
+        .filter_map(|(suffix, _)| name.strip_suffix(suffix))
+        .find(|s| !s.is_empty())
+        .map(|s| (s, "(command smtp, lmtp, local, virtual, error or pipe)"))
+}
+
+/// A name the catalog knows only because it is derived from a service of
+/// another master.cf: the host catalog is `postconf -d`, which lists the
+/// service names of /etc/postfix/master.cf, but the config dir being
+/// validated may not have that service (postconf would then call the
+/// parameter unused).
+fn foreign_service_name(catalog: &Catalog, names: &NameContext, name: &str) -> bool {
+    let Some(param) = catalog.get(name) else {
+        return false;
+    };
+    let derived = SERVICE_SUFFIXES
+        .iter()
+        .chain([&TIME_LIMIT_SUFFIX])
+        .any(|(suffix, default)| name.ends_with(suffix) && param.default == format!("${default}"));
+    derived
+        && !Catalog::builtin().contains(name)
+        && names.why_known(Catalog::builtin(), name).is_none()
+}
+
+/// The postconf(5) entry of a parameter: its own, or for a service-derived
+/// name the `transport_<suffix>` template (e.g.
+/// `transport_destination_concurrency_limit`).
+fn doc_anchor(names: &NameContext, name: &str) -> String {
+    // The host catalog (`postconf -d`) also lists the services of the
+    // host's own master.cf; only the built-in table has just the
+    // documented names.
+    if !Catalog::builtin().contains(name) && names.is_service_derived(name) {
+        let suffixes = SERVICE_SUFFIXES.iter().chain([&TIME_LIMIT_SUFFIX]);
+        if let Some((suffix, _)) = suffixes
+            .filter(|(s, _)| name.ends_with(s))
+            .max_by_key(|(s, _)| s.len())
+        {
+            return format!("transport{suffix}");
+        }
+    }
+    name.to_string()
+}
+
+/// In file order: by file, line, column (stable for equal locations).
+fn sort_errors(errors: &mut [SpecError]) {
+    errors.sort_by(|a, b| {
+        (a.location.file.as_str(), a.location.line, a.location.column).cmp(&(
+            b.location.file.as_str(),
+            b.location.line,
+            b.location.column,
+        ))
+    });
 }
 
 /// Injection and syntax problems of one value: (message, hint).
@@ -214,10 +355,30 @@ fn value_problems(name: &str, value: &SpecValue) -> Vec<(String, Option<String>)
             continue;
         }
         if piece.trim_start().starts_with('#') {
+            let what = match value {
+                SpecValue::List(_) => format!("list item {piece:?}"),
+                _ => "value".to_string(),
+            };
             out.push((
-                format!("{name}: value starts with '#', which Postfix would read as a comment when the value is folded"),
+                format!("{name}: {what} starts with '#', which Postfix would read as a comment when the value is folded"),
                 Some("remove the '#'; main.cf has no inline comments".into()),
             ));
+            continue;
+        }
+        // The same rules the main.cf writer enforces (maincf/edit.rs), so
+        // that they are reported here with the others and a location.
+        if matches!(value, SpecValue::List(_)) {
+            if piece.trim().is_empty() {
+                out.push((
+                    format!("{name}: list item {piece:?} is empty"),
+                    Some("remove the empty item from the list".into()),
+                ));
+            } else if piece.contains(',') {
+                out.push((
+                    format!("{name}: list item {piece:?} contains ',', which separates list items"),
+                    Some("give each item separately: [a, b] instead of ['a,b']".into()),
+                ));
+            }
         }
     }
     if !out.is_empty() {
@@ -237,6 +398,30 @@ fn value_problems(name: &str, value: &SpecValue) -> Vec<(String, Option<String>)
         ));
     }
     out
+}
+
+/// A YAML type that cannot be right for the parameter's type, said in the
+/// user's terms (`found a list`) instead of as the rendered text.
+fn type_mismatch(param: &Param, value: &SpecValue) -> Option<String> {
+    let rule = value_rule(param.name);
+    let expected = if param.ty.is_bool() {
+        "yes or no (or true/false)".to_string()
+    } else if param.ty.is_integer() {
+        "a whole number".to_string()
+    } else if param.ty == ParamType::Time {
+        "a time like 10s, 5m, 1h, 2d, 1w".to_string()
+    } else if let Some(r) = rule.filter(|r| r.kind == ValueRuleKind::One) {
+        format!("one of: {}", r.values.join(", "))
+    } else {
+        return None;
+    };
+    let found = match value {
+        SpecValue::List(_) => "a list".to_string(),
+        SpecValue::Bool(b) if !param.ty.is_bool() => format!("the boolean {b}"),
+        SpecValue::Int(i) if param.ty.is_bool() => format!("the number {i}"),
+        _ => return None,
+    };
+    Some(format!("expected {expected}, found {found}"))
 }
 
 /// A cross-parameter finding.
@@ -268,18 +453,33 @@ fn is_ipv4_literal(t: &str) -> bool {
     t.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
-fn parse_size(v: Option<&String>) -> Option<u64> {
-    v.and_then(|s| s.trim().parse::<u64>().ok())
+/// Whether virtual(8) delivers mail in this configuration: virtual mailbox
+/// domains are set (explicitly or through virtual_mailbox_maps, their
+/// default), or a transport setting names `virtual`.
+fn virtual_delivery_used(cfg: &BTreeMap<String, String>) -> bool {
+    let set = |n: &str| cfg.get(n).is_some_and(|v| !v.trim().is_empty());
+    let domains = match cfg.get("virtual_mailbox_domains") {
+        Some(v) => !v.trim().is_empty(),
+        None => set("virtual_mailbox_maps"),
+    };
+    domains
+        || ["local_transport", "default_transport", "relay_transport"]
+            .iter()
+            .any(|n| cfg.get(*n).is_some_and(|v| v.trim().starts_with("virtual")))
 }
 
 /// Rules real operators hit, evaluated on a whole configuration.
 fn cross_rules(cfg: &BTreeMap<String, String>) -> Vec<Finding> {
     let mut out = Vec::new();
+    // A value with `$name` is only known after expansion: rules that need
+    // it are skipped (the candidate check with the real Postfix judges
+    // it). Sizes with `$` do not parse as numbers and are skipped too.
     let protocols = cfg
         .get("inet_protocols")
         .map(|v| tokens(v))
         .unwrap_or_else(|| vec!["all".into()]);
-    let has = |p: &str| protocols.iter().any(|t| t == p || t == "all");
+    let protocols_known = !protocols.iter().any(|t| t.contains('$'));
+    let has = |p: &str| !protocols_known || protocols.iter().any(|t| t == p || t == "all");
     let interfaces = cfg
         .get("inet_interfaces")
         .map(|v| tokens(v))
@@ -325,31 +525,50 @@ fn cross_rules(cfg: &BTreeMap<String, String>) -> Vec<Finding> {
             });
         }
     }
-    // local(8) refuses mail when message_size_limit exceeds a non-zero
-    // mailbox_size_limit ("fatal: main.cf configuration error:
-    // mailbox_size_limit is smaller than message_size_limit").
-    let message = parse_size(cfg.get("message_size_limit")).unwrap_or(10_240_000);
-    let mailbox = parse_size(cfg.get("mailbox_size_limit")).unwrap_or(51_200_000);
-    if mailbox != 0 && message > mailbox {
-        out.push(Finding {
-            names: vec!["message_size_limit", "mailbox_size_limit"],
-            message: format!(
-                "message_size_limit ({message}) is larger than mailbox_size_limit ({mailbox}): local delivery fails with a fatal configuration error"
-            ),
-            hint: Some("raise mailbox_size_limit (0 = unlimited) or lower message_size_limit".into()),
-            blocking: true,
-        });
-    }
-    let vmailbox = parse_size(cfg.get("virtual_mailbox_limit")).unwrap_or(51_200_000);
-    if vmailbox != 0 && message > vmailbox {
-        out.push(Finding {
-            names: vec!["message_size_limit", "virtual_mailbox_limit"],
-            message: format!(
-                "message_size_limit ({message}) is larger than virtual_mailbox_limit ({vmailbox}): virtual(8) delivery fails with a fatal configuration error"
-            ),
-            hint: Some("raise virtual_mailbox_limit (0 = unlimited) or lower message_size_limit".into()),
-            blocking: true,
-        });
+    // local(8) and virtual(8) refuse to run when a non-zero mailbox limit is
+    // smaller than message_size_limit, or message_size_limit is 0
+    // (unlimited): "fatal: main.cf configuration error: mailbox_size_limit
+    // is smaller than message_size_limit" (local.c / virtual.c pre_init).
+    // Unparsable values ($name...) are left to the candidate check.
+    let size = |name: &str, default: u64| match cfg.get(name) {
+        Some(v) => v.trim().parse::<u64>().ok(),
+        None => Some(default),
+    };
+    let message = size("message_size_limit", 10_240_000);
+    let shown = |n: u64| {
+        if n == 0 {
+            "0 = unlimited".to_string()
+        } else {
+            n.to_string()
+        }
+    };
+    for (limit, default, agent, blocking) in [
+        ("mailbox_size_limit", 51_200_000, "local(8)", true),
+        (
+            "virtual_mailbox_limit",
+            51_200_000,
+            "virtual(8)",
+            virtual_delivery_used(cfg),
+        ),
+    ] {
+        let (Some(message), Some(mailbox)) = (message, size(limit, default)) else {
+            continue;
+        };
+        if mailbox != 0 && (message == 0 || message > mailbox) {
+            out.push(Finding {
+                names: vec!["message_size_limit", limit],
+                message: format!(
+                    "message_size_limit ({}) is larger than {limit} ({mailbox}): {agent} delivery {} with \"fatal: main.cf configuration error: {limit} is smaller than message_size_limit\"{}",
+                    shown(message),
+                    if blocking { "stops" } else { "would stop" },
+                    if blocking { "" } else { " (this configuration does not deliver with virtual(8), so it is only a warning)" },
+                ),
+                hint: Some(format!(
+                    "raise {limit} to at least message_size_limit (0 = unlimited), or lower message_size_limit"
+                )),
+                blocking,
+            });
+        }
     }
     // TLS without a certificate.
     let level = cfg

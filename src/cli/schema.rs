@@ -9,6 +9,7 @@ use clap::Args;
 pub struct SchemaArgs {}
 
 pub fn run(_args: SchemaArgs) -> CmdResult {
-    println!("{}", postform::schema::spec_schema_json());
+    // The text ends with a newline already.
+    print!("{}", postform::schema::spec_schema_json());
     Ok(0)
 }

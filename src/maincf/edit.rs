@@ -165,11 +165,15 @@ impl MainCf {
             for &i in &last.data_lines[1..] {
                 delete[i] = true;
             }
-            // Only the file's last line can lack LF. When that line is the
-            // edited entry's start line, the new block ends unterminated
-            // too; when it is one of the entry's continuation lines (which
-            // are dropped), the line before it ends the file, with its LF.
-            let unterminated = last.data_lines.len() == 1 && !lines[start].lf;
+            // Only the file's last line can lack LF. When that line ends
+            // the edited entry and nothing else sits between the entry's
+            // first and last line, the new block ends the file: it stays
+            // unterminated (whether the old or new value spans one line or
+            // several, so a second identical set changes no byte). When a
+            // kept comment/blank line sits inside the entry, that line
+            // ends the file, with its LF.
+            let end = last.data_lines[last.data_lines.len() - 1];
+            let unterminated = !lines[end].lf && last.data_lines.len() == end - start + 1;
             let mut new_lines: Vec<PhysLine> = rendered
                 .into_iter()
                 .map(|text| PhysLine { text, lf: true })
