@@ -5,7 +5,15 @@
 //! directory. A symlinked main.cf stays a symlink: the write goes to the
 //! link's target (postconf -e replaces the link with a regular file).
 //! A reader sees the old bytes or the new bytes, never a mix, and a crash
-//! at any point leaves one of the two.
+//! at any point leaves one of the two (tests/crash_safety.rs kills apply
+//! hundreds of times to show it).
+//!
+//! A writer holds an exclusive `flock` on its temp file from just after
+//! creating it until the rename, and [`clean_stale_temps`] removes only
+//! temp files nobody holds: the lock dies with its process, so leftovers
+//! of a killed run are swept while a temp file still being written (by a
+//! `plan -o` into the config directory, say, which does not take the
+//! directory lock) is left alone.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -52,8 +60,14 @@ pub fn resolve(path: &Path) -> Result<PathBuf, WriteError> {
     }
 }
 
-/// Atomically replace `path` (or its symlink target) with `bytes`.
+/// Atomically replace `path` (or its symlink target) with `bytes`. A new
+/// file gets mode 0644; an existing one keeps its mode, owner and group.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_atomic_with_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomic`], with `new_mode` for a file that does not exist yet.
+pub fn write_atomic_with_mode(path: &Path, bytes: &[u8], new_mode: u32) -> Result<(), WriteError> {
     let target = resolve(path)?;
     let err = |action: &'static str| {
         let target = target.clone();
@@ -80,11 +94,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(err("cannot read file metadata")(e)),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(&dir)
-        .map_err(err("cannot create a temporary file in the directory"))?;
+    let mut tmp =
+        locked_temp_file(&dir).map_err(err("cannot create a temporary file in the directory"))?;
     tmp.write_all(bytes).map_err(err("cannot write"))?;
     tmp.as_file().sync_all().map_err(err("cannot fsync"))?;
     let file: &File = tmp.as_file();
@@ -103,27 +114,73 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
                 .map_err(err("cannot keep the file's mode"))?;
         }
         None => file
-            .set_permissions(fs::Permissions::from_mode(0o644))
+            .set_permissions(fs::Permissions::from_mode(new_mode))
             .map_err(err("cannot set the file's mode"))?,
     }
-    tmp.persist(&target)
+    // The lock stays held through the rename (the file handle returned by
+    // persist keeps it) so a sweeper never sees an unlocked temp file of a
+    // live writer.
+    let _renamed = tmp
+        .persist(&target)
         .map_err(|e| err("cannot rename the temporary file over the target")(e.error))?;
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(err("cannot fsync the directory"))?;
+    // Make the rename durable. The file is already replaced, so a file
+    // system that cannot fsync a directory (EINVAL) is not a failure.
+    if let Err(e) = File::open(&dir).and_then(|d| d.sync_all()) {
+        if !matches!(
+            e.kind(),
+            io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+        ) {
+            return Err(err("replaced the file, but cannot fsync its directory")(e));
+        }
+    }
     Ok(())
+}
+
+/// A new temp file in `dir`, exclusively flocked by this process. Retries
+/// when a sweeper removed the file between its creation and the lock.
+fn locked_temp_file(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    for _ in 0..16 {
+        let tmp = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .permissions(fs::Permissions::from_mode(0o600))
+            .tempfile_in(dir)?;
+        tmp.as_file().lock()?;
+        // Still the file at that name? (A sweeper may have locked and
+        // unlinked it before we got the lock.)
+        let ours = tmp.as_file().metadata()?;
+        match fs::symlink_metadata(tmp.path()) {
+            Ok(m) if m.ino() == ours.ino() && m.dev() == ours.dev() => return Ok(tmp),
+            _ => continue,
+        }
+    }
+    Err(io::Error::other(
+        "temporary files keep disappearing (another process removes them)",
+    ))
 }
 
 fn current_uid(f: &File) -> u32 {
     f.metadata().map(|m| m.uid()).unwrap_or(u32::MAX)
 }
 
-/// Remove temp files a killed postform left in `dir`. Returns how many.
+/// Remove temp files a killed postform left in `dir`: those no live
+/// writer holds locked. Returns how many.
 pub fn clean_stale_temps(dir: &Path) -> usize {
     let Ok(rd) = fs::read_dir(dir) else { return 0 };
     rd.filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
-        .filter(|e| fs::remove_file(e.path()).is_ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| {
+            // Hold the lock while unlinking: a writer that created the
+            // file but has not locked it yet then finds it gone and makes
+            // another one.
+            let Ok(f) = File::open(e.path()) else {
+                return false;
+            };
+            match f.try_lock() {
+                Ok(()) => fs::remove_file(e.path()).is_ok(),
+                Err(_) => false,
+            }
+        })
         .count()
 }
 
@@ -146,6 +203,45 @@ mod tests {
             .is_symlink());
         assert_eq!(fs::read(&real).unwrap(), b"new\n");
         assert_eq!(fs::metadata(&real).unwrap().mode() & 0o7777, 0o640);
+        assert_eq!(clean_stale_temps(d.path()), 0);
+    }
+
+    #[test]
+    fn sweep_skips_a_temp_file_a_live_writer_holds() {
+        let d = tempfile::tempdir().unwrap();
+        let live = locked_temp_file(d.path()).unwrap();
+        let dead = d.path().join(format!("{TEMP_PREFIX}killed"));
+        fs::write(&dead, b"partial").unwrap();
+        assert_eq!(clean_stale_temps(d.path()), 1);
+        assert!(!dead.exists());
+        assert!(
+            live.path().exists(),
+            "a locked temp file must survive the sweep"
+        );
+        drop(live);
+        assert_eq!(clean_stale_temps(d.path()), 0);
+    }
+
+    #[test]
+    fn writes_while_another_process_sweeps() {
+        // A writer and a sweeper in a loop: the writer never fails and the
+        // sweeper never removes the target.
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("plan.json");
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    clean_stale_temps(d.path());
+                }
+            });
+            for i in 0..300 {
+                let body = format!("{i}\n").repeat(1000);
+                write_atomic(&target, body.as_bytes()).unwrap();
+                assert_eq!(fs::read(&target).unwrap(), body.as_bytes());
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
         assert_eq!(clean_stale_temps(d.path()), 0);
     }
 

@@ -63,7 +63,7 @@ impl EffectiveConfig {
         let mut warnings: Vec<String> = main_cf
             .warnings()
             .iter()
-            .map(|w| format!("{shown}: {w}"))
+            .map(|w| format!("{shown}:{}: {}", w.line(), w.message()))
             .collect();
         let services = match &master {
             Some(m) => match MasterCf::parse(m) {
@@ -218,6 +218,20 @@ impl EffectiveConfig {
                         .into_owned(),
                 )
             };
+            // A value validation would refuse in a spec (a control
+            // character such as VT or FF, which Postfix keeps as data, or
+            // an item starting with '#') is left out: applying the spec
+            // then leaves it as it is.
+            let (subject, pieces) = match &v {
+                SpecValue::List(items) => ("an item of the value", items.clone()),
+                other => ("the value", vec![other.render()]),
+            };
+            if let Some(why) = pieces.iter().find_map(|p| unrepresentable(p)) {
+                warnings.push(format!(
+                    "{name}: {subject} {why}, which a spec cannot carry; left out (applying the spec leaves it as it is)"
+                ));
+                continue;
+            }
             entries.push((name.clone(), v));
         }
         let version = catalog
@@ -231,4 +245,14 @@ impl EffectiveConfig {
         );
         (crate::spec::render_short_form(&header, &entries), warnings)
     }
+}
+
+/// Why a value (or list item) cannot be written to a spec, if it cannot.
+fn unrepresentable(piece: &str) -> Option<String> {
+    if let Some(c) = piece.chars().find(|c| c.is_control()) {
+        return Some(format!("contains the control character U+{:04X}", c as u32));
+    }
+    piece
+        .starts_with('#')
+        .then(|| "starts with '#'".to_string())
 }

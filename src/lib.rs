@@ -16,6 +16,7 @@ pub mod candidate;
 pub mod catalog;
 pub mod converge;
 pub mod effective_config;
+pub mod gitops;
 pub mod macros;
 pub mod maincf;
 pub mod mastercf;

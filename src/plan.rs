@@ -86,6 +86,13 @@ fn read_hint(path: &Path, e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => {
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            if let Ok(target) = std::fs::read_link(path) {
+                return format!(
+                    "\n  hint: {} is a dangling symlink: its target {} does not exist; fix the link (postform writes through it, it never creates the target)",
+                    path.display(),
+                    target.display()
+                );
+            }
             match dir {
                 Some(d) if !d.is_dir() => format!(
                     "\n  hint: the config directory {} does not exist; pass -c DIR (default /etc/postfix), the directory that holds Postfix's main.cf",
@@ -136,6 +143,15 @@ pub fn read_main_cf(config_dir: &Path) -> Result<(PathBuf, Vec<u8>), PlanError> 
     let path = config_dir.join("main.cf");
     if path.is_dir() {
         return Err(PlanError::IsDirectory { path });
+    }
+    // A FIFO would block forever and a device (a link to /dev/zero) never
+    // ends: only a regular file (or a symlink to one) is read.
+    if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
+        let error = std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, socket or device); main.cf must be a regular file or a symlink to one",
+        );
+        return Err(PlanError::Read { path, error });
     }
     match std::fs::read(&path) {
         Ok(bytes) => Ok((path, bytes)),
@@ -268,12 +284,7 @@ pub fn plan_bytes(
         .warnings()
         .iter()
         .filter(|w| !matches!(w, Warning::OverridingEarlier { name, .. } if fixed.contains(&name.as_str())))
-        .map(|w| {
-            let text = w.to_string();
-            let prefix = format!("line {}: ", w.line());
-            let text = text.strip_prefix(&prefix).unwrap_or(&text);
-            format!("{}:{}: {text}", path.display(), w.line())
-        })
+        .map(|w| format!("{}:{}: {}", path.display(), w.line(), w.message()))
         .collect();
     Ok(Plan {
         config_dir: config_dir.to_path_buf(),
@@ -332,24 +343,58 @@ impl Plan {
     /// Unified diff of main.cf (Myers, pinned; 3 lines of context).
     pub fn unified_diff(&self) -> String {
         const CONTEXT: usize = 3;
-        let before = String::from_utf8_lossy(&self.before);
-        let after = String::from_utf8_lossy(&self.after);
         let shown = self.main_cf.display().to_string();
+        let render = |old: &str, new: &str| {
+            let diff = similar::TextDiff::configure()
+                .algorithm(similar::Algorithm::Myers)
+                .diff_lines(old, new);
+            let text = diff
+                .unified_diff()
+                .context_radius(CONTEXT)
+                .header(&format!("{shown} (live)"), &format!("{shown} (planned)"))
+                .missing_newline_hint(true)
+                .to_string();
+            (
+                diff.ops().to_vec(),
+                diff.old_slices().len(),
+                diff.new_slices().len(),
+                text,
+            )
+        };
         // similar hashes every line before it diffs: on a 100,000-line
         // main.cf that dominates `plan`. Diff only the changed middle (plus
-        // the context lines around it) and shift the hunk headers back;
-        // the output is the same as diffing the whole files.
-        let (skip, old_mid, new_mid) = changed_middle(&before, &after, CONTEXT);
-        let diff = similar::TextDiff::configure()
-            .algorithm(similar::Algorithm::Myers)
-            .diff_lines(old_mid, new_mid)
-            .unified_diff()
-            .context_radius(CONTEXT)
-            .header(&format!("{shown} (live)"), &format!("{shown} (planned)"))
-            .missing_newline_hint(true)
-            .to_string();
-        if skip == 0 {
-            return diff;
+        // CONTEXT common lines each side) and shift the hunk headers back.
+        // similar slides a change through equal lines; when a change slid
+        // into a kept margin, the cut may have stopped it early, so the
+        // whole files are diffed instead: the output is always the same as
+        // diffing the whole files.
+        // Lossy text of just the middle: the cuts are at line starts, and
+        // UTF-8 decoding resynchronises at every LF, so this is the same
+        // text as the middle of the whole file's lossy text.
+        let whole = || {
+            let before = String::from_utf8_lossy(&self.before);
+            let after = String::from_utf8_lossy(&self.after);
+            render(&before, &after).3
+        };
+        let (skip, cut, old_mid, new_mid) = changed_middle(&self.before, &self.after, CONTEXT);
+        if skip == 0 && cut == 0 {
+            return whole();
+        }
+        let (old_mid, new_mid) = (
+            String::from_utf8_lossy(old_mid),
+            String::from_utf8_lossy(new_mid),
+        );
+        let (ops, old_len, new_len, diff) = render(&old_mid, &new_mid);
+        let clipped = ops
+            .iter()
+            .filter(|op| op.tag() != similar::DiffTag::Equal)
+            .any(|op| {
+                let (o, n) = (op.old_range(), op.new_range());
+                (skip > 0 && (o.start < CONTEXT || n.start < CONTEXT))
+                    || (cut > 0 && (o.end + CONTEXT > old_len || n.end + CONTEXT > new_len))
+            });
+        if clipped {
+            return whole();
         }
         let mut out = String::with_capacity(diff.len() + 16);
         for line in diff.split_inclusive('\n') {
@@ -499,35 +544,113 @@ impl Plan {
 }
 
 /// The parts of `old` and `new` that differ, with up to `context` common
-/// lines kept on each side, and how many lines were skipped at the start.
-fn changed_middle<'a>(old: &'a str, new: &'a str, context: usize) -> (usize, &'a str, &'a str) {
-    let mut starts = vec![0usize];
-    for (a, b) in old.split_inclusive('\n').zip(new.split_inclusive('\n')) {
-        if a != b {
+/// lines kept on each side: (lines skipped at the start, bytes cut at the
+/// end, old middle, new middle). "Common" is per line, as a line diff sees
+/// it: a line and its newline. Block comparisons, no per-line work: this
+/// runs on every plan of a possibly huge file.
+fn changed_middle<'a>(
+    old: &'a [u8],
+    new: &'a [u8],
+    context: usize,
+) -> (usize, usize, &'a [u8], &'a [u8]) {
+    let (a, b) = (old, new);
+    // Whole common lines at the start end after the last LF before the
+    // first differing byte.
+    let diff_at = common_prefix_len(a, b);
+    let prefix_end = a[..diff_at]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |i| i + 1);
+    let prefix_lines = count_newlines(&a[..prefix_end]);
+    let skip = prefix_lines.saturating_sub(context);
+    // Back up `prefix_lines - skip` lines from prefix_end.
+    let mut start = prefix_end;
+    for _ in skip..prefix_lines {
+        start = a[..start - 1]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |i| i + 1);
+    }
+    // Whole common lines at the end, after prefix_end in both.
+    let room = (a.len() - prefix_end).min(b.len() - prefix_end);
+    let same = common_suffix_len(&a[prefix_end..], &b[prefix_end..]).min(room);
+    let at_line_start = |s: &[u8], k: usize| {
+        let i = s.len() - k;
+        i == prefix_end || s[i - 1] == b'\n'
+    };
+    let mut k = same;
+    while k > 0 && !(at_line_start(a, k) && at_line_start(b, k)) {
+        k -= 1;
+    }
+    // Keep `context` of those lines.
+    let mut cut = k;
+    for _ in 0..context {
+        if cut == 0 {
             break;
         }
-        starts.push(starts[starts.len() - 1] + a.len());
+        let from = a.len() - cut;
+        cut -= a[from..a.len()]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(cut, |i| i + 1);
     }
-    let prefix = starts.len() - 1;
-    let skip = prefix.saturating_sub(context);
-    let (old, new) = (&old[starts[skip]..], &new[starts[skip]..]);
-    // Common lines at the end, not reaching into the common start.
-    let lines = |s: &str| s.split_inclusive('\n').count();
-    let max_suffix = lines(old).min(lines(new)) - (prefix - skip);
-    let mut ends = vec![0usize];
-    for (a, b) in old
-        .split_inclusive('\n')
-        .rev()
-        .zip(new.split_inclusive('\n').rev())
-        .take(max_suffix)
+    (
+        skip,
+        cut,
+        &old[start..old.len() - cut],
+        &new[start..new.len() - cut],
+    )
+}
+
+/// Length of the common prefix of two byte strings (block compares first).
+fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 4096;
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    i + a[i..n]
+        .iter()
+        .zip(&b[i..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// Length of the common suffix of two byte strings.
+fn common_suffix_len(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 4096;
+    let n = a.len().min(b.len());
+    let mut k = 0;
+    while k + BLOCK <= n
+        && a[a.len() - k - BLOCK..a.len() - k] == b[b.len() - k - BLOCK..b.len() - k]
     {
-        if a != b {
-            break;
-        }
-        ends.push(ends[ends.len() - 1] + a.len());
+        k += BLOCK;
     }
-    let cut = ends[(ends.len() - 1).saturating_sub(context)];
-    (skip, &old[..old.len() - cut], &new[..new.len() - cut])
+    k + a[..a.len() - k]
+        .iter()
+        .rev()
+        .zip(b[..b.len() - k].iter().rev())
+        .take(n - k)
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// Number of LF bytes, eight at a time.
+fn count_newlines(s: &[u8]) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = s.chunks_exact(8);
+    let mut n = 0;
+    for chunk in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w) ^ (LO * u64::from(b'\n'));
+        // High bit set in each byte of x that is zero (exact, no carries).
+        let zero = !(((x & !HI) + !HI) | x) & HI;
+        n += zero.count_ones() as usize;
+    }
+    n + chunks.remainder().iter().filter(|&&c| c == b'\n').count()
 }
 
 /// `@@ -a,b +c,d @@` with `skip` added to both start lines; `None` for

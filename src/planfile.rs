@@ -42,14 +42,37 @@ pub enum PlanFileError {
     Write(#[from] crate::atomic::WriteError),
 }
 
-/// Is this file a saved plan (rather than a spec)?
+/// Is this file a saved plan (rather than a spec)? A regular file holding
+/// a JSON object whose `format` is [`FORMAT`], wherever the key stands (a
+/// plan re-serialized with sorted keys is still a plan). Never reads a
+/// FIFO or a device (a spec named /dev/zero must not hang here), and reads
+/// past the first bytes only when they open a JSON object.
 pub fn looks_like_plan_file(path: &Path) -> bool {
-    std::fs::read(path)
-        .map(|b| {
-            let head = &b[..b.len().min(256)];
-            head.starts_with(b"{") && head.windows(FORMAT.len()).any(|w| w == FORMAT.as_bytes())
-        })
-        .unwrap_or(false)
+    use std::io::Read;
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = [0u8; 256];
+    let n = f.read(&mut head).unwrap_or(0);
+    if head[..n].iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return false;
+    }
+    if head[..n]
+        .windows(FORMAT.len())
+        .any(|w| w == FORMAT.as_bytes())
+    {
+        return true;
+    }
+    #[derive(Deserialize)]
+    struct Probe {
+        format: String,
+    }
+    let mut all = head[..n].to_vec();
+    f.read_to_end(&mut all).is_ok()
+        && serde_json::from_slice::<Probe>(&all).is_ok_and(|p| p.format == FORMAT)
 }
 
 /// Save `plan` to `path`.
@@ -69,7 +92,9 @@ pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
     };
     // Serializing plain data to a String cannot fail.
     let text = serde_json::to_string_pretty(&file).unwrap_or_default();
-    crate::atomic::write_atomic(path, text.as_bytes())?;
+    // The plan holds main.cf twice: a new plan file is private (0600), not
+    // world-readable like the writer's default.
+    crate::atomic::write_atomic_with_mode(path, text.as_bytes(), 0o600)?;
     Ok(())
 }
 
@@ -97,6 +122,23 @@ pub fn load(path: &Path) -> Result<Plan, PlanFileError> {
             "base_sha256 does not match the recorded file".into(),
         ));
     }
+    // Apply checks main.cf in config_dir and writes main_cf: they must be
+    // the same file, or an edited plan could write anywhere.
+    if f.main_cf != f.config_dir.join("main.cf") {
+        return Err(invalid(format!(
+            "main_cf {} is not main.cf in config_dir {}",
+            f.main_cf.display(),
+            f.config_dir.display()
+        )));
+    }
+    // Never hand apply bytes Postfix cannot read (with --no-validate
+    // nothing else would catch them).
+    if let Err(e) = crate::maincf::MainCf::parse(&after) {
+        return Err(invalid(format!(
+            "the planned main.cf does not parse: {}",
+            clip(&e.to_string())
+        )));
+    }
     Ok(Plan {
         config_dir: f.config_dir,
         main_cf: f.main_cf,
@@ -108,6 +150,16 @@ pub fn load(path: &Path) -> Result<Plan, PlanFileError> {
         base_sha256: f.base_sha256,
         warnings: f.warnings,
     })
+}
+
+/// At most 200 characters of `s`, control characters escaped (a hostile
+/// file must not write terminal escapes or megabytes into a message).
+fn clip(s: &str) -> String {
+    let mut out: String = s.chars().take(200).flat_map(char::escape_debug).collect();
+    if s.chars().nth(200).is_some() {
+        out.push_str("...");
+    }
+    out
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -284,9 +284,29 @@ fn load_layer(
             ));
             return;
         }
+        // A FIFO blocks and a device (/dev/zero) never ends.
+        Ok(m) if !m.is_file() => {
+            errors.push(err(
+                "not a regular file (a FIFO, socket or device), expected a YAML spec file".into(),
+                None,
+            ));
+            return;
+        }
         _ => {}
     }
-    let bytes = match std::fs::read(&canonical) {
+    // Bounded even if the file grows after the size check.
+    let bytes = match std::fs::File::open(&canonical).and_then(|f| {
+        use std::io::Read;
+        let mut b = Vec::new();
+        f.take(MAX_SPEC_BYTES + 1).read_to_end(&mut b).map(|_| b)
+    }) {
+        Ok(b) if b.len() as u64 > MAX_SPEC_BYTES => {
+            errors.push(err(
+                format!("spec file is larger than the limit of {MAX_SPEC_BYTES} bytes"),
+                Some("a spec lists parameters; split or trim it".into()),
+            ));
+            return;
+        }
         Ok(b) => b,
         Err(e) => {
             errors.push(err(format!("cannot read spec file: {e}"), None));
@@ -327,6 +347,50 @@ fn load_layer(
     spec.files.push(path.to_path_buf());
 }
 
+/// Work budget for flow collections (see [`flow_nesting_error`]): about a
+/// second of a release build; a real spec needs a thousandth of it.
+const MAX_FLOW_NESTING_WORK: u64 = 200_000_000;
+
+/// libyaml (under serde_yaml) checks every open flow collection (`[`,
+/// `{`) for each token it reads, so its time is the number of tokens times
+/// the flow depth: 200 KB of `[[[[...` takes a minute, a few MB hours,
+/// before its own recursion limit answers. A flow level needs an opening
+/// bracket, so `sum over every '[' and '{' of the bytes after it` bounds
+/// that work whatever the quoting; refuse a spec above the budget, before
+/// parsing. (Block style, `- item` lines, costs nothing here.)
+fn flow_nesting_error(text: &str, origin: &str) -> Option<SpecError> {
+    let len = text.len() as u64;
+    let mut work: u64 = 0;
+    let mut first_over = None;
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'[' || b == b'{' {
+            work = work.saturating_add(len - i as u64);
+            if work > MAX_FLOW_NESTING_WORK {
+                first_over = Some(i);
+                break;
+            }
+        }
+    }
+    let offset = first_over?;
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = offset
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
+    Some(SpecError {
+        location: Location {
+            file: origin.to_string(),
+            line,
+            column,
+        },
+        message: "too many or too deeply nested flow collections ([...] or {...}) for the YAML reader; refusing to parse".into(),
+        hint: Some("write lists and mappings in block style (`- item` lines, `key: value` lines), or split the file".into()),
+    })
+}
+
 /// The directories `extends` paths are relative to: for the file system
 /// (the real directory of the file) and for messages (as the user named it).
 struct Bases {
@@ -365,6 +429,10 @@ fn apply_text(
     errors: &mut Vec<SpecError>,
     stack: &mut Vec<(PathBuf, String)>,
 ) {
+    if let Some(e) = flow_nesting_error(text, origin) {
+        errors.push(e);
+        return;
+    }
     let keys = KeyIndex::new(text);
     let at = |key: &str, indent: Option<usize>| keys.locate(origin, key, indent);
     let doc: serde_yaml::Value = match serde_yaml::from_str(text) {
@@ -681,11 +749,96 @@ fn kind_of(v: &serde_yaml::Value) -> &'static str {
 /// (after indentation), optionally quoted.
 struct KeyIndex<'a> {
     text: &'a str,
+    /// `key:` starting a line (after indentation and an optional `- `):
+    /// key -> (line, column, unindented), in line order. Built once, so
+    /// locating every key of a spec is linear in its size (a scan per key
+    /// made a 15,000-parameter spec take minutes).
+    block: std::collections::HashMap<&'a str, Vec<(usize, usize, bool)>>,
+    /// `key:` after `{` or `,` (flow mappings), built on first need.
+    flow: std::cell::OnceCell<std::collections::HashMap<&'a str, Vec<(usize, usize)>>>,
+}
+
+/// The keys `s` starts with, as `key:`, `"key":` or `'key':` (spaces or
+/// tabs may precede the colon). YAML caps implicit keys at 1024
+/// characters; longer candidates are not keys.
+fn keys_at(s: &str) -> impl Iterator<Item = &str> {
+    const MAX_KEY: usize = 1024;
+    let ws: &[char] = &[' ', '\t'];
+    let colon_after = move |rest: &str| rest.trim_start_matches(ws).starts_with(':');
+    let quoted = s
+        .chars()
+        .next()
+        .filter(|c| *c == '"' || *c == '\'')
+        .and_then(|q| {
+            let body = &s[1..];
+            body.char_indices()
+                .take_while(|(i, _)| *i <= MAX_KEY)
+                .filter(|(_, c)| *c == q)
+                .map(|(i, _)| i)
+                .find(|&i| colon_after(&body[i + 1..]))
+                .map(|i| &body[..i])
+        });
+    // Plain: up to the first ':' (`a:b: x` also yields `a:b`, up to the
+    // first ':' followed by a blank).
+    let bytes = s.as_bytes();
+    let first = s.find(':').filter(|&p| p <= MAX_KEY);
+    let blank = s
+        .char_indices()
+        .take_while(|(i, _)| *i <= MAX_KEY)
+        .filter(|(_, c)| *c == ':')
+        .map(|(i, _)| i)
+        .find(|&i| matches!(bytes.get(i + 1), None | Some(b' ' | b'\t')));
+    let plain = [first, blank.filter(|b| Some(*b) != first)]
+        .into_iter()
+        .flatten()
+        .map(move |p| s[..p].trim_end_matches(ws));
+    quoted.into_iter().chain(plain).filter(|k| !k.is_empty())
 }
 
 impl<'a> KeyIndex<'a> {
     fn new(text: &'a str) -> Self {
-        KeyIndex { text }
+        let mut block: std::collections::HashMap<&'a str, Vec<(usize, usize, bool)>> =
+            std::collections::HashMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start_matches([' ', '\t']);
+            let unindented = trimmed.len() == line.len();
+            let trimmed = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+            let column = line.len() - trimmed.len() + 1;
+            for key in keys_at(trimmed) {
+                let v = block.entry(key).or_default();
+                if v.last().map(|e| e.0) != Some(i + 1) {
+                    v.push((i + 1, column, unindented));
+                }
+            }
+        }
+        KeyIndex {
+            text,
+            block,
+            flow: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn flow_keys(&self) -> &std::collections::HashMap<&'a str, Vec<(usize, usize)>> {
+        self.flow.get_or_init(|| {
+            let mut flow: std::collections::HashMap<&'a str, Vec<(usize, usize)>> =
+                std::collections::HashMap::new();
+            for (i, line) in self.text.lines().enumerate() {
+                if line.trim_start().starts_with('#') {
+                    continue;
+                }
+                for (j, _) in line.match_indices(['{', ',']) {
+                    let rest = line[j + 1..].trim_start_matches([' ', '\t']);
+                    // A flow key holds no flow indicator: bound each
+                    // candidate by the next one, so the scan stays linear.
+                    let end = rest.find([',', '{', '}', '[', ']']).unwrap_or(rest.len());
+                    let column = line.len() - rest.len() + 1;
+                    for key in keys_at(&rest[..end]) {
+                        flow.entry(key).or_default().push((i + 1, column));
+                    }
+                }
+            }
+            flow
+        })
     }
 
     /// Every `key:` that starts a line (after indentation), in order, as
@@ -695,40 +848,21 @@ impl<'a> KeyIndex<'a> {
         if key.is_empty() {
             return Vec::new();
         }
-        let quoted = [key.to_string(), format!("\"{key}\""), format!("'{key}'")];
-        let is_key_at = |s: &str| {
-            quoted.iter().any(|q| {
-                s.strip_prefix(q.as_str())
-                    .is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with(':'))
+        let only_unindented = indent == Some(0);
+        let found: Vec<(usize, usize)> = self
+            .block
+            .get(key)
+            .map(|v| {
+                v.iter()
+                    .filter(|(_, _, unindented)| *unindented || !only_unindented)
+                    .map(|&(l, c, _)| (l, c))
+                    .collect()
             })
-        };
-        let mut found = Vec::new();
-        for (i, line) in self.text.lines().enumerate() {
-            let trimmed = line.trim_start_matches([' ', '\t']);
-            let col = line.len() - trimmed.len();
-            if indent.is_some_and(|n| n == 0 && col != 0) {
-                continue;
-            }
-            let trimmed = trimmed.strip_prefix("- ").unwrap_or(trimmed);
-            if is_key_at(trimmed) {
-                found.push((i + 1, line.len() - trimmed.len() + 1));
-            }
+            .unwrap_or_default();
+        if !found.is_empty() {
+            return found;
         }
-        if found.is_empty() {
-            for (i, line) in self.text.lines().enumerate() {
-                if line.trim_start().starts_with('#') {
-                    continue;
-                }
-                for (j, _) in line.match_indices(['{', ',']) {
-                    let after = &line[j + 1..];
-                    let rest = after.trim_start_matches([' ', '\t']);
-                    if is_key_at(rest) {
-                        found.push((i + 1, line.len() - rest.len() + 1));
-                    }
-                }
-            }
-        }
-        found
+        self.flow_keys().get(key).cloned().unwrap_or_default()
     }
 
     /// Where `key` is written: the first occurrence (for a duplicate key,

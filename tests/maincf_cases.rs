@@ -42,9 +42,12 @@ fn classify(msg: &str) -> (String, Option<usize>) {
         .find(|k| msg.contains(*k))
         .map(|k| k.to_string())
         .unwrap_or_else(|| format!("other: {msg}"));
+    // Postfix writes "FILE, line N: ..."; postform "FILE:N: ..." (and
+    // "line N" inside its error messages).
     let line = msg
         .split("line ")
         .nth(1)
+        .or_else(|| msg.split("main.cf:").nth(1))
         .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse().ok());
     (kind, line)

@@ -41,21 +41,37 @@ fn yaml_as_json(path: &Path) -> serde_json::Value {
     serde_json::to_value(yaml).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Every spec file under `dir`: YAML files, except tooling that lives
+/// beside the specs in the examples (CI workflows under hidden directories
+/// such as `.github/`, and Ansible playbooks, whose top level is a list).
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
             let p = entry.expect("dir entry").path();
+            let hidden = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                if !hidden {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") && !is_playbook(&p) {
                 out.push(p);
             }
         }
     }
     out.sort();
     out
+}
+
+fn is_playbook(path: &Path) -> bool {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    matches!(
+        serde_yaml::from_str::<serde_yaml::Value>(&text),
+        Ok(serde_yaml::Value::Sequence(_))
+    )
 }
 
 #[test]

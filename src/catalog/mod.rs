@@ -18,7 +18,7 @@ pub mod known;
 mod suggest;
 mod values;
 
-pub use host::{find_postconf, HostCatalogError};
+pub use host::{cache_dir, find_postconf, HostCatalogError, NO_CACHE_ENV};
 pub use known::NameContext;
 pub use values::{check_value, enum_values, value_rule, ValueProblem, ValueRule, ValueRuleKind};
 
@@ -258,10 +258,11 @@ impl Catalog {
     /// The catalog of the installed Postfix: runs `postconf -d` (the program
     /// named by `POSTFORM_POSTCONF`, else `postconf` on PATH, else
     /// /usr/sbin/postconf), falling back to [`Catalog::builtin`] when that
-    /// is not possible. Never panics.
+    /// is not possible. Never panics. The output is cached while the
+    /// program, its master.cf and the host stay the same (see host.rs).
     pub fn host() -> Catalog {
         find_postconf()
-            .and_then(|program| Catalog::from_postconf(&program, None).ok())
+            .and_then(|program| host::cached_defaults(&program).ok())
             .unwrap_or_else(|| Catalog::builtin().clone())
     }
 

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A spec file, or a plan file saved with `postform plan -o`.
-    #[arg(default_value = "postform.yaml")]
+    #[arg(default_value = "postform.yaml", conflicts_with = "repo")]
     pub spec: PathBuf,
     /// Postfix config directory (ignored for a saved plan, which names it).
     #[arg(short = 'c', long = "config-dir", default_value = "/etc/postfix")]
@@ -32,6 +32,15 @@ pub struct ApplyArgs {
     /// Skip validation and the candidate check with the real Postfix.
     #[arg(long)]
     pub no_validate: bool,
+    /// A GitOps repository (hosts/<host>.yaml, groups/, defaults.yaml):
+    /// apply this host's spec from it (pull mode, for a cron job or a
+    /// systemd timer).
+    #[arg(long, value_name = "REPO")]
+    pub repo: Option<PathBuf>,
+    /// With --repo: the host whose spec to apply (default: this machine's
+    /// FQDN from `hostname -f`, else /etc/hostname).
+    #[arg(long, value_name = "NAME", requires = "repo")]
+    pub host: Option<String>,
 }
 
 fn parse_mode(s: &str) -> Result<ServiceMode, String> {
@@ -40,7 +49,10 @@ fn parse_mode(s: &str) -> Result<ServiceMode, String> {
 
 pub fn run(args: ApplyArgs) -> CmdResult {
     let validate = !args.no_validate;
-    let (plan, warnings) = if postform::planfile::looks_like_plan_file(&args.spec) {
+    let (plan, warnings) = if let Some(repo) = &args.repo {
+        let spec = super::plan::host_spec(repo, args.host.as_deref())?;
+        super::plan::compute(&spec, &args.config_dir, validate)?
+    } else if postform::planfile::looks_like_plan_file(&args.spec) {
         let plan = postform::planfile::load(&args.spec)?;
         let w = plan.warnings.clone();
         (plan, w)

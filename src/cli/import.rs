@@ -5,6 +5,7 @@ use anyhow::Context;
 use clap::Args;
 use postform::catalog::Catalog;
 use postform::effective_config::EffectiveConfig;
+use postform::value::is_default;
 use std::path::PathBuf;
 
 /// Write a spec (short form) that reproduces the current main.cf:
@@ -26,7 +27,19 @@ pub fn run(args: ImportArgs) -> CmdResult {
     let catalog = Catalog::host();
     let cfg = EffectiveConfig::load(&args.config_dir, &catalog)
         .with_context(|| format!("reading {}", args.config_dir.display()))?;
-    let (text, warnings) = cfg.to_spec_yaml(&catalog, args.non_default_only);
+    let (text, mut warnings) = cfg.to_spec_yaml(&catalog, args.non_default_only);
+    // The spec names each parameter once; main.cf may define it more
+    // often. Applying the spec keeps the effective value and drops the
+    // dead earlier definitions, which a plan then shows.
+    for (name, value) in &cfg.parameters {
+        let count = cfg.main_cf.count(name);
+        if count > 1 && !(args.non_default_only && is_default(&catalog, name, value)) {
+            warnings.push(format!(
+                "{name} is defined {count} times in main.cf; applying this spec keeps the last (effective) value and removes the {} dead earlier definition(s), with no reload needed",
+                count - 1
+            ));
+        }
+    }
     print_warnings(&warnings);
     match &args.out {
         Some(path) => {

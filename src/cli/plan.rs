@@ -4,16 +4,20 @@ use super::{print_warnings, use_color_stdout, CmdResult};
 use anyhow::Context;
 use clap::Args;
 use postform::catalog::Catalog;
+use postform::gitops::{default_host_name, default_jobs, fleet_plan, FleetOptions, Repo};
 use postform::plan::Plan;
 use postform::spec::Spec;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// Show what applying a spec would change in main.cf and which service
 /// action (reload, restart, none) it needs. Changes nothing.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// The spec file (YAML, short or full form).
-    #[arg(default_value = "postform.yaml")]
+    #[arg(default_value = "postform.yaml", conflicts_with = "repo")]
     pub spec: PathBuf,
     /// Postfix config directory holding main.cf and master.cf.
     #[arg(short = 'c', long = "config-dir", default_value = "/etc/postfix")]
@@ -30,10 +34,37 @@ pub struct PlanArgs {
     /// Skip validation against the parameter catalog and the real Postfix.
     #[arg(long)]
     pub no_validate: bool,
+    /// A GitOps repository (hosts/<host>.yaml, groups/, defaults.yaml):
+    /// plan this host's spec (see --host), or every host with --all.
+    #[arg(long, value_name = "REPO")]
+    pub repo: Option<PathBuf>,
+    /// With --repo: the host whose spec to plan (default: this machine's
+    /// FQDN from `hostname -f`, else /etc/hostname).
+    #[arg(long, value_name = "NAME", requires = "repo", conflicts_with = "all")]
+    pub host: Option<String>,
+    /// With --repo: plan every host against its snapshot (fleet plan) and
+    /// print a per-host summary. Always exits 0 (no changes), 2 (some host
+    /// would change) or 1 (errors), like --detailed-exitcode.
+    #[arg(long, requires = "repo", conflicts_with = "out")]
+    pub all: bool,
+    /// With --all: captured configs, DIR/<host>/main.cf (+ master.cf) or
+    /// DIR/<host>.json from `postform show --json` (default REPO/snapshots).
+    #[arg(long, value_name = "DIR", requires = "all")]
+    pub snapshots: Option<PathBuf>,
+    /// With --all: worker threads (default: the number of cores).
+    #[arg(short = 'j', long, value_name = "N", requires = "all")]
+    pub jobs: Option<usize>,
 }
 
 pub fn run(args: PlanArgs) -> CmdResult {
-    let (plan, warnings) = compute(&args.spec, &args.config_dir, !args.no_validate)?;
+    if args.all {
+        return run_fleet(&args);
+    }
+    let spec = match &args.repo {
+        Some(repo) => host_spec(repo, args.host.as_deref())?,
+        None => args.spec.clone(),
+    };
+    let (plan, warnings) = compute(&spec, &args.config_dir, !args.no_validate)?;
     print_warnings(&warnings);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
@@ -66,11 +97,132 @@ pub fn compute(
     let spec = Spec::load(spec)?;
     let catalog = Catalog::host();
     let mut warnings = Vec::new();
-    if validate {
-        warnings.extend(postform::validate::validate(&spec, config_dir, &catalog)?);
+    // Validation and planning each read and parse main.cf: on a large
+    // file, run them side by side (a 100,000-line main.cf plans in half
+    // the time on two cores). Small files stay on one thread.
+    let large = std::fs::metadata(config_dir.join("main.cf")).is_ok_and(|m| m.len() > 1 << 20);
+    let (validated, plan) = std::thread::scope(|s| {
+        let run_validate = || postform::validate::validate(&spec, config_dir, &catalog);
+        if validate && large {
+            let background = s.spawn(run_validate);
+            let plan = postform::plan::plan(&spec, config_dir, &catalog);
+            let validated = background
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (Some(validated), Some(plan))
+        } else {
+            let validated = validate.then(run_validate);
+            if matches!(validated, Some(Err(_))) {
+                return (validated, None);
+            }
+            (
+                validated,
+                Some(postform::plan::plan(&spec, config_dir, &catalog)),
+            )
+        }
+    });
+    if let Some(v) = validated {
+        warnings.extend(v?);
     }
-    let plan = postform::plan::plan(&spec, config_dir, &catalog)
+    let plan = plan
+        .expect("planned when validation passed")
         .with_context(|| format!("planning {}", config_dir.join("main.cf").display()))?;
     warnings.extend(plan.warnings.iter().cloned());
     Ok((plan, warnings))
+}
+
+/// The spec of `host` (default: this machine's name) in the repository.
+pub fn host_spec(repo: &Path, host: Option<&str>) -> anyhow::Result<PathBuf> {
+    let repo = Repo::open(repo)?;
+    let name = match host {
+        Some(h) => h.to_string(),
+        None => default_host_name()?,
+    };
+    Ok(repo.host(&name)?.spec)
+}
+
+/// `plan --repo REPO --all`: every host against its snapshot.
+fn run_fleet(args: &PlanArgs) -> CmdResult {
+    let Some(root) = &args.repo else {
+        anyhow::bail!("--all needs --repo REPO");
+    };
+    let repo = Repo::open(root)?;
+    // One `postconf -d` for the whole fleet, not one per host.
+    let catalog = Catalog::host();
+    let opts = FleetOptions {
+        snapshots: args
+            .snapshots
+            .clone()
+            .unwrap_or_else(|| repo.default_snapshots()),
+        validate: !args.no_validate,
+        keep_diffs: args.json,
+        jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
+    };
+    let total = repo.hosts()?.len();
+    let done = AtomicUsize::new(0);
+    let fleet = with_progress(total, &done, || fleet_plan(&repo, &catalog, &opts, &done))?;
+    let mut warnings = Vec::new();
+    for h in &fleet.hosts {
+        warnings.extend(h.warnings.iter().map(|w| format!("{}: {w}", h.host)));
+    }
+    for name in &fleet.orphan_snapshots {
+        warnings.push(format!(
+            "{}: a snapshot of {name}, but the repository has no hosts/{name}.yaml",
+            opts.snapshots.display()
+        ));
+    }
+    print_warnings(&warnings);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&fleet.to_json())?);
+    } else {
+        print!("{}", fleet.render_text(use_color_stdout()));
+    }
+    Ok(fleet.exit_code())
+}
+
+/// Run `work`, drawing a progress bar on stderr when it is a terminal and
+/// the run takes longer than a moment. `done` is the work's counter.
+fn with_progress<R>(total: usize, done: &AtomicUsize, work: impl FnOnce() -> R) -> R {
+    if total == 0 || !std::io::stderr().is_terminal() {
+        return work();
+    }
+    let finished = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let start = Instant::now();
+            let mut drawn = false;
+            while !finished.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                if start.elapsed() < Duration::from_millis(300) {
+                    continue;
+                }
+                eprint!(
+                    "{}",
+                    progress_line(done.load(Ordering::Relaxed), total, start.elapsed())
+                );
+                drawn = true;
+            }
+            if drawn {
+                // Clear the bar so the table starts on a clean line.
+                eprint!("\r\x1b[2K");
+            }
+        });
+        let result = work();
+        finished.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+/// `\r[#######.............] 3500/10000 hosts  35%  1.2s`
+fn progress_line(done: usize, total: usize, elapsed: Duration) -> String {
+    const WIDTH: usize = 30;
+    let done = done.min(total);
+    let filled = done * WIDTH / total.max(1);
+    format!(
+        "\r\x1b[2K[{}{}] {done}/{total} hosts {:>3}%  {:.1}s",
+        "#".repeat(filled),
+        ".".repeat(WIDTH - filled),
+        done * 100 / total.max(1),
+        elapsed.as_secs_f64()
+    )
 }

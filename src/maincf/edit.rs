@@ -176,7 +176,10 @@ impl MainCf {
             let unterminated = !lines[end].lf && last.data_lines.len() == end - start + 1;
             let mut new_lines: Vec<PhysLine> = rendered
                 .into_iter()
-                .map(|text| PhysLine { text, lf: true })
+                .map(|text| PhysLine {
+                    text: text.into(),
+                    lf: true,
+                })
                 .collect();
             if let Some(l) = new_lines.last_mut() {
                 l.lf = !unterminated;
@@ -196,13 +199,16 @@ impl MainCf {
                 if let Some(last) = lines.last_mut() {
                     if !last.lf {
                         if crlf && last.text.last() != Some(&b'\r') {
-                            last.text.push(b'\r');
+                            last.text = [&last.text[..], b"\r"].concat().into();
                         }
                         last.lf = true;
                     }
                 }
             }
-            let new_lines = rendered.into_iter().map(|text| PhysLine { text, lf: true });
+            let new_lines = rendered.into_iter().map(|text| PhysLine {
+                text: text.into(),
+                lf: true,
+            });
             lines.splice(at..at, new_lines);
         }
         self.lines = lines;

@@ -18,7 +18,9 @@ pub use parse::{Diagnostic, MainCfError, Warning};
 /// had one (only the last line of a file may lack it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PhysLine {
-    pub(crate) text: Vec<u8>,
+    /// Shared, so cloning a document (plan keeps the original beside the
+    /// edited copy) copies no line bytes.
+    pub(crate) text: std::sync::Arc<[u8]>,
     pub(crate) lf: bool,
 }
 
@@ -76,7 +78,9 @@ pub fn normalize(value: &[u8]) -> Vec<u8> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MainCf {
     lines: Vec<PhysLine>,
-    entries: Vec<Entry>,
+    /// Shared between clones: an edit derives a new list, so a clone kept
+    /// as the "before" view (as `plan` does) costs no copy of the entries.
+    entries: std::sync::Arc<Vec<Entry>>,
     warnings: Vec<Warning>,
 }
 
@@ -89,7 +93,7 @@ impl MainCf {
         let (entries, warnings) = parse::derive_entries(&lines)?;
         Ok(MainCf {
             lines,
-            entries,
+            entries: std::sync::Arc::new(entries),
             warnings,
         })
     }
@@ -158,7 +162,7 @@ impl MainCf {
 
     fn rederive(&mut self) -> Result<(), MainCfError> {
         let (entries, warnings) = parse::derive_entries(&self.lines)?;
-        self.entries = entries;
+        self.entries = std::sync::Arc::new(entries);
         self.warnings = warnings;
         Ok(())
     }
