@@ -37,7 +37,16 @@ enum Command {
 pub type CmdResult = anyhow::Result<u8>;
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1: 2 means "changes present" (Terraform's
+    // --detailed-exitcode), so clap's default 2 would be misread.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     let result = match cli.command {
         Command::Plan(a) => plan::run(a),
         Command::Apply(a) => apply::run(a),

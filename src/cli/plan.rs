@@ -1,7 +1,7 @@
 //! `postform plan`: show exactly what would change, and the service action.
 
 use super::{print_warnings, use_color_stdout, CmdResult};
-use anyhow::Context;
+
 use clap::Args;
 use postform::catalog::Catalog;
 use postform::gitops::{default_host_name, default_jobs, fleet_plan, FleetOptions, Repo};
@@ -67,7 +67,10 @@ pub fn run(args: PlanArgs) -> CmdResult {
     let (plan, warnings) = compute(&spec, &args.config_dir, !args.no_validate)?;
     print_warnings(&warnings);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
+        // Every warning (validation's too), not only the live file's.
+        let mut json = plan.to_json();
+        json["warnings"] = serde_json::json!(warnings);
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!("{}", plan.render_text(use_color_stdout()));
     }
@@ -124,9 +127,8 @@ pub fn compute(
     if let Some(v) = validated {
         warnings.extend(v?);
     }
-    let plan = plan
-        .expect("planned when validation passed")
-        .with_context(|| format!("planning {}", config_dir.join("main.cf").display()))?;
+    // PlanError already names the file and line.
+    let plan = plan.expect("planned when validation passed")?;
     warnings.extend(plan.warnings.iter().cloned());
     Ok((plan, warnings))
 }

@@ -4,7 +4,7 @@ use super::{print_warnings, CmdResult};
 use clap::Args;
 use postform::catalog::Catalog;
 use postform::gitops::{default_jobs, validate_repo, Repo};
-use postform::spec::{Spec, SpecErrors};
+use postform::spec::SpecErrors;
 use std::path::PathBuf;
 
 /// Validate spec files against the parameter catalog (and the config
@@ -54,11 +54,9 @@ pub fn run(args: ValidateArgs) -> CmdResult {
             continue;
         }
         files += 1;
-        match Spec::load(path) {
-            Ok(spec) => match postform::validate::validate(&spec, &args.config_dir, &catalog) {
-                Ok(w) => warnings.extend(w),
-                Err(SpecErrors(e)) => all.extend(e.iter().map(ToString::to_string)),
-            },
+        // Loading and validation together: every error of the file at once.
+        match postform::validate::load_and_validate(path, &args.config_dir, &catalog) {
+            Ok((_, w)) => warnings.extend(w),
             Err(SpecErrors(e)) => all.extend(e.iter().map(ToString::to_string)),
         }
     }
