@@ -111,8 +111,15 @@ impl EffectiveConfig {
                         .or_else(|| with_services.get(r).map(|p| p.default.as_bytes().to_vec()))
                 };
                 // A user-defined parameter's own value is only scanned;
-                // it is expanded when a built-in one reaches it.
-                let result = if with_services.contains(&name) {
+                // it is expanded when a built-in one reaches it. Raw
+                // parameters (smtpd_expansion_filter...) are never
+                // expanded by Postfix: their `$` is data.
+                let raw = with_services
+                    .get(&name)
+                    .is_some_and(|p| p.ty == crate::catalog::ParamType::Raw);
+                let result = if raw {
+                    Ok(Default::default())
+                } else if with_services.contains(&name) {
                     crate::macros::expand(&e.value, lookup)
                 } else {
                     crate::macros::check_syntax(&e.value).map(|()| Default::default())

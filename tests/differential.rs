@@ -405,3 +405,20 @@ fn edits_change_only_the_edited_name() {
     }
     eprintln!("edit property: {edited} set/remove edits verified with postconf -n");
 }
+
+/// Regression: raw parameters (smtpd_expansion_filter, whose default holds
+/// a `$`) are never expanded by Postfix; postform used to call their own
+/// default a macro error. Checked against the real postconf.
+#[test]
+fn raw_parameters_are_not_expanded() {
+    let f: &[u8] = b"smtpd_expansion_filter = \\t\\40!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\npostscreen_expansion_filter = $smtpd_expansion_filter\n";
+    let got = ours(f).expect("postform accepts raw parameters as Postfix does");
+    assert!(got.starts_with(b"postscreen_expansion_filter = $smtpd_expansion_filter\n"));
+    if support::postconf().is_none() {
+        support::skip_or_fail("postconf (Debian package postfix)");
+        return;
+    }
+    let want = oracle(f);
+    assert!(want.ok);
+    assert_eq!(show(&got), show(&want.stdout));
+}
