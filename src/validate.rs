@@ -95,9 +95,11 @@ fn validate_in_dir(
             None
         }
     };
-    let live = std::fs::read(config_dir.join("main.cf"))
+    // Through plan's reader: it refuses a FIFO or device (a plain read
+    // of a FIFO main.cf would hang here, before planning reports it).
+    let live = crate::plan::read_main_cf(config_dir)
         .ok()
-        .and_then(|b| MainCf::parse(&b).ok());
+        .and_then(|(_, b)| MainCf::parse(&b).ok());
     let live_values: BTreeMap<String, String> = live
         .as_ref()
         .map(|d| {

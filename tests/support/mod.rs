@@ -26,6 +26,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod hermetic;
+pub mod stress;
 
 pub use hermetic::{ipv6_loopback_available, listeners_on, HermeticPostfix};
 
