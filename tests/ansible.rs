@@ -193,6 +193,9 @@ fn setup_collection(ansible: Ansible) -> Collection {
     let staged = root.join("src/postform/postfix");
     copy_tree(&support::repo_root().join("ansible"), &staged);
     let bin = staged.join(format!("files/bin/main_cf_linux_{}", target_arch()));
+    // files/bin/ holds build products and is git-ignored: a fresh clone
+    // does not have it.
+    fs::create_dir_all(bin.parent().expect("files/bin")).unwrap();
     fs::copy(support::postform_bin(), &bin).unwrap();
 
     let c = Collection {

@@ -422,3 +422,32 @@ fn raw_parameters_are_not_expanded() {
     assert!(want.ok);
     assert_eq!(show(&got), show(&want.stdout));
 }
+
+/// After edits (including appends, which derive only the new lines), the
+/// in-memory document equals a fresh parse of its own bytes: entries, line
+/// numbers and warnings.
+#[test]
+fn edited_document_equals_a_fresh_parse_of_its_bytes() {
+    let mut r = Rng(seed() ^ 0xa99e);
+    for i in 0..5_000 {
+        let f = gen_main_cf(&mut r);
+        let Ok(mut doc) = MainCf::parse(&f) else {
+            continue;
+        };
+        for k in 0..1 + r.below(4) {
+            let name = *r.pick(&["relayhost", "brand_new_param", "smtpd_banner", "mynetworks"]);
+            let name = if name == "brand_new_param" {
+                format!("{name}_{k}")
+            } else {
+                name.to_string()
+            };
+            if r.chance(20) {
+                doc.remove(&name).unwrap();
+            } else {
+                doc.set(&name, &NewValue::Scalar(format!("v{k}"))).unwrap();
+            }
+            let fresh = MainCf::parse(&doc.to_bytes()).unwrap();
+            assert_eq!(doc, fresh, "case {i} edit {k} ({name}) of {}", show(&f));
+        }
+    }
+}

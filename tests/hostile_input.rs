@@ -785,11 +785,8 @@ fn many_parameters_in_a_spec_stay_fast() {
             run.describe()
         );
     }
-    assert!(
-        run.elapsed < Duration::from_secs(20),
-        "15,000 parameters took {:?}",
-        run.elapsed
-    );
+    // No wall-clock assertion (they do not belong in tests): the deadline
+    // above catches a hang; BENCHMARKS.md measures speed.
     stress::assert_untouched(&env.main_cf(), &before, "many parameters");
 }
 

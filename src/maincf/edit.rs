@@ -153,6 +153,7 @@ impl MainCf {
             .filter(|e| e.name == name.as_bytes())
             .collect();
         let mut lines = std::mem::take(&mut self.lines);
+        let mut appended_at = None;
         if let Some(last) = matching.last() {
             let mut replace: Vec<Option<Vec<PhysLine>>> = vec![None; lines.len()];
             let mut delete = vec![false; lines.len()];
@@ -196,6 +197,7 @@ impl MainCf {
         } else {
             let at = commented_example_insert_point(&lines, name).unwrap_or(lines.len());
             if at == lines.len() {
+                appended_at = Some(at);
                 if let Some(last) = lines.last_mut() {
                     if !last.lf {
                         if crlf && last.text.last() != Some(&b'\r') {
@@ -212,7 +214,15 @@ impl MainCf {
             lines.splice(at..at, new_lines);
         }
         self.lines = lines;
-        self.rederive()?;
+        match appended_at {
+            // Appending a new name at the end leaves every earlier entry
+            // as it was (the new start line only ends the last logical
+            // line; a CR added to an unterminated last line is trailing
+            // whitespace, trimmed from its value): derive the new lines
+            // only, so adding many parameters stays linear.
+            Some(at) => self.derive_appended(at)?,
+            None => self.rederive()?,
+        }
         Ok(())
     }
 

@@ -160,6 +160,23 @@ impl MainCf {
         self.lines.len()
     }
 
+    /// Derive the entries of lines appended at index `at` (which start
+    /// with a start line and define a name not defined before) and add
+    /// them; earlier entries and warnings stay valid.
+    fn derive_appended(&mut self, at: usize) -> Result<(), MainCfError> {
+        let (new_entries, new_warnings) = parse::derive_entries(&self.lines[at..])?;
+        debug_assert!(new_warnings.is_empty());
+        let entries = std::sync::Arc::make_mut(&mut self.entries);
+        for mut e in new_entries {
+            e.line += at;
+            for i in &mut e.data_lines {
+                *i += at;
+            }
+            entries.push(e);
+        }
+        Ok(())
+    }
+
     fn rederive(&mut self) -> Result<(), MainCfError> {
         let (entries, warnings) = parse::derive_entries(&self.lines)?;
         self.entries = std::sync::Arc::new(entries);
