@@ -229,19 +229,26 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let target = d.path().join("plan.json");
         let stop = std::sync::atomic::AtomicBool::new(false);
-        std::thread::scope(|s| {
+        let failure = std::thread::scope(|s| {
             s.spawn(|| {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     clean_stale_temps(d.path());
                 }
             });
-            for i in 0..300 {
+            let failure = (0..300).find_map(|i| {
                 let body = format!("{i}\n").repeat(1000);
-                write_atomic(&target, body.as_bytes()).unwrap();
-                assert_eq!(fs::read(&target).unwrap(), body.as_bytes());
-            }
+                match write_atomic(&target, body.as_bytes()) {
+                    Err(e) => Some(format!("write {i}: {e}")),
+                    Ok(()) if fs::read(&target).unwrap() != body.as_bytes() => {
+                        Some(format!("write {i}: wrong content"))
+                    }
+                    Ok(()) => None,
+                }
+            });
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            failure
         });
+        assert_eq!(failure, None);
         assert_eq!(clean_stale_temps(d.path()), 0);
     }
 

@@ -501,6 +501,26 @@ fn huge_main_cf_100_mb() {
         run.peak_rss_kib / 1024
     );
     assert!(stress::temp_files(&env.cfg()).is_empty());
+    // A purge would remove 100,000 parameters one re-derivation at a time
+    // (hours): refused up front, clearly, with nothing written.
+    let before = env.state();
+    let purge = env.spec(
+        "purge.yaml",
+        b"main:\n  myhostname: purged.example\npurge: true\n",
+    );
+    let shown = purge.display().to_string();
+    let main_shown = env.main_cf().display().to_string();
+    let run = postform_with(&apply_args(&purge, &env.cfg()), &["--no-validate"]);
+    assert_clean_error(
+        &run,
+        &[&shown, &main_shown, "purge in steps"],
+        "purge of a 100 MB main.cf",
+    );
+    stress::assert_untouched(&env.main_cf(), &before, "purge of a 100 MB main.cf");
+    stress::note(&format!(
+        "huge_main_cf_100_mb: purge refused after {:.1?}",
+        run.elapsed
+    ));
 }
 
 #[test]
@@ -756,11 +776,13 @@ fn spec_that_is_a_device_or_fifo_is_refused() {
 
 #[test]
 fn many_parameters_in_a_spec_stay_fast() {
-    // 1 MB of distinct parameters, well under the size limit: planned in
-    // bounded time, or refused clearly.
+    // 10,000 distinct parameters (660 KB, under the size limit): planned,
+    // or refused clearly, never a hang (a key scan per parameter and a
+    // re-parse per edit made this take minutes). The deadline is generous
+    // for a debug build on two busy cores; BENCHMARKS.md measures speed.
     let env = Env::new();
     let mut text = String::new();
-    for i in 0..15_000 {
+    for i in 0..10_000 {
         text.push_str(&format!("pf_many_{i}: value-{i}-{}\n", "v".repeat(40)));
     }
     let spec = env.spec("many.yaml", text.as_bytes());
@@ -769,24 +791,28 @@ fn many_parameters_in_a_spec_stay_fast() {
         stress::postform_cmd()
             .args(plan_args(&spec, &env.cfg()))
             .arg("--no-validate"),
-        Duration::from_secs(30),
+        Duration::from_secs(60),
     );
-    assert_no_panic(&run, "15,000 parameters");
+    assert_no_panic(&run, "10,000 parameters");
     stress::note(&format!(
         "many_parameters_in_a_spec_stay_fast: plan {:.1?}, exit {:?}",
         run.elapsed,
         run.code()
     ));
-    assert!(matches!(run.code(), Some(0 | 1)), "{}", run.describe());
-    if run.code() == Some(1) {
-        assert!(
+    match run.code() {
+        Some(0) => assert!(
+            run.stdout()
+                .contains("Plan: 10000 to add, 0 to change, 0 to remove."),
+            "{}",
+            run.describe()
+        ),
+        Some(1) => assert!(
             run.stderr().contains(&spec.display().to_string()),
             "{}",
             run.describe()
-        );
+        ),
+        _ => panic!("{}", run.describe()),
     }
-    // No wall-clock assertion (they do not belong in tests): the deadline
-    // above catches a hang; BENCHMARKS.md measures speed.
     stress::assert_untouched(&env.main_cf(), &before, "many parameters");
 }
 
