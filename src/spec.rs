@@ -317,14 +317,7 @@ fn load_layer(
         Ok(t) => t,
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
-            let before = &e.as_bytes()[..offset];
-            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-            let column = offset
-                - before
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |i| i + 1)
-                + 1;
+            let (line, column) = line_column(e.as_bytes(), offset);
             errors.push(SpecError {
                 location: Location {
                     file: shown_str.clone(),
@@ -371,15 +364,7 @@ fn flow_nesting_error(text: &str, origin: &str) -> Option<SpecError> {
             }
         }
     }
-    let offset = first_over?;
-    let before = &text.as_bytes()[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = offset
-        - before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1)
-        + 1;
+    let (line, column) = line_column(text.as_bytes(), first_over?);
     Some(SpecError {
         location: Location {
             file: origin.to_string(),
@@ -980,6 +965,17 @@ pub fn render_short_form(header: &str, entries: &[(String, SpecValue)]) -> Strin
         serde_yaml::to_string(&map).unwrap_or_default()
     };
     format!("{header}{body}")
+}
+
+/// 1-based (line, column) of byte `offset` in `bytes`.
+fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    (line, before.len() - line_start + 1)
 }
 
 #[cfg(test)]
