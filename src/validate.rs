@@ -165,9 +165,6 @@ fn check(
         .collect();
     let extra: Vec<String> = spec.custom_parameters.iter().cloned().collect();
     let names = NameContext::new(catalog, services, &values, &extra);
-    // Service-derived names (relay_destination_concurrency_limit...) are
-    // typed like the parameter they default to.
-    let typed = catalog.with_services(services);
     for (name, value) in &spec.main {
         let at = spec.location_of(name);
         let mut err = |message: String, hint: Option<String>| {
@@ -189,7 +186,7 @@ fn check(
             continue;
         }
         if !names.is_known(catalog, name) || foreign_service_name(catalog, &names, name) {
-            let known = names.known_names();
+            let known = names.known_names(catalog);
             let suggestion = catalog.suggest(name, &known);
             let why = match service_prefix(name) {
                 Some((service, kind)) => format!(
@@ -214,19 +211,21 @@ fn check(
         if !syntax_ok {
             continue;
         }
-        let Some(param) = typed.get(name) else {
+        // Service-derived names (relay_destination_concurrency_limit...)
+        // are typed like the parameter they default to.
+        let Some(param) = catalog.get_with_services(services, name) else {
             continue;
         };
         let doc = Some(format!(
             "see https://www.postfix.org/postconf.5.html#{}",
             doc_anchor(&names, name)
         ));
-        if let Some(message) = type_mismatch(param, value) {
+        if let Some(message) = type_mismatch(&param, value) {
             err(format!("{name}: {message}"), doc);
             continue;
         }
         let rendered = value.render();
-        if let Err(p) = check_value(param, &rendered) {
+        if let Err(p) = check_value(&param, &rendered) {
             err(format!("{name}: {p}"), doc);
         }
     }

@@ -162,7 +162,10 @@ fn case_11_known_names() {
     assert!(read_only("process_id"));
     assert!(ctx.is_service_derived("relay_destination_concurrency_limit"));
     assert_eq!(
-        catalog.suggest("relay_destination_concurency_limit", &ctx.known_names()),
+        catalog.suggest(
+            "relay_destination_concurency_limit",
+            &ctx.known_names(catalog)
+        ),
         Some("relay_destination_concurrency_limit")
     );
     assert_eq!(

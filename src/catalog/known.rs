@@ -100,19 +100,57 @@ impl Catalog {
                 if self.contains(&name) || !added.insert(name.clone()) {
                     continue;
                 }
-                let ty = self.get(default_param).map_or(ParamType::Str, |p| p.ty);
-                params.push(Param {
-                    name: super::host::intern(&name),
-                    ty,
-                    default: super::host::intern(&format!("${default_param}")),
-                });
+                params.push(self.derived_param(&name, default_param));
             }
         }
         params.sort_by(|a, b| a.name.cmp(b.name));
-        Catalog {
-            params,
-            source: self.source.clone(),
+        Catalog::new(params, self.source.clone())
+    }
+
+    /// The entry `name` has in [`Catalog::with_services`]`(services)`,
+    /// without building that catalog: the catalog's own entry, else the
+    /// service-derived one, else `None`.
+    pub fn get_with_services(&self, services: &[Service], name: &str) -> Option<Param> {
+        if let Some(p) = self.get(name) {
+            return Some(*p);
         }
+        services.iter().find_map(|service| {
+            service_parameters(service)
+                .into_iter()
+                .find(|(derived, _)| derived == name)
+                .map(|(derived, default_param)| self.derived_param(&derived, default_param))
+        })
+    }
+
+    /// A service-derived parameter: default `$<default_param>`, typed like it.
+    fn derived_param(&self, name: &str, default_param: &str) -> Param {
+        Param {
+            name: super::host::intern(name),
+            ty: self.get(default_param).map_or(ParamType::Str, |p| p.ty),
+            default: super::host::intern(&format!("${default_param}")),
+        }
+    }
+
+    /// The `$name` references of every non-raw default, scanned once per
+    /// catalog and kept only where they can matter: a name that both this
+    /// catalog and the built-in table know is known whether or not it is
+    /// referenced (NameContext queries use one of the two).
+    fn default_references(&self) -> &[(&'static str, Vec<String>)] {
+        self.default_refs.get_or_init(|| {
+            let builtin = Catalog::builtin();
+            std::sync::Arc::new(
+                self.params
+                    .iter()
+                    .filter(|p| p.ty != ParamType::Raw && p.default.contains('$'))
+                    .map(|p| {
+                        let mut refs = macros::references(p.default.as_bytes());
+                        refs.retain(|r| !(self.contains(r) && builtin.contains(r)));
+                        (p.name, refs)
+                    })
+                    .filter(|(_, refs)| !refs.is_empty())
+                    .collect(),
+            )
+        })
     }
 }
 
@@ -125,8 +163,6 @@ pub struct NameContext {
     referenced: HashSet<String>,
     restriction_classes: HashSet<String>,
     extra: HashSet<String>,
-    /// Sorted, deduplicated names that are not in the catalog.
-    beyond_catalog: Vec<String>,
 }
 
 impl NameContext {
@@ -169,9 +205,9 @@ impl NameContext {
                 }
             }
         }
-        for p in catalog.params() {
-            if p.ty != ParamType::Raw && !main.contains_key(p.name) && p.default.contains('$') {
-                add_refs(p.default);
+        for (name, refs) in catalog.default_references() {
+            if !main.contains_key(name) {
+                referenced.extend(refs.iter().cloned());
             }
         }
 
@@ -204,23 +240,11 @@ impl NameContext {
             }
         }
 
-        let extra: HashSet<String> = extra.iter().cloned().collect();
-        let mut beyond_catalog: Vec<String> = service
-            .iter()
-            .chain(&referenced)
-            .chain(&restriction_classes)
-            .chain(&extra)
-            .filter(|n| !catalog.contains(n))
-            .cloned()
-            .collect();
-        beyond_catalog.sort();
-        beyond_catalog.dedup();
         NameContext {
             service,
             referenced,
             restriction_classes,
-            extra,
-            beyond_catalog,
+            extra: extra.iter().cloned().collect(),
         }
     }
 
@@ -260,11 +284,23 @@ impl NameContext {
         }
     }
 
-    /// The valid names that are not in the catalog (service-derived,
+    /// The valid names that are not in `catalog` (service-derived,
     /// referenced, restriction classes, extra), sorted; pass them to
-    /// [`Catalog::suggest`] as `extra`.
-    pub fn known_names(&self) -> Vec<&str> {
-        self.beyond_catalog.iter().map(String::as_str).collect()
+    /// [`Catalog::suggest`] as `extra`. Computed on demand: only an error
+    /// message needs them.
+    pub fn known_names(&self, catalog: &Catalog) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .service
+            .iter()
+            .chain(&self.referenced)
+            .chain(&self.restriction_classes)
+            .chain(&self.extra)
+            .map(String::as_str)
+            .filter(|n| !catalog.contains(n))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 }
 
@@ -349,7 +385,10 @@ mod tests {
             Some(NameKind::Service)
         );
         assert_eq!(
-            catalog.suggest("relay_destination_concurency_limit", &ctx.known_names()),
+            catalog.suggest(
+                "relay_destination_concurency_limit",
+                &ctx.known_names(catalog)
+            ),
             Some("relay_destination_concurrency_limit")
         );
     }
@@ -453,10 +492,10 @@ mod tests {
             ctx.why_known(catalog, "ldapsource_server_host"),
             Some(NameKind::Declared)
         );
-        assert!(ctx.known_names().contains(&"ldapsource_server_host"));
+        assert!(ctx.known_names(catalog).contains(&"ldapsource_server_host"));
         // Legacy names referenced by built-in defaults are valid too.
-        assert!(ctx.known_names().contains(&"virtual_maps"));
-        assert!(ctx.known_names().windows(2).all(|w| w[0] < w[1]));
+        assert!(ctx.known_names(catalog).contains(&"virtual_maps"));
+        assert!(ctx.known_names(catalog).windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

@@ -188,16 +188,19 @@ pub enum CatalogSource {
 pub struct Catalog {
     params: Vec<Param>,
     source: CatalogSource,
+    /// `$name` references of the defaults that have any, computed once per
+    /// catalog (see [`NameContext`]); shared by clones.
+    default_refs: OnceLock<std::sync::Arc<DefaultRefs>>,
 }
+
+/// (parameter, names its default references), for defaults containing `$`.
+type DefaultRefs = Vec<(&'static str, Vec<String>)>;
 
 impl Catalog {
     /// The embedded Postfix 3.7.11 catalog.
     pub fn builtin() -> &'static Catalog {
         static BUILTIN: OnceLock<Catalog> = OnceLock::new();
-        BUILTIN.get_or_init(|| Catalog {
-            params: builtin::PARAMS.to_vec(),
-            source: CatalogSource::Builtin,
-        })
+        BUILTIN.get_or_init(|| Catalog::new(builtin::PARAMS.to_vec(), CatalogSource::Builtin))
     }
 
     /// Parse `postconf -d` output (`name = value` lines; `name =` for an
@@ -249,9 +252,15 @@ impl Catalog {
                 _ => deduped.push(p),
             }
         }
+        Catalog::new(deduped, CatalogSource::Postconf)
+    }
+
+    /// A catalog of `params` (sorted by name, no duplicates).
+    fn new(params: Vec<Param>, source: CatalogSource) -> Catalog {
         Catalog {
-            params: deduped,
-            source: CatalogSource::Postconf,
+            params,
+            source,
+            default_refs: OnceLock::new(),
         }
     }
 
