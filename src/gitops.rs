@@ -32,7 +32,7 @@ use crate::maincf::MainCf;
 use crate::mastercf::MasterCf;
 use crate::plan::{plan_bytes, Change, Summary};
 use crate::service::ServiceAction;
-use crate::spec::{Location, Spec, SpecError, SpecErrors};
+use crate::spec::{LayerCache, Location, Spec, SpecError, SpecErrors};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
@@ -109,6 +109,8 @@ pub struct Repo {
     root: PathBuf,
     /// The canonical path (extends resolution produces paths under it).
     canonical: PathBuf,
+    /// Layers loaded so far: hosts share groups and defaults.
+    layers: Arc<LayerCache>,
 }
 
 impl Repo {
@@ -128,6 +130,7 @@ impl Repo {
         Ok(Repo {
             root: root.to_path_buf(),
             canonical,
+            layers: Arc::default(),
         })
     }
 
@@ -220,7 +223,7 @@ impl Repo {
     /// every file name in its locations and errors shown under the
     /// repository path.
     pub fn load_spec(&self, path: &Path) -> Result<Spec, SpecErrors> {
-        match Spec::load(path) {
+        match Spec::load_cached(path, &self.layers) {
             Ok(mut spec) => {
                 // A spec's locations name a few files many times over.
                 let mut shown: Vec<(String, String)> = Vec::new();

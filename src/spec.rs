@@ -22,9 +22,10 @@
 //! the YAML library can be swapped in one place.
 
 use crate::service::ServiceMode;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Largest spec file postform reads (a spec is a few kilobytes).
 const MAX_SPEC_BYTES: u64 = 8 * 1024 * 1024;
@@ -136,10 +137,26 @@ impl Spec {
     /// once", see [`crate::validate::load_and_validate`]). Never use a
     /// spec with errors for anything but more error reporting.
     pub fn load_partial(path: &Path) -> (Spec, Vec<SpecError>) {
+        Spec::load_partial_with(path, None)
+    }
+
+    /// [`Spec::load`] that reuses the layers `cache` already holds (and
+    /// adds the ones it reads), for runs that load many specs sharing
+    /// layers (a fleet plan).
+    pub fn load_cached(path: &Path, cache: &LayerCache) -> Result<Spec, SpecErrors> {
+        let (spec, errors) = Spec::load_partial_with(path, Some(cache));
+        if errors.is_empty() {
+            Ok(spec)
+        } else {
+            Err(SpecErrors(errors))
+        }
+    }
+
+    fn load_partial_with(path: &Path, cache: Option<&LayerCache>) -> (Spec, Vec<SpecError>) {
         let mut spec = Spec::default();
         let mut errors = Vec::new();
-        let mut stack = Vec::new();
-        load_layer(path, path, None, &mut spec, &mut errors, &mut stack);
+        let mut cx = LoadContext::new(cache);
+        load_layer(path, path, None, &mut spec, &mut errors, &mut cx);
         (spec, errors)
     }
 
@@ -147,12 +164,12 @@ impl Spec {
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Spec, SpecErrors> {
         let mut spec = Spec::default();
         let mut errors = Vec::new();
-        let mut stack = Vec::new();
+        let mut cx = LoadContext::new(None);
         let base = Bases {
             fs: PathBuf::from("."),
             shown: PathBuf::new(),
         };
-        apply_text(text, origin, &base, &mut spec, &mut errors, &mut stack);
+        apply_text(text, origin, &base, &mut spec, &mut errors, &mut cx);
         if errors.is_empty() {
             Ok(spec)
         } else {
@@ -199,6 +216,80 @@ impl Spec {
     }
 }
 
+/// Layer files already loaded in this run, each with what it (and the
+/// layers it extends) does to a spec. Only layers that loaded without
+/// errors are kept, so every message is produced exactly as without the
+/// cache. Safe to share between threads.
+#[derive(Debug, Default)]
+pub struct LayerCache(Mutex<HashMap<(PathBuf, String), Arc<CachedLayer>>>);
+
+/// One layer loaded onto an empty spec.
+#[derive(Debug)]
+struct CachedLayer {
+    spec: Spec,
+    /// The layer or one it extends sets `purge` (which may be `false`).
+    sets_purge: bool,
+    /// How many files deep its `extends` chain goes (1: none).
+    depth: usize,
+}
+
+impl LayerCache {
+    fn get(&self, key: &(PathBuf, String)) -> Option<Arc<CachedLayer>> {
+        self.lock().get(key).cloned()
+    }
+
+    fn insert(&self, key: (PathBuf, String), layer: CachedLayer) {
+        self.lock().insert(key, Arc::new(layer));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(PathBuf, String), Arc<CachedLayer>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl CachedLayer {
+    /// Apply the layer onto `spec`, as loading it again would.
+    fn apply_to(&self, spec: &mut Spec) {
+        for (name, value) in &self.spec.main {
+            spec.main.insert(name.clone(), value.clone());
+        }
+        for (name, location) in &self.spec.locations {
+            spec.locations.insert(name.clone(), location.clone());
+        }
+        if self.sets_purge {
+            spec.purge = self.spec.purge;
+        }
+        if self.spec.service.is_some() {
+            spec.service.clone_from(&self.spec.service);
+        }
+        spec.custom_parameters
+            .extend(self.spec.custom_parameters.iter().cloned());
+        spec.files.extend(self.spec.files.iter().cloned());
+    }
+}
+
+/// State of one load: the chain of files being loaded (for cycles and the
+/// depth limit), the cache, and what a cached layer needs recorded.
+struct LoadContext<'a> {
+    stack: Vec<(PathBuf, String)>,
+    cache: Option<&'a LayerCache>,
+    /// Times `purge` was assigned so far.
+    purge_writes: usize,
+    /// Deepest stack seen so far.
+    max_depth: usize,
+}
+
+impl<'a> LoadContext<'a> {
+    fn new(cache: Option<&'a LayerCache>) -> Self {
+        LoadContext {
+            stack: Vec::new(),
+            cache,
+            purge_writes: 0,
+            max_depth: 0,
+        }
+    }
+}
+
 /// Where an `extends` entry names another layer: the location of the
 /// entry and the path as written.
 struct ExtendsRef<'a> {
@@ -216,9 +307,20 @@ fn load_layer(
     from: Option<ExtendsRef<'_>>,
     spec: &mut Spec,
     errors: &mut Vec<SpecError>,
-    stack: &mut Vec<(PathBuf, String)>,
+    cx: &mut LoadContext<'_>,
 ) {
     let shown_str = shown.display().to_string();
+    // A layer that loaded cleanly before loads the same way from any
+    // chain: a cycle through it would have shown when it loaded.
+    let key = (path.to_path_buf(), shown_str.clone());
+    if let Some(layer) = cx.cache.and_then(|c| c.get(&key)) {
+        if cx.stack.len() + layer.depth <= MAX_EXTENDS_DEPTH {
+            layer.apply_to(spec);
+            cx.purge_writes += usize::from(layer.sets_purge);
+            cx.max_depth = cx.max_depth.max(cx.stack.len() + layer.depth);
+            return;
+        }
+    }
     let err = |message: String, hint: Option<String>| match &from {
         Some(r) => SpecError {
             location: r.at.clone(),
@@ -247,8 +349,8 @@ fn load_layer(
             return;
         }
     };
-    if let Some(pos) = stack.iter().position(|(c, _)| *c == canonical) {
-        let chain: Vec<&str> = stack[pos..]
+    if let Some(pos) = cx.stack.iter().position(|(c, _)| *c == canonical) {
+        let chain: Vec<&str> = cx.stack[pos..]
             .iter()
             .map(|(_, s)| s.as_str())
             .chain([shown_str.as_str()])
@@ -259,7 +361,7 @@ fn load_layer(
         ));
         return;
     }
-    if stack.len() >= MAX_EXTENDS_DEPTH {
+    if cx.stack.len() >= MAX_EXTENDS_DEPTH {
         errors.push(err(
             format!("`extends` nested deeper than {MAX_EXTENDS_DEPTH} files"),
             None,
@@ -330,14 +432,39 @@ fn load_layer(
             return;
         }
     };
-    stack.push((canonical.clone(), shown_str.clone()));
+    cx.stack.push((canonical.clone(), shown_str.clone()));
     let base = Bases {
         fs: canonical.parent().unwrap_or(Path::new(".")).to_path_buf(),
         shown: shown.parent().unwrap_or(Path::new("")).to_path_buf(),
     };
-    apply_text(&text, &shown_str, &base, spec, errors, stack);
-    stack.pop();
-    spec.files.push(path.to_path_buf());
+    let start_depth = cx.stack.len();
+    cx.max_depth = cx.max_depth.max(start_depth);
+    // Only extended layers are shared; a top-level file loads once.
+    if cx.cache.is_some() && from.is_some() {
+        // Load onto an empty spec, keep it when clean, then apply it.
+        let (outer_purges, outer_max) = (cx.purge_writes, cx.max_depth);
+        cx.max_depth = start_depth;
+        let mut layer = Spec::default();
+        let errors_before = errors.len();
+        apply_text(&text, &shown_str, &base, &mut layer, errors, cx);
+        layer.files.push(path.to_path_buf());
+        let cached = CachedLayer {
+            spec: layer,
+            sets_purge: cx.purge_writes > outer_purges,
+            depth: cx.max_depth + 1 - start_depth,
+        };
+        cached.apply_to(spec);
+        cx.max_depth = cx.max_depth.max(outer_max);
+        if errors.len() == errors_before {
+            if let Some(cache) = cx.cache {
+                cache.insert(key, cached);
+            }
+        }
+    } else {
+        apply_text(&text, &shown_str, &base, spec, errors, cx);
+        spec.files.push(path.to_path_buf());
+    }
+    cx.stack.pop();
 }
 
 /// Work budget for flow collections (see [`flow_nesting_error`]): about a
@@ -412,7 +539,7 @@ fn apply_text(
     base: &Bases,
     spec: &mut Spec,
     errors: &mut Vec<SpecError>,
-    stack: &mut Vec<(PathBuf, String)>,
+    cx: &mut LoadContext<'_>,
 ) {
     if let Some(e) = flow_nesting_error(text, origin) {
         errors.push(e);
@@ -487,7 +614,7 @@ fn apply_text(
                         Some(from),
                         spec,
                         errors,
-                        stack,
+                        cx,
                     )
                 }
                 None => errors.push(SpecError {
@@ -529,7 +656,10 @@ fn apply_text(
                 }),
             },
             "purge" => match v {
-                serde_yaml::Value::Bool(b) => spec.purge = *b,
+                serde_yaml::Value::Bool(b) => {
+                    spec.purge = *b;
+                    cx.purge_writes += 1;
+                }
                 other => errors.push(SpecError {
                     location: loc,
                     message: format!("`purge` must be true or false, found {}", kind_of(other)),
@@ -1035,5 +1165,118 @@ mod tests {
         let e = Spec::from_yaml_str("a: [1, 2\n", "t.yaml").unwrap_err();
         assert!(e.0[0].location.line >= 1, "{e}");
         assert!(e.to_string().starts_with("t.yaml:"), "{e}");
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Loading with a shared layer cache gives exactly what loading each
+    /// spec on its own gives: values, removals, `purge: false` over an
+    /// earlier `true`, service, custom parameters, locations and files.
+    #[test]
+    fn layer_cache_loads_like_a_fresh_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "base.yaml", "main:\n  biff: no\n  relayhost: '[r]:587'\npurge: true\nservice: reload\ncustom_parameters: [my_a]\n");
+        write(d, "groups/g.yaml", "extends: [../base.yaml]\nmain:\n  relayhost: null\n  mynetworks: [127.0.0.0/8]\npurge: false\n");
+        write(
+            d,
+            "groups/h.yaml",
+            "extends: ../base.yaml\nmain:\n  biff: yes\n",
+        );
+        let hosts = [
+            write(
+                d,
+                "hosts/a.yaml",
+                "extends: [../groups/g.yaml]\nmain:\n  myhostname: a\n",
+            ),
+            write(
+                d,
+                "hosts/b.yaml",
+                "extends: [../groups/h.yaml, ../groups/g.yaml]\nmain:\n  smtpd_banner: b\n",
+            ),
+            write(
+                d,
+                "hosts/c.yaml",
+                "extends: [../groups/g.yaml, ../groups/h.yaml]\nservice: restart\n",
+            ),
+            write(d, "hosts/d.yaml", "extends: [../base.yaml]\n"),
+        ];
+        let cache = LayerCache::default();
+        for round in 0..2 {
+            for h in &hosts {
+                let fresh = Spec::load(h).unwrap();
+                let cached = Spec::load_cached(h, &cache).unwrap();
+                assert_eq!(cached, fresh, "round {round}: {}", h.display());
+            }
+        }
+        let c = Spec::load_cached(&hosts[2], &cache).unwrap();
+        assert!(
+            c.purge,
+            "h.yaml's base.yaml (purge: true) comes after g.yaml's purge: false"
+        );
+        assert_eq!(c.service, Some(ServiceMode::Restart));
+        let a = Spec::load_cached(&hosts[0], &cache).unwrap();
+        assert!(!a.purge);
+        assert_eq!(a.main["relayhost"], None);
+        assert!(a.custom_parameters.contains("my_a"));
+        assert_eq!(a.files.len(), 3);
+        assert!(!cache.lock().is_empty());
+    }
+
+    /// A layer with an error is never cached: every load reports it again,
+    /// at the same place.
+    #[test]
+    fn layer_cache_keeps_errors_and_cycles() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "bad.yaml", "main:\n  a: {x: 1}\n");
+        write(d, "x.yaml", "extends: [y.yaml]\n");
+        write(d, "y.yaml", "extends: [x.yaml]\n");
+        let h1 = write(d, "h1.yaml", "extends: [bad.yaml]\n");
+        let h2 = write(d, "h2.yaml", "extends: [x.yaml]\n");
+        let cache = LayerCache::default();
+        for _ in 0..2 {
+            for h in [&h1, &h2] {
+                assert_eq!(
+                    Spec::load_cached(h, &cache).unwrap_err(),
+                    Spec::load(h).unwrap_err()
+                );
+            }
+        }
+        assert!(cache.lock().is_empty());
+    }
+
+    /// The extends depth limit holds with cached layers: a chain cached
+    /// from a short path is refused when reached from a longer one.
+    #[test]
+    fn layer_cache_respects_the_depth_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let n = MAX_EXTENDS_DEPTH;
+        for i in 0..n {
+            let text = if i + 1 < n {
+                format!("extends: [l{}.yaml]\nmain:\n  p{i}: v\n", i + 1)
+            } else {
+                format!("main:\n  p{i}: v\n")
+            };
+            write(d, &format!("l{i}.yaml"), &text);
+        }
+        // top extends l1 (chain of n-1 layers + top = n files: allowed);
+        // deeper extends top (n + 1 files: refused).
+        let top = write(d, "top.yaml", "extends: [l1.yaml]\n");
+        let deeper = write(d, "deeper.yaml", "extends: [top.yaml]\n");
+        let cache = LayerCache::default();
+        assert_eq!(
+            Spec::load_cached(&top, &cache).unwrap(),
+            Spec::load(&top).unwrap()
+        );
+        let fresh = Spec::load(&deeper).unwrap_err();
+        assert!(fresh.to_string().contains("nested deeper"), "{fresh}");
+        assert_eq!(Spec::load_cached(&deeper, &cache).unwrap_err(), fresh);
     }
 }
