@@ -223,31 +223,35 @@ impl Repo {
     /// every file name in its locations and errors shown under the
     /// repository path.
     pub fn load_spec(&self, path: &Path) -> Result<Spec, SpecErrors> {
-        match Spec::load_cached(path, &self.layers) {
-            Ok(mut spec) => {
-                // A spec's locations name a few files many times over.
-                let mut shown: Vec<(String, String)> = Vec::new();
-                for loc in spec.locations.values_mut() {
-                    match shown.iter().find(|(from, _)| *from == loc.file) {
-                        Some((_, to)) => loc.file.clone_from(to),
-                        None => {
-                            let to = self.display_path(&loc.file);
-                            shown.push((std::mem::replace(&mut loc.file, to.clone()), to));
-                        }
-                    }
+        match self.load_spec_partial(path) {
+            (spec, errors) if errors.is_empty() => Ok(spec),
+            (_, errors) => Err(SpecErrors(errors)),
+        }
+    }
+
+    /// [`Repo::load_spec`] that also returns what could be read when there
+    /// are errors (see [`Spec::load_partial`]), for reporting every error.
+    pub fn load_spec_partial(&self, path: &Path) -> (Spec, Vec<SpecError>) {
+        let (mut spec, mut errors) = Spec::load_partial_cached(path, &self.layers);
+        // A spec's locations name a few files many times over.
+        let mut shown: Vec<(String, String)> = Vec::new();
+        for loc in spec
+            .locations
+            .values_mut()
+            .chain(errors.iter_mut().map(|e| &mut e.location))
+        {
+            match shown.iter().find(|(from, _)| *from == loc.file) {
+                Some((_, to)) => loc.file.clone_from(to),
+                None => {
+                    let to = self.display_path(&loc.file);
+                    shown.push((std::mem::replace(&mut loc.file, to.clone()), to));
                 }
-                for f in &mut spec.files {
-                    *f = PathBuf::from(self.display_path(&f.display().to_string()));
-                }
-                Ok(spec)
-            }
-            Err(SpecErrors(mut errors)) => {
-                for e in &mut errors {
-                    e.location.file = self.display_path(&e.location.file);
-                }
-                Err(SpecErrors(errors))
             }
         }
+        for f in &mut spec.files {
+            *f = PathBuf::from(self.display_path(&f.display().to_string()));
+        }
+        (spec, errors)
     }
 
     /// A file name as users should see it: under the repository path as
@@ -624,13 +628,14 @@ fn check_host(
         errors: Vec::new(),
         warnings: Vec::new(),
     };
-    let spec = match repo.load_spec(&h.spec) {
-        Ok(s) => s,
-        Err(SpecErrors(errors)) => {
-            out.errors = errors.into_iter().map(HostError::from).collect();
-            return out;
-        }
-    };
+    let (spec, load_errors) = repo.load_spec_partial(&h.spec);
+    let complete = load_errors.is_empty();
+    out.errors = load_errors.into_iter().map(HostError::from).collect();
+    // Validating a repository (no snapshot required) goes on with what
+    // could be read, so that one run lists every error; planning stops.
+    if !complete && (require_snapshot || !validate) {
+        return out;
+    }
     match load_snapshot(snapshots, &h.name, masters) {
         Ok(Some(l)) => out.snapshot = Some(l),
         Ok(None) if require_snapshot => out.errors.push(HostError {
@@ -648,7 +653,7 @@ fn check_host(
         Ok(None) => {}
         Err(e) => out.errors.push(e),
     }
-    if validate && out.errors.is_empty() {
+    if validate && (out.errors.is_empty() || !complete) {
         let no_live = BTreeMap::new();
         let (master, live) = match &out.snapshot {
             Some(l) => {
@@ -657,15 +662,27 @@ fn check_host(
             }
             None => (None, &no_live),
         };
-        if let Err(SpecErrors(errors)) =
+        let checked = if complete {
             crate::validate::validate_against(&spec, catalog, master, live, &mut out.warnings)
-        {
+        } else {
+            // Without the cross-parameter rules: they need the whole spec.
+            crate::validate::validate_partial_against(
+                &spec,
+                catalog,
+                master,
+                live,
+                &mut out.warnings,
+            )
+        };
+        if let Err(SpecErrors(errors)) = checked {
             out.errors.extend(errors.into_iter().map(HostError::from));
         }
     } else if let Some(l) = &out.snapshot {
         out.warnings.extend(l.warnings.iter().cloned());
     }
-    out.spec = Some(spec);
+    if complete {
+        out.spec = Some(spec);
+    }
     out
 }
 

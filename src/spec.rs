@@ -152,6 +152,11 @@ impl Spec {
         }
     }
 
+    /// [`Spec::load_partial`] with a [`LayerCache`].
+    pub fn load_partial_cached(path: &Path, cache: &LayerCache) -> (Spec, Vec<SpecError>) {
+        Spec::load_partial_with(path, Some(cache))
+    }
+
     fn load_partial_with(path: &Path, cache: Option<&LayerCache>) -> (Spec, Vec<SpecError>) {
         let mut spec = Spec::default();
         let mut errors = Vec::new();

@@ -132,6 +132,19 @@ pub fn validate_against(
     check(spec, catalog, master, live, warnings, true)
 }
 
+/// [`validate_against`] for a spec that did not load completely (see
+/// [`Spec::load_partial`]): the checks of each value, not the
+/// cross-parameter rules, which judge the whole configuration.
+pub fn validate_partial_against(
+    spec: &Spec,
+    catalog: &Catalog,
+    master: Option<&MasterCf>,
+    live: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<(), SpecErrors> {
+    check(spec, catalog, master, live, warnings, false)
+}
+
 /// Every check; `cross`: also the cross-parameter rules.
 fn check(
     spec: &Spec,

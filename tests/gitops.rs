@@ -197,9 +197,10 @@ fn validate_uses_each_hosts_snapshot_master_cf() {
 fn a_broken_copy_fails_with_every_error_listed() {
     let tmp = repo_copy();
     let repo = tmp.path().join("repo");
-    // Five mistakes in five files: a bad enum value in defaults.yaml, a
-    // typo in a group, a structural mistake in another group, a float in
-    // one host, broken YAML in another.
+    // Six mistakes in five files: a bad enum value in defaults.yaml, a
+    // typo in a group, a structural mistake in another group, a float and
+    // a bad value in one host (the value is still checked although the
+    // float stops that host's spec from loading), broken YAML in another.
     edit(
         &repo.join("defaults.yaml"),
         "  smtp_tls_security_level: may\n",
@@ -215,7 +216,7 @@ fn a_broken_copy_fails_with_every_error_listed() {
     edit(
         &repo.join("hosts/relay1.example.com.yaml"),
         "  myhostname: relay1.example.com\n",
-        "  myhostname: relay1.example.com\n  message_size_limit: 1.5\n",
+        "  myhostname: relay1.example.com\n  message_size_limit: 1.5\n  inet_protocols: ipv5\n",
     );
     edit(
         &repo.join("hosts/relay2.example.com.yaml"),
@@ -228,18 +229,20 @@ fn a_broken_copy_fails_with_every_error_listed() {
     let expected = "\
 repo/defaults.yaml:13:3: smtp_tls_security_level: invalid value \"maybe\": expected one of: none, may, encrypt, dane, dane-only, fingerprint, verify, secure
   hint: see https://www.postfix.org/postconf.5.html#smtp_tls_security_level
-  used by: mx2.example.com
+  used by: mx1.example.com, mx2.example.com
 repo/groups/eu.yaml:7:1: `purge` must be true or false, found a string
   hint: purge: true (remove parameters the spec does not name) or purge: false
   used by: mx1.example.com
 repo/groups/mx.yaml:11:3: unknown parameter `smtpd_helo_requried`: Postfix 3.7 has no such parameter and would ignore it (\"unused parameter\")
   hint: did you mean `smtpd_helo_required`? If `smtpd_helo_requried` is your own parameter, use it as $smtpd_helo_requried in another value or list it under custom_parameters
-  used by: mx2.example.com
+  used by: mx1.example.com, mx2.example.com
 repo/hosts/relay1.example.com.yaml:5:3: message_size_limit: expected a string, yes/no, an integer or a list, found the number 1.5; if you mean the text, quote it (\"1.5\") so that YAML keeps it as written
   hint: a value is a string, yes/no (or true/false), an integer, a list of strings, or null to remove
+repo/hosts/relay1.example.com.yaml:6:3: inet_protocols: invalid value \"ipv5\" in \"ipv5\": expected a list of: all, ipv4, ipv6
+  hint: see https://www.postfix.org/postconf.5.html#inet_protocols
 repo/hosts/relay2.example.com.yaml:7:24: invalid YAML: did not find expected ',' or ']'
   hint: a spec is a YAML mapping such as `inet_protocols: ipv4`; check indentation and quoting
-5 error(s).
+6 error(s).
 ";
     assert_eq!(support::stderr(&out), expected);
 }
