@@ -4,10 +4,11 @@
 
 use crate::apply::{apply, ApplyError, ApplyOptions};
 use crate::catalog::Catalog;
-use crate::plan::{plan, Plan, PlanError};
+use crate::checked_plan::{validate_and_plan, CheckedPlanError};
+use crate::plan::{Plan, PlanError};
 use crate::service::{ServiceAction, ServiceMode};
 use crate::spec::Spec;
-use crate::validate::{validate, ValidationErrors};
+use crate::validate::ValidationErrors;
 use std::path::PathBuf;
 
 /// What to converge, and how.
@@ -51,12 +52,13 @@ pub enum ConvergeError {
 /// Plan and apply `req`.
 pub fn converge(req: ConvergeRequest) -> Result<ConvergeOutcome, ConvergeError> {
     let catalog = Catalog::host();
-    let mut warnings = Vec::new();
-    if req.validate {
-        warnings.extend(validate(&req.spec, &req.config_dir, &catalog)?);
-    }
-    let plan = plan(&req.spec, &req.config_dir, &catalog)?;
-    warnings.extend(plan.warnings.iter().cloned());
+    let (plan, mut warnings) =
+        validate_and_plan(&req.spec, &req.config_dir, &catalog, req.validate).map_err(
+            |e| match e {
+                CheckedPlanError::Invalid(e) => ConvergeError::Invalid(e),
+                CheckedPlanError::Plan(e) => ConvergeError::Plan(e),
+            },
+        )?;
     if req.check_mode {
         return Ok(ConvergeOutcome {
             written: false,

@@ -14,6 +14,7 @@ pub mod apply;
 pub mod atomic;
 pub mod candidate;
 pub mod catalog;
+pub mod checked_plan;
 pub mod converge;
 pub mod effective_config;
 pub mod gitops;

@@ -7,11 +7,12 @@
 //! main.cf changed since).
 
 use crate::catalog::{restart_class, Catalog, RestartClass};
-use crate::maincf::{EditError, MainCf, MainCfError, NewValue, Warning};
+use crate::maincf::{BatchError, Edit, EditError, Entry, MainCf, MainCfError, NewValue, Warning};
 use crate::service::{ServiceAction, ServiceMode};
 use crate::spec::{Location, Spec, SpecValue};
 use crate::value::{equivalent, is_default};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// What happens to one parameter.
@@ -80,22 +81,7 @@ pub enum PlanError {
         location: Location,
         error: EditError,
     },
-    #[error("{location}: the plan would rewrite or remove {count} parameters already in {}, a {lines}-line file: more than postform edits in one run (each such edit re-reads the whole file; the limit is {} parameters x lines)\n  hint: split the spec, or purge in steps", path.display(), MAX_REWRITE_WORK)]
-    TooManyRewrites {
-        location: Location,
-        path: PathBuf,
-        count: usize,
-        lines: usize,
-    },
 }
-
-/// Budget for edits that rewrite or remove parameters already in main.cf
-/// (a purge removes every one the spec does not name): each such edit
-/// re-derives the whole document, so the work is edits x lines. 2,000
-/// in-place changes to a 6,600-line file take 8 s in a debug build; a
-/// purge of a 100 MB main.cf would take hours. Appending new parameters
-/// is linear and not counted. A real spec rewrites a few dozen.
-pub const MAX_REWRITE_WORK: u64 = 50_000_000;
 
 fn read_hint(path: &Path, e: &std::io::Error) -> String {
     match e.kind() {
@@ -188,45 +174,38 @@ pub fn plan_bytes(
     before: Vec<u8>,
     catalog: &Catalog,
 ) -> Result<Plan, PlanError> {
-    let mut doc = MainCf::parse(&before).map_err(|error| PlanError::Parse {
+    let doc = MainCf::parse(&before).map_err(|error| PlanError::Parse {
         path: path.to_path_buf(),
         error,
     })?;
-    let original = doc.clone();
-    // Refuse up front what would take minutes or hours (see
-    // MAX_REWRITE_WORK).
-    let defined: std::collections::HashSet<String> = original
-        .entries()
-        .iter()
-        .map(|e| e.name_str().into_owned())
-        .collect();
-    let named_rewrites = spec.main.keys().filter(|n| defined.contains(*n)).count();
-    let purged = if spec.purge {
-        defined
-            .iter()
-            .filter(|n| !spec.main.contains_key(*n))
-            .count()
-    } else {
-        0
-    };
-    let rewrites = named_rewrites + purged;
-    if rewrites as u64 * original.line_count() as u64 > MAX_REWRITE_WORK {
-        return Err(PlanError::TooManyRewrites {
-            location: spec.location_of(if purged > 0 { "purge" } else { "" }),
-            path: path.to_path_buf(),
-            count: rewrites,
-            lines: original.line_count(),
-        });
+    plan_document(spec, config_dir, path, before, doc, catalog)
+}
+
+/// Plan `spec` against main.cf `before` (read from `path`), already parsed
+/// as `doc`.
+pub fn plan_document(
+    spec: &Spec,
+    config_dir: &Path,
+    path: &Path,
+    before: Vec<u8>,
+    doc: MainCf,
+    catalog: &Catalog,
+) -> Result<Plan, PlanError> {
+    // Every definition of each name: how many, and the effective (last).
+    let mut defined: HashMap<&[u8], (usize, &Entry)> = HashMap::new();
+    for e in doc.entries() {
+        let slot = defined.entry(e.name.as_slice()).or_insert((0, e));
+        *slot = (slot.0 + 1, e);
     }
     let mut changes = Vec::new();
+    // The edits, applied in one pass at the end; the location of each
+    // for a refused edit.
+    let mut values: Vec<(&str, Option<NewValue>, Location)> = Vec::new();
     for (name, desired) in &spec.main {
-        let location = spec.location_of(name);
-        let edit_err = |error| PlanError::Edit {
-            location: location.clone(),
-            error,
+        let (count, current) = match defined.get(name.as_bytes()) {
+            Some(&(count, e)) => (count, Some(e)),
+            None => (0, None),
         };
-        let current = original.get(name);
-        let count = original.count(name);
         let before_value = current.map(|e| e.value_str().into_owned());
         let line = current.map(|e| e.line);
         match desired {
@@ -241,7 +220,7 @@ pub fn plan_bytes(
                 if satisfied && count == 1 {
                     continue;
                 }
-                doc.set(name, &new_value).map_err(edit_err)?;
+                values.push((name, Some(new_value), spec.location_of(name)));
                 let kind = match (satisfied, current.is_some()) {
                     (true, _) => ChangeKind::Dedupe,
                     (false, true) => ChangeKind::Change,
@@ -264,11 +243,11 @@ pub fn plan_bytes(
                 });
             }
             None => {
-                if count == 0 {
+                let Some(current) = current else {
                     continue;
-                }
-                doc.remove(name).map_err(edit_err)?;
-                let effective_same = current.is_some_and(|e| is_default(catalog, name, &e.value));
+                };
+                values.push((name, None, spec.location_of(name)));
+                let effective_same = is_default(catalog, name, &current.value);
                 changes.push(Change {
                     name: name.clone(),
                     kind: ChangeKind::Remove,
@@ -282,21 +261,15 @@ pub fn plan_bytes(
         }
     }
     if spec.purge {
-        let unnamed: Vec<_> = original
-            .effective()
-            .iter()
-            .filter(|e| !spec.main.contains_key(e.name_str().as_ref()))
-            .map(|e| (e.name_str().into_owned(), e.clone()))
-            .collect();
-        for (name, entry) in unnamed {
-            let count = original.count(&name);
-            doc.remove(&name).map_err(|error| PlanError::Edit {
-                location: spec.location_of("purge"),
-                error,
-            })?;
+        for entry in doc.effective().iter() {
+            let name = entry.name_str();
+            if spec.main.contains_key(name.as_ref()) {
+                continue;
+            }
+            let count = defined.get(entry.name.as_slice()).map_or(1, |d| d.0);
             let effective_same = is_default(catalog, &name, &entry.value);
             changes.push(Change {
-                name: name.clone(),
+                name: name.clone().into_owned(),
                 kind: ChangeKind::Remove,
                 before: Some(normalize_str(&entry.value_str())),
                 after: None,
@@ -306,12 +279,15 @@ pub fn plan_bytes(
             });
         }
     }
-    let service_action = changes
+    let purged: Vec<String> = changes[values.len()..]
         .iter()
-        .map(|c| c.action)
-        .max()
-        .unwrap_or(ServiceAction::None);
-    let after = doc.to_bytes();
+        .map(|c| c.name.clone())
+        .collect();
+    let mut edits: Vec<Edit<'_>> = values
+        .iter()
+        .map(|(name, value, _)| (*name, value.as_ref()))
+        .collect();
+    edits.extend(purged.iter().map(|name| (name.as_str(), None)));
     // Postfix's own warnings about the live file, as FILE:LINE: text. An
     // "overriding earlier entry" the plan fixes (it removes the dead
     // duplicates) is not repeated: the plan says so.
@@ -320,12 +296,29 @@ pub fn plan_bytes(
         .filter(|c| c.removed_duplicates > 0)
         .map(|c| c.name.as_str())
         .collect();
-    let warnings: Vec<String> = original
+    let warnings: Vec<String> = doc
         .warnings()
         .iter()
         .filter(|w| !matches!(w, Warning::OverridingEarlier { name, .. } if fixed.contains(&name.as_str())))
         .map(|w| format!("{}:{}: {}", path.display(), w.line(), w.message()))
         .collect();
+    drop(defined);
+    let mut edited = doc;
+    edited
+        .apply_edits(&edits)
+        .map_err(|BatchError { index, error }| PlanError::Edit {
+            location: match values.get(index) {
+                Some((_, _, location)) => location.clone(),
+                None => spec.location_of("purge"),
+            },
+            error,
+        })?;
+    let service_action = changes
+        .iter()
+        .map(|c| c.action)
+        .max()
+        .unwrap_or(ServiceAction::None);
+    let after = edited.to_bytes();
     Ok(Plan {
         config_dir: config_dir.to_path_buf(),
         main_cf: path.to_path_buf(),
@@ -338,6 +331,9 @@ pub fn plan_bytes(
         warnings,
     })
 }
+
+/// Time allowed for finding the shortest diff (see [`Plan::unified_diff`]).
+pub const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
 
 fn normalize_str(v: &str) -> String {
     String::from_utf8_lossy(&crate::maincf::normalize(v.as_bytes())).into_owned()
@@ -380,13 +376,20 @@ impl Plan {
         s
     }
 
-    /// Unified diff of main.cf (Myers, pinned; 3 lines of context).
+    /// Unified diff of main.cf (Myers, pinned; 3 lines of context; the
+    /// shortest diff unless finding it takes longer than [`DIFF_DEADLINE`]).
     pub fn unified_diff(&self) -> String {
         const CONTEXT: usize = 3;
         let shown = self.main_cf.display().to_string();
+        // Myers is O(lines x changed lines): removing 100,000 parameters
+        // from a 1,000,000-line file would take minutes. Past the
+        // deadline similar stops looking for the shortest diff; the diff
+        // is still exact, only less compact (real plans end long before).
+        let deadline = std::time::Instant::now() + DIFF_DEADLINE;
         let render = |old: &str, new: &str| {
             let diff = similar::TextDiff::configure()
                 .algorithm(similar::Algorithm::Myers)
+                .deadline(deadline)
                 .diff_lines(old, new);
             let text = diff
                 .unified_diff()

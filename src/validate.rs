@@ -75,6 +75,33 @@ fn validate_in_dir(
     catalog: &Catalog,
     cross: bool,
 ) -> Result<Vec<String>, SpecErrors> {
+    // Through plan's reader: it refuses a FIFO or device (a plain read
+    // of a FIFO main.cf would hang here, before planning reports it).
+    let live = crate::plan::read_main_cf(config_dir)
+        .ok()
+        .and_then(|(_, b)| MainCf::parse(&b).ok());
+    validate_in_dir_with(spec, config_dir, catalog, live.as_ref(), cross)
+}
+
+/// [`validate`] with main.cf already parsed (`None`: missing or
+/// unreadable), so that a caller that also plans parses it once (see
+/// [`crate::checked_plan`]).
+pub fn validate_with_live(
+    spec: &Spec,
+    config_dir: &Path,
+    catalog: &Catalog,
+    live: Option<&MainCf>,
+) -> Result<Vec<String>, SpecErrors> {
+    validate_in_dir_with(spec, config_dir, catalog, live, true)
+}
+
+fn validate_in_dir_with(
+    spec: &Spec,
+    config_dir: &Path,
+    catalog: &Catalog,
+    live: Option<&MainCf>,
+    cross: bool,
+) -> Result<Vec<String>, SpecErrors> {
     let mut warnings = Vec::new();
     let master = match std::fs::read(config_dir.join("master.cf")) {
         Ok(bytes) => match MasterCf::parse(&bytes) {
@@ -95,13 +122,7 @@ fn validate_in_dir(
             None
         }
     };
-    // Through plan's reader: it refuses a FIFO or device (a plain read
-    // of a FIFO main.cf would hang here, before planning reports it).
-    let live = crate::plan::read_main_cf(config_dir)
-        .ok()
-        .and_then(|(_, b)| MainCf::parse(&b).ok());
     let live_values: BTreeMap<String, String> = live
-        .as_ref()
         .map(|d| {
             d.effective()
                 .iter()
@@ -177,7 +198,12 @@ fn check(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let extra: Vec<String> = spec.custom_parameters.iter().cloned().collect();
-    let names = NameContext::new(catalog, services, &values, &extra);
+    // Which names are user-defined, referenced or service-derived matters
+    // only for a name beyond the built-in tables; scanning every value of
+    // a large main.cf for `$name` is skipped when the spec has none.
+    let context = std::cell::OnceCell::new();
+    let names = || context.get_or_init(|| NameContext::new(catalog, services, &values, &extra));
+    let builtin = Catalog::builtin();
     for (name, value) in &spec.main {
         let at = spec.location_of(name);
         let mut err = |message: String, hint: Option<String>| {
@@ -198,8 +224,11 @@ fn check(
             );
             continue;
         }
-        if !names.is_known(catalog, name) || foreign_service_name(catalog, &names, name) {
-            let known = names.known_names(catalog);
+        let plain_builtin = catalog.contains(name) && builtin.contains(name);
+        if !plain_builtin
+            && (!names().is_known(catalog, name) || foreign_service_name(catalog, names(), name))
+        {
+            let known = names().known_names(catalog);
             let suggestion = catalog.suggest(name, &known);
             let why = match service_prefix(name) {
                 Some((service, kind)) => format!(
@@ -231,7 +260,11 @@ fn check(
         };
         let doc = Some(format!(
             "see https://www.postfix.org/postconf.5.html#{}",
-            doc_anchor(&names, name)
+            if plain_builtin {
+                name.clone()
+            } else {
+                doc_anchor(names(), name)
+            }
         ));
         if let Some(message) = type_mismatch(&param, value) {
             err(format!("{name}: {message}"), doc);

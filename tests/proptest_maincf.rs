@@ -6,13 +6,16 @@
 //! * edit: `set`/`remove` keep every other name's effective value, give the
 //!   edited name exactly the intended value (or none), re-parse, keep every
 //!   line outside the edited entries, and are idempotent;
+//! * batch: `apply_edits` (what `plan` uses) is all or nothing, gives each
+//!   edited name its last edit's value and the same configuration as the
+//!   edits one by one, and is idempotent;
 //! * the plan's unified diff equals a diff of the whole files.
 //!
 //! 512 cases per property by default; `PROPTEST_CASES=100000 cargo test
 //! --release --test proptest_maincf` for a long run. Named regression tests
 //! at the end come from fuzzing (see fuzz/README.md).
 
-use postform::maincf::{normalize, EditError, MainCf, NewValue};
+use postform::maincf::{normalize, Edit, EditError, MainCf, NewValue};
 use postform::postfix_space::trim;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -253,6 +256,7 @@ fn check_edit(data: &[u8], target: Option<usize>, op: Op) -> Result<(), TestCase
     let out = doc.to_bytes();
     let reparsed = MainCf::parse(&out).expect("edited document parses");
     prop_assert_eq!(reparsed.entries(), doc.entries());
+    prop_assert_eq!(reparsed.warnings(), doc.warnings());
 
     let mut want = effective(&original);
     let mut got = effective(&doc);
@@ -297,8 +301,118 @@ fn check_edit(data: &[u8], target: Option<usize>, op: Op) -> Result<(), TestCase
     Ok(())
 }
 
+/// A batch of edits (`apply_edits`, what `plan` uses): all or nothing;
+/// the result re-parses to the same entries and warnings; every edited
+/// name (its last edit) has exactly the intended value, or none; every
+/// other name keeps its value; the same effective configuration as
+/// applying the edits one by one; a second application changes nothing.
+fn check_batch(data: &[u8], ops: Vec<(Option<usize>, Op)>) -> Result<(), TestCaseError> {
+    let Ok(original) = MainCf::parse(data) else {
+        return Ok(());
+    };
+    let entries = original.entries();
+    let ops: Vec<Op> = ops
+        .into_iter()
+        .map(|(target, op)| match (target, op) {
+            (Some(i), Op::Set(_, v)) if !entries.is_empty() => {
+                Op::Set(entries[i % entries.len()].name_str().into_owned(), v)
+            }
+            (Some(i), Op::Remove(_)) if !entries.is_empty() => {
+                Op::Remove(entries[i % entries.len()].name_str().into_owned())
+            }
+            (_, op) => op,
+        })
+        .collect();
+    let edits: Vec<Edit<'_>> = ops
+        .iter()
+        .map(|op| match op {
+            Op::Set(n, v) => (n.as_str(), Some(v)),
+            Op::Remove(n) => (n.as_str(), None),
+        })
+        .collect();
+    let mut doc = original.clone();
+    if let Err(e) = doc.apply_edits(&edits) {
+        prop_assert!(
+            !matches!(e.error, EditError::Reparse(_)),
+            "batch broke the document: {}",
+            e
+        );
+        prop_assert_eq!(doc.to_bytes(), data, "a refused batch changed bytes");
+        return Ok(());
+    }
+    let out = doc.to_bytes();
+    let reparsed = MainCf::parse(&out).expect("edited document parses");
+    prop_assert_eq!(reparsed.entries(), doc.entries());
+    prop_assert_eq!(reparsed.warnings(), doc.warnings());
+
+    let mut want = effective(&original);
+    let mut last: BTreeMap<&str, &Op> = BTreeMap::new();
+    for op in &ops {
+        match op {
+            Op::Set(n, _) | Op::Remove(n) => last.insert(n.as_str(), op),
+        };
+    }
+    let got = effective(&doc);
+    for (name, op) in &last {
+        match op {
+            Op::Set(_, v) => {
+                let value = got.get(name.as_bytes()).expect("defined after set");
+                let expected = match v {
+                    NewValue::Scalar(s) => trim(s.as_bytes()).to_vec(),
+                    NewValue::List(items) => normalize(items.join(", ").as_bytes()),
+                };
+                let value = match v {
+                    NewValue::Scalar(_) => value.clone(),
+                    NewValue::List(_) => normalize(value),
+                };
+                prop_assert_eq!(value, expected, "{} has the wrong value", name);
+                prop_assert_eq!(doc.count(name), 1);
+                want.insert(name.as_bytes().to_vec(), got[name.as_bytes()].clone());
+            }
+            Op::Remove(_) => {
+                want.remove(name.as_bytes());
+            }
+        }
+    }
+    prop_assert_eq!(&got, &want, "another name's effective value changed");
+
+    let mut one_by_one = original.clone();
+    for op in &ops {
+        apply(&mut one_by_one, op).expect("each edit of a valid batch is valid");
+    }
+    // Postfix's view (postconf -n): one by one, a mixed-ending file's
+    // majority may flip between edits and put CRs inside a folded value,
+    // which is whitespace to Postfix.
+    let postconf_view = |m: &BTreeMap<Vec<u8>, Vec<u8>>| -> BTreeMap<Vec<u8>, Vec<u8>> {
+        m.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()
+    };
+    prop_assert_eq!(
+        postconf_view(&effective(&one_by_one)),
+        postconf_view(&got),
+        "batch and one-by-one differ"
+    );
+
+    let mut twice = doc.clone();
+    twice.apply_edits(&edits).expect("second identical batch");
+    prop_assert_eq!(effective(&twice), effective(&doc));
+    if doc.uses_crlf() == original.uses_crlf() {
+        prop_assert_eq!(twice.to_bytes(), out, "the same batch twice changed bytes");
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn batches_of_edits(data in document(), ops in prop::collection::vec(op(), 0..12)) {
+        check_batch(&data, ops)?;
+    }
+
+    #[test]
+    fn batches_on_any_bytes(data in any_bytes(), ops in prop::collection::vec(op(), 0..6)) {
+        check_batch(&data, ops)?;
+    }
 
     #[test]
     fn round_trip_documents(data in document()) {

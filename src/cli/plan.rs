@@ -99,38 +99,9 @@ pub fn compute(
 ) -> anyhow::Result<(Plan, Vec<String>)> {
     let spec = Spec::load(spec)?;
     let catalog = Catalog::host();
-    let mut warnings = Vec::new();
-    // Validation and planning each read and parse main.cf: on a large
-    // file, run them side by side (a 100,000-line main.cf plans in half
-    // the time on two cores). Small files stay on one thread.
-    let large = std::fs::metadata(config_dir.join("main.cf")).is_ok_and(|m| m.len() > 1 << 20);
-    let (validated, plan) = std::thread::scope(|s| {
-        let run_validate = || postform::validate::validate(&spec, config_dir, &catalog);
-        if validate && large {
-            let background = s.spawn(run_validate);
-            let plan = postform::plan::plan(&spec, config_dir, &catalog);
-            let validated = background
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (Some(validated), Some(plan))
-        } else {
-            let validated = validate.then(run_validate);
-            if matches!(validated, Some(Err(_))) {
-                return (validated, None);
-            }
-            (
-                validated,
-                Some(postform::plan::plan(&spec, config_dir, &catalog)),
-            )
-        }
-    });
-    if let Some(v) = validated {
-        warnings.extend(v?);
-    }
-    // PlanError already names the file and line.
-    let plan = plan.expect("planned when validation passed")?;
-    warnings.extend(plan.warnings.iter().cloned());
-    Ok((plan, warnings))
+    Ok(postform::checked_plan::validate_and_plan(
+        &spec, config_dir, &catalog, validate,
+    )?)
 }
 
 /// The spec of `host` (default: this machine's name) in the repository.

@@ -13,6 +13,7 @@
 use super::parse::{classify, LineKind};
 use super::{MainCf, MainCfError, PhysLine};
 use crate::postfix_space::is_space;
+use std::collections::HashMap;
 
 /// A value to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,139 +132,239 @@ fn check_value(name: &str, value: &NewValue) -> Result<(), EditError> {
     Ok(())
 }
 
+/// One edit of a batch: make `name` equal to the value, or remove it
+/// (`None`).
+pub type Edit<'a> = (&'a str, Option<&'a NewValue>);
+
+/// A batch edit was refused: the index of the edit and why. Nothing is
+/// changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("edit {index}: {error}")]
+pub struct BatchError {
+    pub index: usize,
+    pub error: EditError,
+}
+
 impl MainCf {
     /// Make `name` effectively equal to `value`: rewrite its last definition
     /// in place and drop earlier duplicates, or add it.
     pub fn set(&mut self, name: &str, value: &NewValue) -> Result<(), EditError> {
-        check_name(name)?;
-        check_value(name, value)?;
-        let crlf = self.uses_crlf();
-        let rendered: Vec<Vec<u8>> = fold_entry(name, value)
-            .into_iter()
-            .map(|mut l| {
-                if crlf {
-                    l.push(b'\r');
-                }
-                l
-            })
-            .collect();
-        let matching: Vec<_> = self
-            .entries
-            .iter()
-            .filter(|e| e.name == name.as_bytes())
-            .collect();
-        let mut lines = std::mem::take(&mut self.lines);
-        let mut appended_at = None;
-        if let Some(last) = matching.last() {
-            let mut replace: Vec<Option<Vec<PhysLine>>> = vec![None; lines.len()];
-            let mut delete = vec![false; lines.len()];
-            for e in &matching[..matching.len() - 1] {
-                for &i in &e.data_lines {
-                    delete[i] = true;
-                }
-            }
-            let start = last.data_lines[0];
-            for &i in &last.data_lines[1..] {
-                delete[i] = true;
-            }
-            // Only the file's last line can lack LF. When that line ends
-            // the edited entry and nothing else sits between the entry's
-            // first and last line, the new block ends the file: it stays
-            // unterminated (whether the old or new value spans one line or
-            // several, so a second identical set changes no byte). When a
-            // kept comment/blank line sits inside the entry, that line
-            // ends the file, with its LF.
-            let end = last.data_lines[last.data_lines.len() - 1];
-            let unterminated = !lines[end].lf && last.data_lines.len() == end - start + 1;
-            let mut new_lines: Vec<PhysLine> = rendered
-                .into_iter()
-                .map(|text| PhysLine {
-                    text: text.into(),
-                    lf: true,
-                })
-                .collect();
-            if let Some(l) = new_lines.last_mut() {
-                l.lf = !unterminated;
-            }
-            replace[start] = Some(new_lines);
-            let old = std::mem::take(&mut lines);
-            for (i, line) in old.into_iter().enumerate() {
-                if let Some(new) = replace[i].take() {
-                    lines.extend(new);
-                } else if !delete[i] {
-                    lines.push(line);
-                }
-            }
-        } else {
-            let at = commented_example_insert_point(&lines, name).unwrap_or(lines.len());
-            if at == lines.len() {
-                appended_at = Some(at);
-                if let Some(last) = lines.last_mut() {
-                    if !last.lf {
-                        if crlf && last.text.last() != Some(&b'\r') {
-                            last.text = [&last.text[..], b"\r"].concat().into();
-                        }
-                        last.lf = true;
-                    }
-                }
-            }
-            let new_lines = rendered.into_iter().map(|text| PhysLine {
-                text: text.into(),
-                lf: true,
-            });
-            lines.splice(at..at, new_lines);
-        }
-        self.lines = lines;
-        match appended_at {
-            // Appending a new name at the end leaves every earlier entry
-            // as it was (the new start line only ends the last logical
-            // line; a CR added to an unterminated last line is trailing
-            // whitespace, trimmed from its value): derive the new lines
-            // only, so adding many parameters stays linear.
-            Some(at) => self.derive_appended(at)?,
-            None => self.rederive()?,
-        }
-        Ok(())
+        self.apply_edits(&[(name, Some(value))])
+            .map_err(|e| e.error)
     }
 
     /// Remove every definition of `name` (Postfix then uses its default).
     /// Returns how many definitions were removed.
     pub fn remove(&mut self, name: &str) -> Result<usize, EditError> {
         check_name(name)?;
-        let mut delete = vec![false; self.lines.len()];
-        let mut removed = 0;
-        for e in self.entries.iter().filter(|e| e.name == name.as_bytes()) {
-            removed += 1;
-            for &i in &e.data_lines {
-                delete[i] = true;
+        let removed = self.count(name);
+        self.apply_edits(&[(name, None)]).map_err(|e| e.error)?;
+        Ok(removed)
+    }
+
+    /// Apply `edits` in one pass over the file, whatever their number: each
+    /// is a [`MainCf::set`] or [`MainCf::remove`], with these rules for a
+    /// batch:
+    /// * a name edited more than once takes its last edit;
+    /// * new lines use the file's line ending as it was before the batch;
+    /// * a new name goes after its commented example as found in the file
+    ///   before the batch (several at one place in edit order, before a
+    ///   definition rewritten there), else at the end in edit order.
+    ///
+    /// Either every edit is applied or, on error, nothing is changed.
+    pub fn apply_edits(&mut self, edits: &[Edit<'_>]) -> Result<(), BatchError> {
+        for (index, (name, value)) in edits.iter().enumerate() {
+            check_name(name)
+                .and_then(|()| value.map_or(Ok(()), |v| check_value(name, v)))
+                .map_err(|error| BatchError { index, error })?;
+        }
+        // The last edit of each name, in edit order.
+        let mut last_edit: HashMap<&[u8], usize> = HashMap::with_capacity(edits.len());
+        for (i, (name, _)) in edits.iter().enumerate() {
+            last_edit.insert(name.as_bytes(), i);
+        }
+        let edits: Vec<(usize, &str, Option<&NewValue>)> = edits
+            .iter()
+            .enumerate()
+            .filter(|(i, (name, _))| last_edit[name.as_bytes()] == *i)
+            .map(|(i, (name, value))| (i, *name, *value))
+            .collect();
+        let crlf = self.uses_crlf();
+        let render = |name: &str, value: &NewValue| -> Vec<PhysLine> {
+            fold_entry(name, value)
+                .into_iter()
+                .map(|mut text| {
+                    if crlf {
+                        text.push(b'\r');
+                    }
+                    PhysLine::new(text, true)
+                })
+                .collect()
+        };
+        // Definitions of the edited names, in file order.
+        let mut defs: HashMap<&[u8], Vec<&super::Entry>> = HashMap::new();
+        for e in self.entries.iter() {
+            if last_edit.contains_key(e.name.as_slice()) {
+                defs.entry(e.name.as_slice()).or_default().push(e);
             }
         }
-        if removed == 0 {
-            return Ok(0);
-        }
-        let old = std::mem::take(&mut self.lines);
-        self.lines = old
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !delete[*i])
-            .map(|(_, l)| l)
+        let new_names: Vec<&str> = edits
+            .iter()
+            .filter(|(_, name, value)| value.is_some() && !defs.contains_key(name.as_bytes()))
+            .map(|(_, name, _)| *name)
             .collect();
-        self.rederive()?;
-        Ok(removed)
+        let examples = commented_examples(&self.lines, &new_names);
+        let lines = &self.lines;
+        let n = lines.len();
+        let mut delete = vec![false; n];
+        // New lines before an old line: new names after their example,
+        // then a rewritten definition.
+        let mut before: HashMap<usize, (Vec<PhysLine>, Vec<PhysLine>)> = HashMap::new();
+        let mut appended: Vec<PhysLine> = Vec::new();
+        for &(_, name, value) in &edits {
+            match (defs.get(name.as_bytes()), value) {
+                (Some(found), Some(value)) => {
+                    let last = found[found.len() - 1];
+                    for e in found {
+                        for &i in &e.data_lines {
+                            delete[i] = true;
+                        }
+                    }
+                    // Only the file's last line can lack LF. When that line
+                    // ends the edited entry and nothing else sits between
+                    // the entry's first and last line, the new block ends
+                    // the file: it stays unterminated (whether the old or
+                    // new value spans one line or several, so a second
+                    // identical set changes no byte). When a kept
+                    // comment/blank line sits inside the entry, that line
+                    // ends the file, with its LF.
+                    let start = last.data_lines[0];
+                    let end = last.data_lines[last.data_lines.len() - 1];
+                    let unterminated = !lines[end].lf && last.data_lines.len() == end - start + 1;
+                    let mut block = render(name, value);
+                    if let Some(l) = block.last_mut() {
+                        l.lf = !unterminated;
+                    }
+                    before.entry(start).or_default().1.extend(block);
+                }
+                (Some(found), None) => {
+                    for e in found {
+                        for &i in &e.data_lines {
+                            delete[i] = true;
+                        }
+                    }
+                }
+                (None, Some(value)) => {
+                    let at = examples
+                        .get(name.as_bytes())
+                        .and_then(|&example| insert_point_after_example(lines, example))
+                        .filter(|&at| at < n);
+                    match at {
+                        Some(at) => before.entry(at).or_default().0.extend(render(name, value)),
+                        None => appended.extend(render(name, value)),
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        // A CR added to an unterminated last line changes that line's text
+        // (an orphan line's warning quotes it): derive everything then.
+        let adds_cr = crlf
+            && lines
+                .last()
+                .is_some_and(|l| !l.lf && l.text().last() != Some(&b'\r'));
+        let only_appends = before.is_empty() && !delete.contains(&true);
+        if only_appends && (appended.is_empty() || !adds_cr) {
+            if appended.is_empty() {
+                return Ok(());
+            }
+            // Appending new names leaves every earlier entry and warning
+            // as it was (the new start line only ends the last logical
+            // line): derive the new lines only.
+            let (entries, _) = super::parse::derive_entries(&appended).map_err(|e| BatchError {
+                index: edits[0].0,
+                error: e.into(),
+            })?;
+            let at = self.lines.len();
+            end_last_line(&mut self.lines, crlf);
+            self.lines.extend(appended);
+            self.add_appended_entries(at, entries);
+            return Ok(());
+        }
+        let mut out: Vec<PhysLine> = Vec::with_capacity(n + appended.len());
+        for (i, line) in lines.iter().enumerate() {
+            if let Some((examples_here, rewritten)) = before.remove(&i) {
+                out.extend(examples_here);
+                out.extend(rewritten);
+            }
+            if !delete[i] {
+                out.push(line.clone());
+            }
+        }
+        if !appended.is_empty() {
+            end_last_line(&mut out, crlf);
+            out.extend(appended);
+        }
+        let (entries, warnings) = super::parse::derive_entries(&out).map_err(|e| BatchError {
+            index: edits[0].0,
+            error: e.into(),
+        })?;
+        self.lines = out;
+        self.entries = std::sync::Arc::new(entries);
+        self.warnings = warnings;
+        Ok(())
     }
 }
 
-/// Where a new `name` goes when main.cf has a commented example of it:
-/// right after the last `#name = ...` line and its commented continuation
-/// lines (`#<whitespace>...`). `None` when there is no example, or when a
-/// line inserted there would capture continuation lines of another entry.
-fn commented_example_insert_point(lines: &[PhysLine], name: &str) -> Option<usize> {
-    let example = lines
-        .iter()
-        .rposition(|l| is_commented_example(&l.text, name.as_bytes()))?;
+/// Terminate an unterminated last line before lines are appended (with
+/// CR LF in a CRLF file).
+fn end_last_line(lines: &mut [PhysLine], crlf: bool) {
+    if let Some(last) = lines.last_mut() {
+        if !last.lf {
+            if crlf && last.text().last() != Some(&b'\r') {
+                *last = PhysLine::new([last.text(), b"\r"].concat(), true);
+            }
+            last.lf = true;
+        }
+    }
+}
+
+/// The last commented example (`#name = ...`) of each of `names`, by line
+/// index, in one scan.
+fn commented_examples<'a>(lines: &[PhysLine], names: &[&'a str]) -> HashMap<&'a [u8], usize> {
+    let mut found = HashMap::new();
+    if names.is_empty() {
+        return found;
+    }
+    let wanted: HashMap<&[u8], &'a [u8]> =
+        names.iter().map(|n| (n.as_bytes(), n.as_bytes())).collect();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rest) = line.text().strip_prefix(b"#") else {
+            continue;
+        };
+        let rest = skip_space(rest);
+        let len = rest
+            .iter()
+            .position(|&b| is_space(b) || b == b'=')
+            .unwrap_or(rest.len());
+        let (token, after) = rest.split_at(len);
+        if let Some(&name) = wanted.get(token) {
+            if skip_space(after).first() == Some(&b'=') {
+                found.insert(name, i);
+            }
+        }
+    }
+    found
+}
+
+/// Where a new name goes when main.cf has a commented example of it at
+/// line `example`: right after that line and its commented continuation
+/// lines (`#<whitespace>...`). `None` when a line inserted there would
+/// capture continuation lines of another entry.
+fn insert_point_after_example(lines: &[PhysLine], example: usize) -> Option<usize> {
     let mut at = example + 1;
     while at < lines.len() {
-        let t = &lines[at].text;
+        let t = lines[at].text();
         let commented_continuation =
             t.first() == Some(&b'#') && t.get(1).is_some_and(|&b| b == b' ' || b == b'\t');
         if commented_continuation && !t[1..].iter().all(|&b| is_space(b)) {
@@ -279,7 +380,7 @@ fn commented_example_insert_point(lines: &[PhysLine], name: &str) -> Option<usiz
     // continuation line, or the new entry would swallow it.
     let next_data = lines[at..]
         .iter()
-        .map(|l| classify(&l.text))
+        .map(|l| classify(l.text()))
         .find(|k| *k != LineKind::Trivia);
     if next_data == Some(LineKind::Continuation) {
         return None;
@@ -289,17 +390,6 @@ fn commented_example_insert_point(lines: &[PhysLine], name: &str) -> Option<usiz
         return None;
     }
     Some(at)
-}
-
-fn is_commented_example(text: &[u8], name: &[u8]) -> bool {
-    let Some(rest) = text.strip_prefix(b"#") else {
-        return false;
-    };
-    let rest = skip_space(rest);
-    let Some(rest) = rest.strip_prefix(name) else {
-        return false;
-    };
-    skip_space(rest).first() == Some(&b'=')
 }
 
 fn skip_space(s: &[u8]) -> &[u8] {

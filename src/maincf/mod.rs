@@ -10,19 +10,63 @@ mod edit;
 mod effective;
 mod parse;
 
-pub use edit::{fold_entry, EditError, NewValue};
+pub use edit::{fold_entry, BatchError, Edit, EditError, NewValue};
 pub use effective::Effective;
 pub use parse::{Diagnostic, MainCfError, Warning};
 
 /// One physical line: its bytes without the terminating LF, and whether it
 /// had one (only the last line of a file may lack it).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct PhysLine {
-    /// Shared, so cloning a document (plan keeps the original beside the
-    /// edited copy) copies no line bytes.
-    pub(crate) text: std::sync::Arc<[u8]>,
+    /// The bytes the line is in: the whole file for parsed lines (one
+    /// allocation per file, not per line; clones copy no bytes), its own
+    /// text for a line an edit wrote.
+    buf: std::sync::Arc<[u8]>,
+    start: usize,
+    end: usize,
     pub(crate) lf: bool,
 }
+
+impl PhysLine {
+    /// A line of its own.
+    pub(crate) fn new(text: Vec<u8>, lf: bool) -> PhysLine {
+        let end = text.len();
+        PhysLine {
+            buf: text.into(),
+            start: 0,
+            end,
+            lf,
+        }
+    }
+
+    /// Line `start..end` of `buf`.
+    pub(crate) fn in_buffer(
+        buf: &std::sync::Arc<[u8]>,
+        start: usize,
+        end: usize,
+        lf: bool,
+    ) -> Self {
+        PhysLine {
+            buf: buf.clone(),
+            start,
+            end,
+            lf,
+        }
+    }
+
+    /// The line's bytes, without its LF.
+    pub(crate) fn text(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+}
+
+impl PartialEq for PhysLine {
+    fn eq(&self, other: &Self) -> bool {
+        self.lf == other.lf && self.text() == other.text()
+    }
+}
+
+impl Eq for PhysLine {}
 
 /// A logical `name = value` entry derived from the physical lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,9 +144,9 @@ impl MainCf {
 
     /// The document's bytes. Byte-identical to the input when unchanged.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.lines.iter().map(|l| l.text.len() + 1).sum());
+        let mut out = Vec::with_capacity(self.lines.iter().map(|l| l.text().len() + 1).sum());
         for line in &self.lines {
-            out.extend_from_slice(&line.text);
+            out.extend_from_slice(line.text());
             if line.lf {
                 out.push(b'\n');
             }
@@ -146,7 +190,7 @@ impl MainCf {
     pub fn uses_crlf(&self) -> bool {
         let (mut crlf, mut lf) = (0usize, 0usize);
         for line in self.lines.iter().filter(|l| l.lf) {
-            if line.text.last() == Some(&b'\r') {
+            if line.text().last() == Some(&b'\r') {
                 crlf += 1;
             } else {
                 lf += 1;
@@ -160,12 +204,10 @@ impl MainCf {
         self.lines.len()
     }
 
-    /// Derive the entries of lines appended at index `at` (which start
-    /// with a start line and define a name not defined before) and add
-    /// them; earlier entries and warnings stay valid.
-    fn derive_appended(&mut self, at: usize) -> Result<(), MainCfError> {
-        let (new_entries, new_warnings) = parse::derive_entries(&self.lines[at..])?;
-        debug_assert!(new_warnings.is_empty());
+    /// Add the entries derived from lines appended at index `at` (which
+    /// start with a start line and define names not defined before);
+    /// earlier entries and warnings stay valid.
+    fn add_appended_entries(&mut self, at: usize, new_entries: Vec<Entry>) {
         let entries = std::sync::Arc::make_mut(&mut self.entries);
         for mut e in new_entries {
             e.line += at;
@@ -174,13 +216,5 @@ impl MainCf {
             }
             entries.push(e);
         }
-        Ok(())
-    }
-
-    fn rederive(&mut self) -> Result<(), MainCfError> {
-        let (entries, warnings) = parse::derive_entries(&self.lines)?;
-        self.entries = std::sync::Arc::new(entries);
-        self.warnings = warnings;
-        Ok(())
     }
 }

@@ -120,25 +120,20 @@ impl Diagnostic for MainCfError {
     }
 }
 
-/// Split bytes into physical lines on LF.
+/// Split bytes into physical lines on LF (one shared copy of the bytes).
 pub(crate) fn split_lines(bytes: &[u8]) -> Vec<PhysLine> {
+    let buf: std::sync::Arc<[u8]> = bytes.into();
     let mut lines = Vec::with_capacity(bytes.len() / 32 + 1);
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        match rest.iter().position(|&b| b == b'\n') {
+    let mut start = 0;
+    while start < bytes.len() {
+        match bytes[start..].iter().position(|&b| b == b'\n') {
             Some(i) => {
-                lines.push(PhysLine {
-                    text: rest[..i].into(),
-                    lf: true,
-                });
-                rest = &rest[i + 1..];
+                lines.push(PhysLine::in_buffer(&buf, start, start + i, true));
+                start += i + 1;
             }
             None => {
-                lines.push(PhysLine {
-                    text: rest.into(),
-                    lf: false,
-                });
-                rest = &[];
+                lines.push(PhysLine::in_buffer(&buf, start, bytes.len(), false));
+                start = bytes.len();
             }
         }
     }
@@ -174,7 +169,7 @@ pub(crate) fn derive_entries(
     // Logical line under construction: indices of its data lines.
     let mut current: Vec<usize> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        match classify(&line.text) {
+        match classify(line.text()) {
             LineKind::Trivia => {}
             LineKind::Continuation => current.push(i),
             LineKind::Start => {
@@ -202,11 +197,11 @@ fn finish(
     // The logical line: borrowed when it is one physical line (the common
     // case: no copy), else the data lines joined.
     let mut logical: std::borrow::Cow<'_, [u8]> = match data_lines.as_slice() {
-        [only] => std::borrow::Cow::Borrowed(&lines[*only].text[..]),
+        [only] => std::borrow::Cow::Borrowed(lines[*only].text()),
         _ => {
             let mut joined = Vec::new();
             for &i in &data_lines {
-                joined.extend_from_slice(&lines[i].text);
+                joined.extend_from_slice(lines[i].text());
             }
             std::borrow::Cow::Owned(joined)
         }
@@ -239,7 +234,7 @@ fn finish(
                 break;
             }
             found = (start, i);
-            start += lines[i].text.len();
+            start += lines[i].text().len();
         }
         let (start, idx) = found;
         (idx + 1, offset - start + 1)
