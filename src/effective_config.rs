@@ -109,6 +109,8 @@ impl EffectiveConfig {
                         .get(r)
                         .map(|d| d.value.clone())
                         .or_else(|| with_services.get(r).map(|p| p.default.as_bytes().to_vec()))
+                        // Legacy names are defined, with an empty default.
+                        .or_else(|| crate::catalog::is_legacy(r).then(Vec::new))
                 };
                 // A user-defined parameter's own value is only scanned;
                 // it is expanded when a built-in one reaches it. Raw

@@ -423,6 +423,56 @@ fn raw_parameters_are_not_expanded() {
     assert_eq!(show(&got), show(&want.stdout));
 }
 
+/// Postfix's legacy parameters (`postconf -d` does not list them): setting
+/// one or referencing one draws no warning from postconf, and none from
+/// postform; an unknown name draws the same warnings from both.
+#[test]
+fn legacy_parameters_are_known() {
+    let Some(postconf) = support::postconf() else {
+        support::skip_or_fail("postconf (Debian package postfix)");
+        return;
+    };
+    let warnings_of = |main_cf: &[u8]| -> (Vec<String>, Vec<String>) {
+        let dir = support::scratch_config_dir(main_cf, Some(&master_cf()));
+        let theirs = std::process::Command::new(&postconf)
+            .arg("-c")
+            .arg(dir.path())
+            .arg("-n")
+            .output()
+            .unwrap();
+        let theirs: Vec<String> = String::from_utf8_lossy(&theirs.stderr)
+            .lines()
+            .filter_map(|l| l.split_once("warning: ").map(|(_, w)| w.to_string()))
+            .collect();
+        let ours = EffectiveConfig::load(dir.path(), Catalog::builtin())
+            .expect("postform reads it")
+            .warnings
+            .iter()
+            .map(|w| w.split(" (").next().unwrap().to_string())
+            .collect();
+        (ours, theirs)
+    };
+    for name in postform::catalog::LEGACY_PARAMS
+        .iter()
+        .chain(&["no_such_legacy_name"])
+    {
+        for main_cf in [
+            format!("myorigin = ${name}\n"),
+            format!("{name} = some value\n"),
+        ] {
+            let (ours, theirs) = warnings_of(main_cf.as_bytes());
+            assert_eq!(
+                ours.len(),
+                theirs.len(),
+                "{main_cf}: ours {ours:?}, postconf {theirs:?}"
+            );
+            if *name == "no_such_legacy_name" {
+                assert_eq!(theirs.len(), 1, "{main_cf}: {theirs:?}");
+            }
+        }
+    }
+}
+
 /// After edits (including appends, which derive only the new lines), the
 /// in-memory document equals a fresh parse of its own bytes: entries, line
 /// numbers and warnings.

@@ -253,6 +253,7 @@ impl NameContext {
     /// restriction class, or declared in `extra`.
     pub fn is_known(&self, catalog: &Catalog, name: &str) -> bool {
         catalog.contains(name)
+            || super::is_legacy(name)
             || self.service.contains(name)
             || self.referenced.contains(name)
             || self.restriction_classes.contains(name)
@@ -271,6 +272,8 @@ impl NameContext {
     pub fn why_known(&self, catalog: &Catalog, name: &str) -> Option<NameKind> {
         if catalog.contains(name) {
             Some(NameKind::BuiltIn)
+        } else if super::is_legacy(name) {
+            Some(NameKind::Legacy)
         } else if self.service.contains(name) {
             Some(NameKind::Service)
         } else if self.restriction_classes.contains(name) {
@@ -308,6 +311,8 @@ impl NameContext {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameKind {
     BuiltIn,
+    /// An old name Postfix still accepts ([`super::LEGACY_PARAMS`]).
+    Legacy,
     Service,
     RestrictionClass,
     Referenced,
@@ -523,5 +528,17 @@ mod tests {
             .iter()
             .filter(|(s, _)| !Catalog::builtin().contains(&format!("local{s}")))
             .count()
+    }
+
+    #[test]
+    fn legacy_names_are_sorted_known_and_not_built_in() {
+        let names = super::super::LEGACY_PARAMS;
+        assert!(names.windows(2).all(|w| w[0] < w[1]));
+        let catalog = Catalog::builtin();
+        let ctx = NameContext::new(catalog, &[], &[], &[]);
+        for n in names {
+            assert!(!catalog.contains(n), "{n} is listed by postconf -d");
+            assert_eq!(ctx.why_known(catalog, n), Some(NameKind::Legacy));
+        }
     }
 }

@@ -174,6 +174,35 @@ pub fn read_only(name: &str) -> bool {
     matches!(name, "process_id" | "process_name" | "service_name")
 }
 
+/// Legacy parameters: old names Postfix 3.7 still accepts (usually as the
+/// `$name` a new parameter's default falls back to, e.g.
+/// `postscreen_access_list`'s `$postscreen_whitelist_interfaces`), with an
+/// empty default. `postconf -d` does not list them, but postconf knows
+/// them: no "unused parameter" warning when main.cf sets one, no
+/// "undefined parameter" warning when a value references one
+/// (postconf_builtin.c `pcf_legacy_str_table`; this list was checked
+/// name by name against postconf 3.7.11).
+pub const LEGACY_PARAMS: [&str; 13] = [
+    "authorized_verp_clients",
+    "fallback_relay",
+    "lmtp_per_record_deadline",
+    "postscreen_blacklist_action",
+    "postscreen_dnsbl_ttl",
+    "postscreen_dnsbl_whitelist_threshold",
+    "postscreen_whitelist_interfaces",
+    "smtp_per_record_deadline",
+    "smtpd_client_connection_limit_exceptions",
+    "smtpd_per_record_deadline",
+    "tlsproxy_client_level",
+    "tlsproxy_client_policy",
+    "virtual_maps",
+];
+
+/// True for a [`LEGACY_PARAMS`] name.
+pub fn is_legacy(name: &str) -> bool {
+    LEGACY_PARAMS.binary_search(&name).is_ok()
+}
+
 /// Where a catalog's names came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CatalogSource {
