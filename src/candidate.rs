@@ -83,7 +83,7 @@ pub fn check(
             "postconf not found: the candidate check with the real Postfix was skipped".into(),
         ]);
     }
-    let master = std::fs::read(config_dir.join("master.cf")).unwrap_or_default();
+    let master = crate::read_file::read_regular(&config_dir.join("master.cf")).unwrap_or_default();
     let mut warnings = Vec::new();
     compare(&mut warnings, "`postconf -n`", before, after, |main_cf| {
         postconf_problems(main_cf, &master)

@@ -43,8 +43,29 @@ impl EffectiveConfig {
     /// Read `DIR/main.cf` and `DIR/master.cf`.
     pub fn load(config_dir: &Path, catalog: &Catalog) -> Result<Self, LoadError> {
         let (path, bytes) = crate::plan::read_main_cf(config_dir)?;
-        let master = std::fs::read(config_dir.join("master.cf")).ok();
-        Self::from_bytes(config_dir, &path, bytes, master, catalog)
+        let master_path = config_dir.join("master.cf");
+        let (master, unreadable) = match crate::read_file::read_regular(&master_path) {
+            Ok(b) => (Some(b), None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
+            Err(e) => (None, Some(e)),
+        };
+        let mut config = Self::from_bytes(config_dir, &path, bytes, master, catalog)?;
+        if let Some(e) = unreadable {
+            // Say why master.cf was not read (it exists).
+            let missing = format!("{}: not found;", master_path.display());
+            for w in config
+                .warnings
+                .iter_mut()
+                .filter(|w| w.starts_with(&missing))
+            {
+                *w = w.replacen(
+                    &missing,
+                    &format!("{}: cannot read: {e};", master_path.display()),
+                    1,
+                );
+            }
+        }
+        Ok(config)
     }
 
     /// Build from bytes (a snapshot, or a file already read).

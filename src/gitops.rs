@@ -363,10 +363,10 @@ pub struct Snapshot {
 pub fn read_snapshot(dir: &Path, host: &str) -> Result<Option<Snapshot>, String> {
     let folder = dir.join(host);
     let main = folder.join("main.cf");
-    match std::fs::read(&main) {
+    match crate::read_file::read_regular(&main) {
         Ok(bytes) => {
             let master = folder.join("master.cf");
-            let master_cf = match std::fs::read(&master) {
+            let master_cf = match crate::read_file::read_regular(&master) {
                 Ok(b) => Some(b),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => return Err(format!("{}: cannot read: {e}", master.display())),
@@ -382,7 +382,7 @@ pub fn read_snapshot(dir: &Path, host: &str) -> Result<Option<Snapshot>, String>
         Err(e) => return Err(format!("{}: cannot read: {e}", main.display())),
     }
     let json_path = dir.join(format!("{host}.json"));
-    let text = match std::fs::read(&json_path) {
+    let text = match crate::read_file::read_regular(&json_path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: cannot read: {e}", json_path.display())),

@@ -24,6 +24,7 @@ pub mod mastercf;
 pub mod plan;
 pub mod planfile;
 pub mod postfix_space;
+pub mod read_file;
 pub mod schema;
 pub mod service;
 pub mod spec;

@@ -147,14 +147,7 @@ pub fn read_main_cf(config_dir: &Path) -> Result<(PathBuf, Vec<u8>), PlanError> 
     }
     // A FIFO would block forever and a device (a link to /dev/zero) never
     // ends: only a regular file (or a symlink to one) is read.
-    if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
-        let error = std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file (a FIFO, socket or device); main.cf must be a regular file or a symlink to one",
-        );
-        return Err(PlanError::Read { path, error });
-    }
-    match std::fs::read(&path) {
+    match crate::read_file::read_regular(&path) {
         Ok(bytes) => Ok((path, bytes)),
         Err(error) => Err(PlanError::Read { path, error }),
     }

@@ -483,11 +483,12 @@ impl Service {
                 .iter()
                 .find(|(p, _)| p == path)
                 .map_or(0, |(_, n)| *n);
-            let Ok(bytes) = std::fs::read(path) else {
+            // What the log gained since the snapshot (at most 1 MiB): a
+            // log may be large, or /dev/stdout in a container.
+            let Some(bytes) = crate::read_file::read_regular_tail(path, start, 1 << 20) else {
                 continue;
             };
-            let start = usize::try_from(start).unwrap_or(0).min(bytes.len());
-            lines.extend(problem_lines(&String::from_utf8_lossy(&bytes[start..])));
+            lines.extend(problem_lines(&String::from_utf8_lossy(&bytes)));
         }
         if lines.is_empty() {
             lines = self.diagnose();

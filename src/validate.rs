@@ -103,7 +103,7 @@ fn validate_in_dir_with(
     cross: bool,
 ) -> Result<Vec<String>, SpecErrors> {
     let mut warnings = Vec::new();
-    let master = match std::fs::read(config_dir.join("master.cf")) {
+    let master = match crate::read_file::read_regular(&config_dir.join("master.cf")) {
         Ok(bytes) => match MasterCf::parse(&bytes) {
             Ok(m) => Some(m),
             Err(e) => {
@@ -114,9 +114,14 @@ fn validate_in_dir_with(
                 None
             }
         },
-        Err(_) => {
+        Err(e) => {
+            let why = if e.kind() == std::io::ErrorKind::NotFound {
+                "not found".to_string()
+            } else {
+                format!("cannot read: {e}")
+            };
             warnings.push(format!(
-                "{}: not found; service-derived parameter names (e.g. relay_destination_concurrency_limit) are not known",
+                "{}: {why}; service-derived parameter names (e.g. relay_destination_concurrency_limit) are not known",
                 config_dir.join("master.cf").display()
             ));
             None

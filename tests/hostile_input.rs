@@ -646,6 +646,56 @@ fn config_dir_without_master_cf_works_with_a_warning() {
     );
 }
 
+/// A FIFO (or a device) as master.cf must not hang any command: it is
+/// not read, the commands go on without service-derived names, and say so.
+#[test]
+fn master_cf_that_is_a_fifo_or_device_does_not_hang() {
+    let env = Env::new();
+    let master = env.cfg().join("master.cf");
+    fs::remove_file(&master).unwrap();
+    let made = Command::new("mkfifo").arg(&master).status();
+    if !made.is_ok_and(|s| s.success()) {
+        stress::skip_loudly("mkfifo is not available: the FIFO case uses /dev/zero only");
+        std::os::unix::fs::symlink("/dev/zero", &master).unwrap();
+    }
+    let spec = simple_spec(&env);
+    let cfg = env.cfg();
+    let runs: Vec<(&str, Vec<std::ffi::OsString>)> = vec![
+        (
+            "validate",
+            vec![
+                "validate".into(),
+                spec.clone().into(),
+                "-c".into(),
+                cfg.clone().into(),
+            ],
+        ),
+        ("plan", plan_args(&spec, &cfg)),
+        ("show", vec!["show".into(), "-c".into(), cfg.clone().into()]),
+        ("apply", apply_args(&spec, &cfg)),
+    ];
+    for (what, args) in runs {
+        let run = postform(&args);
+        assert_no_panic(&run, what);
+        assert!(
+            run.elapsed < Duration::from_secs(10),
+            "{what}: {:?}",
+            run.elapsed
+        );
+        assert_eq!(run.code(), Some(0), "{what}\n{}", run.describe());
+        assert!(
+            run.stderr()
+                .contains("master.cf: cannot read: not a regular file"),
+            "{what}: a warning names master.cf and says why\n{}",
+            run.describe()
+        );
+    }
+    assert_eq!(
+        fs::read(env.main_cf()).unwrap(),
+        with_myhostname(&debian_main_cf(), "hostile.example")
+    );
+}
+
 #[test]
 fn mode_owner_and_group_survive_apply() {
     let env = Env::new();
