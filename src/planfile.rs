@@ -77,11 +77,14 @@ pub fn looks_like_plan_file(path: &Path) -> bool {
 
 /// Save `plan` to `path`.
 pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
+    // Absolute, so that the plan applies to the same directory from
+    // anywhere (cron, another shell): `-c postfix` is resolved now.
+    let config_dir = absolute(&plan.config_dir);
     let file = PlanFile {
         format: FORMAT.into(),
         format_version: 1,
-        config_dir: plan.config_dir.clone(),
-        main_cf: plan.main_cf.clone(),
+        main_cf: config_dir.join("main.cf"),
+        config_dir,
         base_sha256: plan.base_sha256.clone(),
         changes: plan.changes.clone(),
         service_action: plan.service_action,
@@ -98,7 +101,19 @@ pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
     Ok(())
 }
 
-/// Load a saved plan.
+/// `dir` as an absolute path: canonical when it exists (symlinks in the
+/// directory path resolved; main.cf itself stays as named), else joined
+/// to the current directory.
+fn absolute(dir: &Path) -> PathBuf {
+    std::fs::canonicalize(dir).unwrap_or_else(|_| {
+        std::env::current_dir()
+            .map(|cwd| cwd.join(dir))
+            .unwrap_or_else(|_| dir.to_path_buf())
+    })
+}
+
+/// Load a saved plan. Plans saved by older versions may hold relative
+/// paths; those are resolved against the current directory.
 pub fn load(path: &Path) -> Result<Plan, PlanFileError> {
     let invalid = |why: String| PlanFileError::Invalid {
         path: path.to_path_buf(),

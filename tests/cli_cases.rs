@@ -456,3 +456,49 @@ fn backup_names_are_normalized() {
         "main.cf.postform-backup-x"
     );
 }
+
+/// A saved plan names its config dir absolutely: `plan -c postfix -o tfplan`
+/// in one directory, `apply /that/dir/tfplan` from another (a cron job,
+/// another shell) applies to the same main.cf.
+#[test]
+fn a_saved_plan_applies_from_another_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/postfix"),
+        &work.join("postfix"),
+    );
+    fs::write(work.join("spec.yaml"), "inet_protocols: ipv4\n").unwrap();
+    let run = |cwd: &Path, args: &[&str]| {
+        Command::new(support::postform_bin())
+            .args(args)
+            .current_dir(cwd)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let planned = run(
+        &work,
+        &["plan", "spec.yaml", "-c", "postfix", "-o", "tfplan"],
+    );
+    assert!(planned.status.success(), "{}", support::describe(&planned));
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    fs::create_dir(elsewhere.join("postfix")).unwrap();
+    let plan_file = work.join("tfplan");
+    let applied = run(
+        &elsewhere,
+        &[
+            "apply",
+            plan_file.to_str().unwrap(),
+            "--auto-approve",
+            "--service",
+            "none",
+        ],
+    );
+    assert!(applied.status.success(), "{}", support::describe(&applied));
+    let main_cf = fs::read_to_string(work.join("postfix/main.cf")).unwrap();
+    assert!(main_cf.contains("\ninet_protocols = ipv4\n"), "{main_cf}");
+    assert_eq!(fs::read_dir(elsewhere.join("postfix")).unwrap().count(), 0);
+}
