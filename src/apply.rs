@@ -255,14 +255,15 @@ fn backup(target: &Path, bytes: &[u8]) -> Result<PathBuf, ApplyError> {
         path = dir.join(format!("{prefix}{}-{n}", utc_stamp()));
         n += 1;
     }
-    atomic::write_atomic(&path, bytes).map_err(|e| ApplyError::Backup {
+    // Mode, owner and group of main.cf: a backup is never more readable.
+    let written = match std::fs::metadata(target) {
+        Ok(meta) => atomic::write_atomic_like(&path, bytes, &meta),
+        Err(_) => atomic::write_atomic_with_mode(&path, bytes, 0o600),
+    };
+    written.map_err(|e| ApplyError::Backup {
         path: path.clone(),
         source: e.source,
     })?;
-    if let Ok(meta) = std::fs::metadata(target) {
-        // Same mode as main.cf, not the writer's default for new files.
-        let _ = std::fs::set_permissions(&path, meta.permissions());
-    }
     let mut old: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok)

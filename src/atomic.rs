@@ -68,6 +68,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 
 /// [`write_atomic`], with `new_mode` for a file that does not exist yet.
 pub fn write_atomic_with_mode(path: &Path, bytes: &[u8], new_mode: u32) -> Result<(), WriteError> {
+    write_atomic_impl(path, bytes, NewFile::Mode(new_mode))
+}
+
+/// [`write_atomic`] for a copy of another file (a backup of main.cf): a
+/// new file gets the mode, owner and group of `like` before it appears
+/// under its name, so it is never more readable than the original, not
+/// even for a moment. (Only root can give a file away; otherwise the
+/// owner is the caller.)
+pub fn write_atomic_like(path: &Path, bytes: &[u8], like: &fs::Metadata) -> Result<(), WriteError> {
+    write_atomic_impl(path, bytes, NewFile::Like(like))
+}
+
+/// Mode (and owner) of a file that does not exist yet.
+enum NewFile<'a> {
+    Mode(u32),
+    Like(&'a fs::Metadata),
+}
+
+fn write_atomic_impl(path: &Path, bytes: &[u8], new: NewFile<'_>) -> Result<(), WriteError> {
     let target = resolve(path)?;
     let err = |action: &'static str| {
         let target = target.clone();
@@ -99,7 +118,13 @@ pub fn write_atomic_with_mode(path: &Path, bytes: &[u8], new_mode: u32) -> Resul
     tmp.write_all(bytes).map_err(err("cannot write"))?;
     tmp.as_file().sync_all().map_err(err("cannot fsync"))?;
     let file: &File = tmp.as_file();
-    match &old {
+    // Whose mode and owner the file gets; else the mode of a new file.
+    let (keep, new_mode) = match (&old, new) {
+        (Some(m), _) => (Some(m), 0),
+        (None, NewFile::Like(m)) => (Some(m), 0),
+        (None, NewFile::Mode(mode)) => (None, mode),
+    };
+    match keep {
         Some(m) => {
             // Owner first: chown may clear setuid/setgid bits, the chmod
             // after it restores the exact mode.
@@ -250,6 +275,26 @@ mod tests {
         });
         assert_eq!(failure, None);
         assert_eq!(clean_stale_temps(d.path()), 0);
+    }
+
+    #[test]
+    fn a_new_file_like_another_gets_its_mode_and_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let original = dir.path().join("main.cf");
+        fs::write(&original, b"a = b\n").unwrap();
+        fs::set_permissions(&original, fs::Permissions::from_mode(0o640)).unwrap();
+        let meta = fs::metadata(&original).unwrap();
+        let copy = dir.path().join("main.cf.backup");
+        write_atomic_like(&copy, b"a = b\n", &meta).unwrap();
+        let m = fs::metadata(&copy).unwrap();
+        assert_eq!(
+            (m.mode() & 0o7777, m.uid(), m.gid()),
+            (0o640, meta.uid(), meta.gid())
+        );
+        // An existing file keeps its own mode, not the reference's.
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomic_like(&copy, b"c = d\n", &meta).unwrap();
+        assert_eq!(fs::metadata(&copy).unwrap().mode() & 0o7777, 0o600);
     }
 
     #[test]
