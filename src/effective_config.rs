@@ -269,7 +269,7 @@ impl EffectiveConfig {
             .map(|p| p.default)
             .unwrap_or("unknown");
         let header = format!(
-            "# yaml-language-server: $schema=https://postform.dev/schemas/spec.schema.json\n# Imported by postform {} from {} (Postfix {version}).\n# Applying this spec to the same main.cf changes nothing.\n",
+            "# Imported by postform {} from {} (Postfix {version}).\n# Applying this spec to the same main.cf changes nothing.\n# Editor completion: `postform schema > spec.schema.json`, then make the first\n# line `# yaml-language-server: $schema=spec.schema.json`.\n",
             env!("CARGO_PKG_VERSION"),
             self.config_dir.join("main.cf").display(),
         );
