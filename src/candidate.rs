@@ -33,6 +33,7 @@
 //! check ends (they carry the prefix `postform-candidate-`).
 
 use crate::service::{postconf_bin, postfix_bin};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -272,7 +273,7 @@ fn scratch(
     main_cf: &[u8],
     master_cf: &[u8],
     dirs: Option<(&PathBuf, &PathBuf)>,
-) -> Result<tempfile::TempDir, std::io::Error> {
+) -> Result<Scratch, std::io::Error> {
     let dir = scratch_dir()?;
     let mut main = main_cf.to_vec();
     if let Some((spool, data)) = dirs {
@@ -302,12 +303,90 @@ fn scratch(
     Ok(dir)
 }
 
-/// A private scratch directory (mode 0700), removed when dropped. The
-/// prefix makes a leftover easy to recognise.
-fn scratch_dir() -> Result<tempfile::TempDir, std::io::Error> {
-    tempfile::Builder::new()
-        .prefix("postform-candidate-")
-        .tempdir()
+/// Prefix of the scratch directories in TMPDIR.
+const SCRATCH_PREFIX: &str = "postform-candidate-";
+
+/// A private scratch directory (mode 0700) in TMPDIR, removed when
+/// dropped. While it exists the directory itself is flocked, so that a
+/// later run can tell it from the directory of a run that was killed
+/// (SIGKILL runs no destructor) and remove only the latter.
+#[derive(Debug)]
+struct Scratch {
+    path: PathBuf,
+    _lock: std::fs::File,
+}
+
+impl Scratch {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Create and lock a scratch directory, after sweeping what dead runs
+/// left. A sweep of another run may remove the new directory in the
+/// moment before it is locked: then it is no longer at its path, and a
+/// new one is made.
+fn scratch_dir() -> Result<Scratch, std::io::Error> {
+    let tmp = std::env::temp_dir();
+    for _ in 0..16 {
+        let dir = tempfile::Builder::new()
+            .prefix(SCRATCH_PREFIX)
+            .tempdir_in(&tmp)?;
+        let path = dir.keep();
+        let lock = std::fs::File::open(&path)?;
+        lock.lock()?;
+        let ours = lock.metadata()?;
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.ino() == ours.ino() && m.dev() == ours.dev() => {
+                sweep_stale_scratch_dirs(&tmp, ours.uid());
+                return Ok(Scratch { path, _lock: lock });
+            }
+            _ => continue,
+        }
+    }
+    Err(std::io::Error::other(
+        "cannot create a scratch directory: removed by another process every time",
+    ))
+}
+
+/// Remove the scratch directories of dead runs in `tmp`: owned by `uid`,
+/// named [`SCRATCH_PREFIX`]..., and not locked (a live run holds its
+/// directory's lock). Returns how many were removed.
+pub fn sweep_stale_scratch_dirs(tmp: &Path, uid: u32) -> usize {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(SCRATCH_PREFIX)
+        {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !meta.is_dir() || meta.uid() != uid {
+            continue;
+        }
+        // Held while removing; released when the handle closes.
+        let Ok(dir) = std::fs::File::open(&path) else {
+            continue;
+        };
+        if dir.try_lock().is_ok() && std::fs::remove_dir_all(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// The uid of the candidate's mail_owner (default `postfix`), from
@@ -398,5 +477,48 @@ mod tests {
                 "fatal: bad numerical configuration: message_size_limit = 10m"
             ]
         );
+    }
+
+    #[test]
+    fn sweep_removes_only_the_scratch_dirs_of_dead_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let uid = std::fs::metadata(tmp.path()).unwrap().uid();
+        let make = |name: &str| {
+            let d = tmp.path().join(name);
+            std::fs::create_dir(&d).unwrap();
+            std::fs::write(d.join("main.cf"), b"a = b\n").unwrap();
+            d
+        };
+        let dead = make("postform-candidate-dead");
+        let live = make("postform-candidate-live");
+        let held = std::fs::File::open(&live).unwrap();
+        held.lock().unwrap();
+        let other = make("someone-elses-dir");
+        assert_eq!(sweep_stale_scratch_dirs(tmp.path(), uid), 1);
+        assert!(!dead.exists());
+        assert!(live.exists() && other.exists());
+        // Another user's directory is never touched.
+        let dead_again = make("postform-candidate-dead2");
+        assert_eq!(sweep_stale_scratch_dirs(tmp.path(), uid + 1), 0);
+        assert!(dead_again.exists());
+        drop(held);
+        assert_eq!(sweep_stale_scratch_dirs(tmp.path(), uid), 2);
+        assert!(!live.exists() && !dead_again.exists());
+    }
+
+    #[test]
+    fn a_scratch_dir_is_locked_while_alive_and_removed_when_dropped() {
+        let dir = scratch_dir().unwrap();
+        let path = dir.path().to_path_buf();
+        assert!(path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(SCRATCH_PREFIX));
+        let lock = std::fs::File::open(&path).unwrap();
+        assert!(lock.try_lock().is_err(), "a live scratch dir is locked");
+        drop(lock);
+        drop(dir);
+        assert!(!path.exists());
     }
 }

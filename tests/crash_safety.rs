@@ -664,18 +664,40 @@ fn worker(
             }
         }
     }
-    // A kill inside the candidate check must not leak its scratch
-    // directory into TMPDIR... it does (SIGKILL runs no destructor); count
-    // them for the report.
-    let leaked = stress::dir_names(&tmpdir)
-        .into_iter()
-        .filter(|n| n.starts_with("postform-candidate-"))
-        .count();
-    if leaked > 0 {
-        stress::note(&format!(
-            "worker {id}: {leaked} candidate-check scratch dir(s) left in TMPDIR by killed runs (SIGKILL runs no cleanup)"
-        ));
+    // A kill inside the candidate check leaves its scratch directory in
+    // TMPDIR (SIGKILL runs no destructor); the next validated run removes
+    // what dead runs left.
+    let candidate_dirs = || -> Vec<String> {
+        stress::dir_names(&tmpdir)
+            .into_iter()
+            .filter(|n| n.contains("postform-candidate-"))
+            .collect()
+    };
+    let leaked = candidate_dirs().len();
+    if let Some(case) = cases.first() {
+        let dir = &plain;
+        reset(&plain, &case.base);
+        let run = stress::run_with_deadline(
+            apply_cmd(&case.spec, dir, true, false, &tmpdir).stdout(Stdio::piped()),
+            Duration::from_secs(120),
+        );
+        if !run.status.success() {
+            return Err(format!(
+                "worker {id}: the final validated run failed\n{}",
+                run.describe()
+            ));
+        }
+        let left = candidate_dirs();
+        if !left.is_empty() {
+            return Err(format!(
+                "worker {id}: candidate-check scratch dir(s) still in TMPDIR after a validated run (of {leaked} left by killed runs): {left:?}\n{}",
+                run.describe()
+            ));
+        }
     }
+    stress::note(&format!(
+        "worker {id}: {leaked} candidate-check scratch dir(s) left by killed runs, all removed by the next validated run"
+    ));
     Ok(st)
 }
 
