@@ -471,6 +471,15 @@ fn legacy_parameters_are_known() {
             }
         }
     }
+    // Also when the parameter that replaced it is set (so no default
+    // references the legacy name).
+    let both = b"postscreen_blacklist_action = drop\npostscreen_denylist_action = enforce\n";
+    let (ours, theirs) = warnings_of(both);
+    assert_eq!(
+        (ours.len(), theirs.len()),
+        (0, 0),
+        "ours {ours:?}, postconf {theirs:?}"
+    );
 }
 
 /// After edits (including appends, which derive only the new lines), the
