@@ -30,7 +30,8 @@
 //! Nothing outside the scratch directories is written: the tools read
 //! /etc/postfix only for `multi_instance_directories` and the
 //! postfix-files lists, and the scratch directories are removed when the
-//! check ends (they carry the prefix `postform-candidate-`).
+//! check ends (they carry the prefix `postform-check-`; a run killed by
+//! SIGKILL leaves its directory, and the next check removes it).
 
 use crate::service::{postconf_bin, postfix_bin};
 use std::os::unix::fs::MetadataExt;
@@ -304,7 +305,12 @@ fn scratch(
 }
 
 /// Prefix of the scratch directories in TMPDIR.
-const SCRATCH_PREFIX: &str = "postform-candidate-";
+const SCRATCH_PREFIX: &str = "postform-check-";
+/// Prefix of the scratch directories of versions before the lock: never
+/// locked, so removed only when old.
+const UNLOCKED_PREFIX: &str = "postform-candidate-";
+/// Age after which an [`UNLOCKED_PREFIX`] directory is surely left over.
+const UNLOCKED_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A private scratch directory (mode 0700) in TMPDIR, removed when
 /// dropped. While it exists the directory itself is flocked, so that a
@@ -339,7 +345,13 @@ fn scratch_dir() -> Result<Scratch, std::io::Error> {
             .prefix(SCRATCH_PREFIX)
             .tempdir_in(&tmp)?;
         let path = dir.keep();
-        let lock = std::fs::File::open(&path)?;
+        // Another run's sweep may remove the directory before it is
+        // locked: then make a new one.
+        let lock = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
         lock.lock()?;
         let ours = lock.metadata()?;
         match std::fs::symlink_metadata(&path) {
@@ -356,19 +368,19 @@ fn scratch_dir() -> Result<Scratch, std::io::Error> {
 }
 
 /// Remove the scratch directories of dead runs in `tmp`: owned by `uid`,
-/// named [`SCRATCH_PREFIX`]..., and not locked (a live run holds its
-/// directory's lock). Returns how many were removed.
+/// named [`SCRATCH_PREFIX`]... and not locked (a live run holds its
+/// directory's lock), or named [`UNLOCKED_PREFIX`]... (an older version,
+/// which took no lock) and older than [`UNLOCKED_MAX_AGE`]. Returns how
+/// many were removed.
 pub fn sweep_stale_scratch_dirs(tmp: &Path, uid: u32) -> usize {
     let Ok(entries) = std::fs::read_dir(tmp) else {
         return 0;
     };
     let mut removed = 0;
     for entry in entries.flatten() {
-        if !entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(SCRATCH_PREFIX)
-        {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let locked_kind = name.starts_with(SCRATCH_PREFIX);
+        if !locked_kind && !name.starts_with(UNLOCKED_PREFIX) {
             continue;
         }
         let path = entry.path();
@@ -382,7 +394,15 @@ pub fn sweep_stale_scratch_dirs(tmp: &Path, uid: u32) -> usize {
         let Ok(dir) = std::fs::File::open(&path) else {
             continue;
         };
-        if dir.try_lock().is_ok() && std::fs::remove_dir_all(&path).is_ok() {
+        let dead = if locked_kind {
+            dir.try_lock().is_ok()
+        } else {
+            meta.modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age > UNLOCKED_MAX_AGE)
+        };
+        if dead && std::fs::remove_dir_all(&path).is_ok() {
             removed += 1;
         }
     }
@@ -464,10 +484,9 @@ mod tests {
 
     #[test]
     fn messages_strip_the_scratch_dir() {
-        let dir = Path::new("/tmp/postform-candidate-abc");
-        let text =
-            "postconf: warning: /tmp/postform-candidate-abc/main.cf: unused parameter: a=b\n\
-                    postconf: warning: /tmp/postform-candidate-abc/main.cf: unused parameter: a=b\n\
+        let dir = Path::new("/tmp/postform-check-abc");
+        let text = "postconf: warning: /tmp/postform-check-abc/main.cf: unused parameter: a=b\n\
+                    postconf: warning: /tmp/postform-check-abc/main.cf: unused parameter: a=b\n\
                     postmap: fatal: bad numerical configuration: message_size_limit = 10m\n\
                     postconf: warning: something harmless\n";
         assert_eq!(
@@ -489,16 +508,18 @@ mod tests {
             std::fs::write(d.join("main.cf"), b"a = b\n").unwrap();
             d
         };
-        let dead = make("postform-candidate-dead");
-        let live = make("postform-candidate-live");
+        let dead = make("postform-check-dead");
+        let live = make("postform-check-live");
         let held = std::fs::File::open(&live).unwrap();
         held.lock().unwrap();
         let other = make("someone-elses-dir");
+        // An older version's directory (no lock): only when an hour old.
+        let older_version = make("postform-candidate-young");
         assert_eq!(sweep_stale_scratch_dirs(tmp.path(), uid), 1);
         assert!(!dead.exists());
-        assert!(live.exists() && other.exists());
+        assert!(live.exists() && other.exists() && older_version.exists());
         // Another user's directory is never touched.
-        let dead_again = make("postform-candidate-dead2");
+        let dead_again = make("postform-check-dead2");
         assert_eq!(sweep_stale_scratch_dirs(tmp.path(), uid + 1), 0);
         assert!(dead_again.exists());
         drop(held);

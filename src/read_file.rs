@@ -37,7 +37,17 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     if !meta.is_file() {
         return Err(not_regular_error());
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // Sized up front, but fallibly: a sparse file of terabytes is an
+    // error, not an abort.
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(usize::try_from(meta.len()).unwrap_or(usize::MAX))
+        .map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::OutOfMemory,
+                format!("{} bytes do not fit in memory", meta.len()),
+            )
+        })?;
     file.read_to_end(&mut bytes)?;
     Ok(bytes)
 }

@@ -670,7 +670,7 @@ fn worker(
     let candidate_dirs = || -> Vec<String> {
         stress::dir_names(&tmpdir)
             .into_iter()
-            .filter(|n| n.contains("postform-candidate-"))
+            .filter(|n| n.starts_with("postform-check-"))
             .collect()
     };
     let leaked = candidate_dirs().len();
