@@ -21,9 +21,10 @@ use crate::catalog::known::{SERVICE_SUFFIXES, TIME_LIMIT_SUFFIX};
 use crate::catalog::{
     check_value, read_only, value_rule, Catalog, NameContext, Param, ParamType, ValueRuleKind,
 };
-use crate::maincf::MainCf;
+use crate::maincf::{Effective, MainCf};
 use crate::mastercf::MasterCf;
 use crate::spec::{Spec, SpecError, SpecErrors, SpecValue};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -127,23 +128,93 @@ fn validate_in_dir_with(
             None
         }
     };
-    let live_values: BTreeMap<String, String> = live
-        .map(|d| {
-            d.effective()
-                .iter()
-                .map(|e| (e.name_str().into_owned(), e.value_str().into_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
+    // main.cf's values are read in place, not copied (a large main.cf has
+    // tens of thousands).
+    let effective = live.map(MainCf::effective);
+    let no_values = BTreeMap::new();
+    let live_values: &dyn Config = match &effective {
+        Some(e) => e,
+        None => &no_values,
+    };
     check(
         spec,
         catalog,
         master.as_ref(),
-        &live_values,
+        live_values,
         &mut warnings,
         cross,
     )?;
     Ok(warnings)
+}
+
+/// A configuration's effective values, by name: main.cf as parsed, a map,
+/// or a spec laid over either.
+trait Config {
+    /// The raw value of `name`, when set.
+    fn get(&self, name: &str) -> Option<Cow<'_, str>>;
+    /// Every `(name, value)`.
+    fn pairs(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)>;
+}
+
+impl Config for BTreeMap<String, String> {
+    fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        BTreeMap::get(self, name).map(|v| Cow::Borrowed(v.as_str()))
+    }
+    fn pairs(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+        self.iter()
+            .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+            .collect()
+    }
+}
+
+impl Config for Effective<'_> {
+    fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        Effective::get(self, name).map(|e| String::from_utf8_lossy(&e.value))
+    }
+    fn pairs(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+        self.iter()
+            .map(|e| {
+                (
+                    String::from_utf8_lossy(&e.name),
+                    String::from_utf8_lossy(&e.value),
+                )
+            })
+            .collect()
+    }
+}
+
+/// The configuration after the change: the spec's values over the live
+/// ones (none of them with `purge`).
+struct AfterChange<'a> {
+    live: &'a dyn Config,
+    spec: &'a BTreeMap<String, Option<String>>,
+    purge: bool,
+}
+
+impl Config for AfterChange<'_> {
+    fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        match self.spec.get(name) {
+            Some(v) => v.as_deref().map(Cow::Borrowed),
+            None if self.purge => None,
+            None => self.live.get(name),
+        }
+    }
+    fn pairs(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+        let mut out: Vec<(Cow<'_, str>, Cow<'_, str>)> = if self.purge {
+            Vec::new()
+        } else {
+            self.live
+                .pairs()
+                .into_iter()
+                .filter(|(k, _)| !self.spec.contains_key(k.as_ref()))
+                .collect()
+        };
+        out.extend(self.spec.iter().filter_map(|(k, v)| {
+            v.as_deref()
+                .map(|v| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v)))
+        }));
+        out
+    }
 }
 
 /// Validate against already-loaded inputs (used by the fleet plan, which
@@ -176,38 +247,38 @@ fn check(
     spec: &Spec,
     catalog: &Catalog,
     master: Option<&MasterCf>,
-    live: &BTreeMap<String, String>,
+    live: &dyn Config,
     warnings: &mut Vec<String>,
     cross: bool,
 ) -> Result<(), SpecErrors> {
     let mut errors = Vec::new();
     // The configuration after the change: live values overlaid with the spec.
-    let mut after: BTreeMap<String, String> = if spec.purge {
-        BTreeMap::new()
-    } else {
-        live.clone()
-    };
-    for (name, value) in &spec.main {
-        match value {
-            Some(v) => {
-                after.insert(name.clone(), v.render());
-            }
-            None => {
-                after.remove(name);
-            }
-        }
-    }
-    let services = master.map(|m| m.services.as_slice()).unwrap_or(&[]);
-    let values: Vec<(&str, &str)> = after
+    let rendered: BTreeMap<String, Option<String>> = spec
+        .main
         .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .map(|(name, value)| (name.clone(), value.as_ref().map(SpecValue::render)))
         .collect();
+    let after = AfterChange {
+        live,
+        spec: &rendered,
+        purge: spec.purge,
+    };
+    let services = master.map(|m| m.services.as_slice()).unwrap_or(&[]);
     let extra: Vec<String> = spec.custom_parameters.iter().cloned().collect();
     // Which names are user-defined, referenced or service-derived matters
     // only for a name beyond the built-in tables; scanning every value of
     // a large main.cf for `$name` is skipped when the spec has none.
     let context = std::cell::OnceCell::new();
-    let names = || context.get_or_init(|| NameContext::new(catalog, services, &values, &extra));
+    let names = || {
+        context.get_or_init(|| {
+            let pairs = after.pairs();
+            let values: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_ref(), v.as_ref()))
+                .collect();
+            NameContext::new(catalog, services, &values, &extra)
+        })
+    };
     let builtin = Catalog::builtin();
     for (name, value) in &spec.main {
         let at = spec.location_of(name);
@@ -508,7 +579,7 @@ fn is_ipv4_literal(t: &str) -> bool {
 /// Whether virtual(8) delivers mail in this configuration: virtual mailbox
 /// domains are set (explicitly or through virtual_mailbox_maps, their
 /// default), or a transport setting names `virtual`.
-fn virtual_delivery_used(cfg: &BTreeMap<String, String>) -> bool {
+fn virtual_delivery_used(cfg: &dyn Config) -> bool {
     let set = |n: &str| cfg.get(n).is_some_and(|v| !v.trim().is_empty());
     let domains = match cfg.get("virtual_mailbox_domains") {
         Some(v) => !v.trim().is_empty(),
@@ -517,24 +588,24 @@ fn virtual_delivery_used(cfg: &BTreeMap<String, String>) -> bool {
     domains
         || ["local_transport", "default_transport", "relay_transport"]
             .iter()
-            .any(|n| cfg.get(*n).is_some_and(|v| v.trim().starts_with("virtual")))
+            .any(|n| cfg.get(n).is_some_and(|v| v.trim().starts_with("virtual")))
 }
 
 /// Rules real operators hit, evaluated on a whole configuration.
-fn cross_rules(cfg: &BTreeMap<String, String>) -> Vec<Finding> {
+fn cross_rules(cfg: &dyn Config) -> Vec<Finding> {
     let mut out = Vec::new();
     // A value with `$name` is only known after expansion: rules that need
     // it are skipped (the candidate check with the real Postfix judges
     // it). Sizes with `$` do not parse as numbers and are skipped too.
     let protocols = cfg
         .get("inet_protocols")
-        .map(|v| tokens(v))
+        .map(|v| tokens(&v))
         .unwrap_or_else(|| vec!["all".into()]);
     let protocols_known = !protocols.iter().any(|t| t.contains('$'));
     let has = |p: &str| !protocols_known || protocols.iter().any(|t| t == p || t == "all");
     let interfaces = cfg
         .get("inet_interfaces")
-        .map(|v| tokens(v))
+        .map(|v| tokens(&v))
         .unwrap_or_default();
     if !has("ipv6") {
         let v6: Vec<&String> = interfaces.iter().filter(|t| is_ipv6_literal(t)).collect();
@@ -549,7 +620,10 @@ fn cross_rules(cfg: &BTreeMap<String, String>) -> Vec<Finding> {
                 blocking: true,
             });
         }
-        let nets = cfg.get("mynetworks").map(|v| tokens(v)).unwrap_or_default();
+        let nets = cfg
+            .get("mynetworks")
+            .map(|v| tokens(&v))
+            .unwrap_or_default();
         let v6nets: Vec<&String> = nets.iter().filter(|t| is_ipv6_literal(t)).collect();
         if !v6nets.is_empty() {
             out.push(Finding {
@@ -634,7 +708,7 @@ fn cross_rules(cfg: &BTreeMap<String, String>) -> Vec<Finding> {
         "smtpd_tls_dcert_file",
     ]
     .iter()
-    .any(|k| cfg.get(*k).is_some_and(|v| !v.trim().is_empty()));
+    .any(|k| cfg.get(k).is_some_and(|v| !v.trim().is_empty()));
     if (level == "encrypt" || level == "may") && !has_cert {
         out.push(Finding {
             names: vec!["smtpd_tls_security_level", "smtpd_tls_cert_file", "smtpd_tls_chain_files"],
@@ -651,7 +725,7 @@ fn cross_rules(cfg: &BTreeMap<String, String>) -> Vec<Finding> {
         .map(|s| s.trim().to_lowercase())
         .unwrap_or_default();
     if smtp_level.starts_with("dane")
-        && cfg.get("smtp_dns_support_level").map(|s| s.trim()) != Some("dnssec")
+        && cfg.get("smtp_dns_support_level").as_deref().map(str::trim) != Some("dnssec")
     {
         out.push(Finding {
             names: vec!["smtp_tls_security_level", "smtp_dns_support_level"],
