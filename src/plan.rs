@@ -7,7 +7,9 @@
 //! main.cf changed since).
 
 use crate::catalog::{restart_class, Catalog, RestartClass};
-use crate::maincf::{BatchError, Edit, EditError, Entry, MainCf, MainCfError, NewValue, Warning};
+use crate::maincf::{
+    BatchError, Edit, EditError, Entry, MainCf, MainCfError, NewValue, Warning, NEW_LINE,
+};
 use crate::service::{ServiceAction, ServiceMode};
 use crate::spec::{Location, Spec, SpecValue};
 use crate::value::{equivalent, is_default};
@@ -62,6 +64,11 @@ pub struct Plan {
     /// SHA-256 (hex) of `before`.
     pub base_sha256: String,
     pub warnings: Vec<String>,
+    /// For each line of `after`, the line of `before` it is unchanged
+    /// from, or [`NEW_LINE`] (see `MainCf::apply_edits_traced`); `None`
+    /// for a plan loaded from a file. Lets the diff of a very large change
+    /// skip the search for the shortest diff.
+    pub line_origin: Option<Vec<u32>>,
 }
 
 /// Planning failed; nothing was written.
@@ -297,15 +304,16 @@ pub fn plan_document(
         .collect();
     drop(defined);
     let mut edited = doc;
-    edited
-        .apply_edits(&edits)
-        .map_err(|BatchError { index, error }| PlanError::Edit {
-            location: match values.get(index) {
-                Some((_, _, location)) => location.clone(),
-                None => spec.location_of("purge"),
-            },
-            error,
-        })?;
+    let line_origin =
+        edited
+            .apply_edits_traced(&edits)
+            .map_err(|BatchError { index, error }| PlanError::Edit {
+                location: match values.get(index) {
+                    Some((_, _, location)) => location.clone(),
+                    None => spec.location_of("purge"),
+                },
+                error,
+            })?;
     let service_action = changes
         .iter()
         .map(|c| c.action)
@@ -322,8 +330,17 @@ pub fn plan_document(
         before,
         after,
         warnings,
+        line_origin: Some(line_origin),
     })
 }
+
+/// Lines of context in the unified diff.
+const DIFF_CONTEXT: usize = 3;
+
+/// Above this many Myers steps ((old + new lines) x changed lines, about a
+/// tenth of a second), the diff comes from the edits' line map (see
+/// `Plan::diff_from_origin`).
+const ORIGIN_DIFF_ABOVE: u64 = 50_000_000;
 
 /// Time allowed for finding the shortest diff (see [`Plan::unified_diff`]).
 pub const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -372,8 +389,13 @@ impl Plan {
     /// Unified diff of main.cf (Myers, pinned; 3 lines of context; the
     /// shortest diff unless finding it takes longer than [`DIFF_DEADLINE`]).
     pub fn unified_diff(&self) -> String {
-        const CONTEXT: usize = 3;
+        const CONTEXT: usize = DIFF_CONTEXT;
         let shown = self.main_cf.display().to_string();
+        if let Some(origin) = &self.line_origin {
+            if let Some(diff) = self.diff_from_origin(origin, &shown, ORIGIN_DIFF_ABOVE) {
+                return diff;
+            }
+        }
         // Myers is O(lines x changed lines): removing 100,000 parameters
         // from a 1,000,000-line file would take minutes. Past the
         // deadline similar stops looking for the shortest diff; the diff
@@ -440,6 +462,90 @@ impl Plan {
             }
         }
         out
+    }
+
+    /// The unified diff built from the edits' own line map instead of a
+    /// search, when the change is so large that Myers would need more than
+    /// `above` steps ((old + new lines) x changed lines): exact, and as
+    /// compact as the edits (unchanged lines never show as changed), but
+    /// not always the shortest. `None` below that size, or when the map
+    /// does not fit the two files (then the search is used).
+    fn diff_from_origin(&self, origin: &[u32], shown: &str, above: u64) -> Option<String> {
+        use similar::DiffOp;
+        let before = String::from_utf8_lossy(&self.before);
+        let after = String::from_utf8_lossy(&self.after);
+        // Used for its line slices only: with a deadline already passed,
+        // similar does no search.
+        let diff = similar::TextDiff::configure()
+            .algorithm(similar::Algorithm::Myers)
+            .deadline(std::time::Instant::now())
+            .diff_lines(&before, &after);
+        let (old, new) = (diff.old_slices(), diff.new_slices());
+        if origin.len() != new.len() {
+            return None;
+        }
+        let kept = origin.iter().filter(|&&o| o != NEW_LINE).count();
+        let changed = (old.len() - kept.min(old.len())) + (new.len() - kept);
+        if ((old.len() + new.len()) as u64).saturating_mul(changed as u64) <= above {
+            return None;
+        }
+        let mut ops: Vec<DiffOp> = Vec::new();
+        let gap = |ops: &mut Vec<DiffOp>, o: (usize, usize), n: (usize, usize)| {
+            let (old_index, old_len, new_index, new_len) = (o.0, o.1 - o.0, n.0, n.1 - n.0);
+            match (old_len, new_len) {
+                (0, 0) => {}
+                (_, 0) => ops.push(DiffOp::Delete {
+                    old_index,
+                    old_len,
+                    new_index,
+                }),
+                (0, _) => ops.push(DiffOp::Insert {
+                    old_index,
+                    new_index,
+                    new_len,
+                }),
+                _ => ops.push(DiffOp::Replace {
+                    old_index,
+                    old_len,
+                    new_index,
+                    new_len,
+                }),
+            }
+        };
+        let (mut next_old, mut next_new) = (0usize, 0usize);
+        for (j, &o) in origin.iter().enumerate() {
+            if o == NEW_LINE {
+                continue;
+            }
+            let i = o as usize;
+            // Kept lines are in order and unchanged, or the map is wrong.
+            if i < next_old || i >= old.len() || old[i] != new[j] {
+                return None;
+            }
+            gap(&mut ops, (next_old, i), (next_new, j));
+            match ops.last_mut() {
+                Some(DiffOp::Equal {
+                    old_index,
+                    new_index,
+                    len,
+                }) if *old_index + *len == i && *new_index + *len == j => *len += 1,
+                _ => ops.push(DiffOp::Equal {
+                    old_index: i,
+                    new_index: j,
+                    len: 1,
+                }),
+            }
+            (next_old, next_new) = (i + 1, j + 1);
+        }
+        gap(&mut ops, (next_old, old.len()), (next_new, new.len()));
+        let mut out = String::new();
+        for group in similar::group_diff_ops(ops, DIFF_CONTEXT) {
+            if out.is_empty() {
+                out.push_str(&format!("--- {shown} (live)\n+++ {shown} (planned)\n"));
+            }
+            out.push_str(&similar::udiff::UnifiedDiffHunk::new(group, &diff, true).to_string());
+        }
+        Some(out)
     }
 
     /// The closing line, e.g.
@@ -710,4 +816,143 @@ fn shift_hunk_header(line: &str, skip: usize) -> Option<String> {
         })
     };
     Some(format!("@@ -{} +{}{end}", shift(old)?, shift(new)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Apply a unified diff (as `Plan::unified_diff` writes it) to `old`.
+    fn apply_unified(old: &str, diff: &str) -> String {
+        let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
+        let mut out = String::new();
+        let mut next = 0usize;
+        let mut last_tag = ' ';
+        for line in diff.split_inclusive('\n') {
+            if line.starts_with("--- ") || line.starts_with("+++ ") {
+                continue;
+            }
+            if let Some(header) = line.strip_prefix("@@ -") {
+                let range = header.split(' ').next().unwrap();
+                let (start, len) = match range.split_once(',') {
+                    Some((a, b)) => (a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap()),
+                    None => (range.parse().unwrap(), 1),
+                };
+                let at = if len == 0 { start } else { start - 1 };
+                while next < at {
+                    out.push_str(old_lines[next]);
+                    next += 1;
+                }
+                continue;
+            }
+            if line.starts_with("\\ No newline at end of file") {
+                // The line just written (not one removed) had no newline.
+                if last_tag != '-' && out.ends_with('\n') {
+                    out.pop();
+                }
+                continue;
+            }
+            let (tag, text) = line.split_at(1);
+            last_tag = tag.chars().next().unwrap_or(' ');
+            match tag {
+                " " => {
+                    out.push_str(old_lines[next]);
+                    next += 1;
+                }
+                "-" => next += 1,
+                "+" => out.push_str(text),
+                _ => panic!("unexpected diff line {line:?}"),
+            }
+        }
+        while next < old_lines.len() {
+            out.push_str(old_lines[next]);
+            next += 1;
+        }
+        out
+    }
+
+    fn plan_of(before: &[u8], after: Vec<u8>, origin: Vec<u32>) -> Plan {
+        Plan {
+            config_dir: PathBuf::from("dir"),
+            main_cf: PathBuf::from("dir/main.cf"),
+            changes: Vec::new(),
+            service_action: ServiceAction::None,
+            service_mode: None,
+            before: before.to_vec(),
+            after,
+            base_sha256: String::new(),
+            warnings: Vec::new(),
+            line_origin: Some(origin),
+        }
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[a-c] = [a-c]{1,2}",
+            1 => "    [a-c]",
+            2 => "# [a-c]{0,3}",
+            1 => "#[a-c] = x",
+            1 => Just(String::new()),
+        ]
+    }
+
+    fn edit() -> impl Strategy<Value = (String, Option<String>)> {
+        ("[a-d]", prop::option::of("[a-c]{1,3}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The diff built from the edits' line map, forced on any size,
+        /// turns the old file into the new one and shows exactly the
+        /// lines the edits removed and wrote.
+        #[test]
+        fn diff_from_the_line_map_is_exact(
+            lines in prop::collection::vec(line(), 0..30),
+            final_newline in prop::bool::ANY,
+            crlf in prop::bool::ANY,
+            edits in prop::collection::vec(edit(), 0..6),
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut text = lines.join(eol);
+            if final_newline && !text.is_empty() {
+                text.push_str(eol);
+            }
+            let Ok(mut doc) = MainCf::parse(text.as_bytes()) else { return Ok(()); };
+            let values: Vec<(String, Option<NewValue>)> = edits
+                .into_iter()
+                .map(|(n, v)| (n, v.map(NewValue::Scalar)))
+                .collect();
+            let batch: Vec<Edit<'_>> = values.iter().map(|(n, v)| (n.as_str(), v.as_ref())).collect();
+            let origin = doc.apply_edits_traced(&batch).unwrap();
+            let after = doc.to_bytes();
+            let plan = plan_of(text.as_bytes(), after.clone(), origin.clone());
+            let Some(diff) = plan.diff_from_origin(&origin, "dir/main.cf", 0) else {
+                // Only when nothing changed (0 steps is not above 0).
+                prop_assert_eq!(text.as_bytes(), &after[..]);
+                return Ok(());
+            };
+            prop_assert_eq!(apply_unified(&text, &diff), String::from_utf8(after.clone()).unwrap());
+            let removed = diff.lines().filter(|l| l.starts_with('-') && !l.starts_with("--- ")).count();
+            let written = diff.lines().filter(|l| l.starts_with('+') && !l.starts_with("+++ ")).count();
+            let kept = origin.iter().filter(|&&o| o != NEW_LINE).count();
+            prop_assert_eq!(written, origin.len() - kept);
+            prop_assert_eq!(removed, text.split_inclusive('\n').count() - kept);
+            // The searched diff of the same plan applies too.
+            prop_assert_eq!(apply_unified(&text, &plan.unified_diff()), String::from_utf8(after).unwrap());
+        }
+    }
+
+    #[test]
+    fn small_changes_keep_the_searched_diff() {
+        let before = b"a = 1\nb = 2\n";
+        let mut doc = MainCf::parse(before).unwrap();
+        let value = NewValue::Scalar("3".into());
+        let origin = doc.apply_edits_traced(&[("b", Some(&value))]).unwrap();
+        let plan = plan_of(before, doc.to_bytes(), origin.clone());
+        assert_eq!(plan.diff_from_origin(&origin, "x", ORIGIN_DIFF_ABOVE), None);
+        // A map that does not fit the files is not used.
+        assert_eq!(plan.diff_from_origin(&[5, 0], "x", 0), None);
+    }
 }

@@ -164,6 +164,8 @@ pub fn load(path: &Path) -> Result<Plan, PlanFileError> {
         after,
         base_sha256: f.base_sha256,
         warnings: f.warnings,
+        // Not saved: a saved plan's diff is found by search.
+        line_origin: None,
     })
 }
 

@@ -522,6 +522,25 @@ fn huge_main_cf_100_mb() {
         fs::read(env.main_cf()).unwrap() == expected,
         "purge of a 100 MB main.cf: wrong result"
     );
+    // The diff shows the removed definitions and the one written line,
+    // no unchanged comment as removed and added again.
+    let out = run.stdout();
+    let added: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++ "))
+        .collect();
+    assert_eq!(added, ["+myhostname = purged.example"], "purge diff");
+    let removed = out
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("--- "))
+        .count();
+    assert_eq!(
+        removed,
+        big.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty() && !l.starts_with(b"#"))
+            .count(),
+        "purge diff: one removed line per definition"
+    );
     assert!(stress::temp_files(&env.cfg()).is_empty());
     stress::note(&format!(
         "huge_main_cf_100_mb: purge of {} bytes took {:.1?}, peak RSS {} MiB",

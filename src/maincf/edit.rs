@@ -173,6 +173,15 @@ impl MainCf {
     ///
     /// Either every edit is applied or, on error, nothing is changed.
     pub fn apply_edits(&mut self, edits: &[Edit<'_>]) -> Result<(), BatchError> {
+        self.apply_edits_traced(edits).map(drop)
+    }
+
+    /// [`MainCf::apply_edits`], also saying where each line of the result
+    /// came from: for each physical line of the new document, the index of
+    /// the unchanged line of the old document it is, or [`NEW_LINE`] for a
+    /// line the edits wrote (or changed: a last line that gained its line
+    /// ending). Kept lines keep their order, so this is a line diff.
+    pub fn apply_edits_traced(&mut self, edits: &[Edit<'_>]) -> Result<Vec<u32>, BatchError> {
         for (index, (name, value)) in edits.iter().enumerate() {
             check_name(name)
                 .and_then(|()| value.map_or(Ok(()), |v| check_value(name, v)))
@@ -274,9 +283,13 @@ impl MainCf {
                 .last()
                 .is_some_and(|l| !l.lf && l.text().last() != Some(&b'\r'));
         let only_appends = before.is_empty() && !delete.contains(&true);
+        // Line index as u32: a main.cf of 4 billion lines does not fit in
+        // memory anyway.
+        let index = |i: usize| u32::try_from(i).unwrap_or(NEW_LINE);
         if only_appends && (appended.is_empty() || !adds_cr) {
+            let mut origin: Vec<u32> = (0..n).map(index).collect();
             if appended.is_empty() {
-                return Ok(());
+                return Ok(origin);
             }
             // Appending new names leaves every earlier entry and warning
             // as it was (the new start line only ends the last logical
@@ -286,23 +299,35 @@ impl MainCf {
                 error: e.into(),
             })?;
             let at = self.lines.len();
-            end_last_line(&mut self.lines, crlf);
+            if end_last_line(&mut self.lines, crlf) {
+                origin[at - 1] = NEW_LINE;
+            }
+            origin.extend(std::iter::repeat_n(NEW_LINE, appended.len()));
             self.lines.extend(appended);
             self.add_appended_entries(at, entries);
-            return Ok(());
+            return Ok(origin);
         }
         let mut out: Vec<PhysLine> = Vec::with_capacity(n + appended.len());
+        let mut origin: Vec<u32> = Vec::with_capacity(n + appended.len());
         for (i, line) in lines.iter().enumerate() {
             if let Some((examples_here, rewritten)) = before.remove(&i) {
+                let written = examples_here.len() + rewritten.len();
                 out.extend(examples_here);
                 out.extend(rewritten);
+                origin.extend(std::iter::repeat_n(NEW_LINE, written));
             }
             if !delete[i] {
                 out.push(line.clone());
+                origin.push(index(i));
             }
         }
         if !appended.is_empty() {
-            end_last_line(&mut out, crlf);
+            if end_last_line(&mut out, crlf) {
+                if let Some(last) = origin.last_mut() {
+                    *last = NEW_LINE;
+                }
+            }
+            origin.extend(std::iter::repeat_n(NEW_LINE, appended.len()));
             out.extend(appended);
         }
         let (entries, warnings) = super::parse::derive_entries(&out).map_err(|e| BatchError {
@@ -312,20 +337,25 @@ impl MainCf {
         self.lines = out;
         self.entries = std::sync::Arc::new(entries);
         self.warnings = warnings;
-        Ok(())
+        Ok(origin)
     }
 }
 
+/// In [`MainCf::apply_edits_traced`]: a line the edits wrote.
+pub const NEW_LINE: u32 = u32::MAX;
+
 /// Terminate an unterminated last line before lines are appended (with
-/// CR LF in a CRLF file).
-fn end_last_line(lines: &mut [PhysLine], crlf: bool) {
-    if let Some(last) = lines.last_mut() {
-        if !last.lf {
+/// CR LF in a CRLF file). True when it changed the line.
+fn end_last_line(lines: &mut [PhysLine], crlf: bool) -> bool {
+    match lines.last_mut() {
+        Some(last) if !last.lf => {
             if crlf && last.text().last() != Some(&b'\r') {
                 *last = PhysLine::new([last.text(), b"\r"].concat(), true);
             }
             last.lf = true;
+            true
         }
+        _ => false,
     }
 }
 

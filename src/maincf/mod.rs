@@ -10,7 +10,7 @@ mod edit;
 mod effective;
 mod parse;
 
-pub use edit::{fold_entry, BatchError, Edit, EditError, NewValue};
+pub use edit::{fold_entry, BatchError, Edit, EditError, NewValue, NEW_LINE};
 pub use effective::Effective;
 pub use parse::{Diagnostic, MainCfError, Warning};
 
