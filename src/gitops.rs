@@ -662,18 +662,14 @@ fn check_host(
             }
             None => (None, &no_live),
         };
-        let checked = if complete {
-            crate::validate::validate_against(&spec, catalog, master, live, &mut out.warnings)
-        } else {
-            // Without the cross-parameter rules: they need the whole spec.
-            crate::validate::validate_partial_against(
-                &spec,
-                catalog,
-                master,
-                live,
-                &mut out.warnings,
-            )
-        };
+        let checked = crate::validate::validate_against(
+            &spec,
+            catalog,
+            master,
+            live,
+            &mut out.warnings,
+            complete,
+        );
         if let Err(SpecErrors(errors)) = checked {
             out.errors.extend(errors.into_iter().map(HostError::from));
         }
@@ -800,10 +796,17 @@ pub fn validate_repo(
                     "{shown}: no host uses this layer; validated without a master.cf or main.cf"
                 ));
                 let mut w = Vec::new();
-                crate::validate::validate_against(&spec, catalog, None, &BTreeMap::new(), &mut w)
-                    .err()
-                    .map(|SpecErrors(errs)| errs)
-                    .unwrap_or_default()
+                crate::validate::validate_against(
+                    &spec,
+                    catalog,
+                    None,
+                    &BTreeMap::new(),
+                    &mut w,
+                    true,
+                )
+                .err()
+                .map(|SpecErrors(errs)| errs)
+                .unwrap_or_default()
             }
             Ok(_) => Vec::new(),
         };

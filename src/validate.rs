@@ -218,28 +218,19 @@ impl Config for AfterChange<'_> {
 }
 
 /// Validate against already-loaded inputs (used by the fleet plan, which
-/// reads snapshots instead of a live directory).
+/// reads snapshots instead of a live directory). `complete`: the spec
+/// loaded without errors; for a spec that did not (see
+/// [`Spec::load_partial`]) each value is checked, but not the
+/// cross-parameter rules, which judge the whole configuration.
 pub fn validate_against(
     spec: &Spec,
     catalog: &Catalog,
     master: Option<&MasterCf>,
     live: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
+    complete: bool,
 ) -> Result<(), SpecErrors> {
-    check(spec, catalog, master, live, warnings, true)
-}
-
-/// [`validate_against`] for a spec that did not load completely (see
-/// [`Spec::load_partial`]): the checks of each value, not the
-/// cross-parameter rules, which judge the whole configuration.
-pub fn validate_partial_against(
-    spec: &Spec,
-    catalog: &Catalog,
-    master: Option<&MasterCf>,
-    live: &BTreeMap<String, String>,
-    warnings: &mut Vec<String>,
-) -> Result<(), SpecErrors> {
-    check(spec, catalog, master, live, warnings, false)
+    check(spec, catalog, master, live, warnings, complete)
 }
 
 /// Every check; `cross`: also the cross-parameter rules.
