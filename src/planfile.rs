@@ -49,10 +49,7 @@ pub enum PlanFileError {
 /// past the first bytes only when they open a JSON object.
 pub fn looks_like_plan_file(path: &Path) -> bool {
     use std::io::Read;
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return false;
-    }
-    let Ok(mut f) = std::fs::File::open(path) else {
+    let Ok((mut f, _)) = crate::read_file::open_regular(path) else {
         return false;
     };
     let mut head = [0u8; 256];

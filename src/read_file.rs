@@ -13,23 +13,25 @@ const OPEN_FLAGS: i32 = 0o4000;
 const OPEN_FLAGS: i32 = 0;
 
 /// The error for a path that is not a regular file.
-pub fn not_regular_error() -> std::io::Error {
+fn not_regular_error() -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
         "not a regular file (a FIFO, socket or device); it must be a regular file or a symlink to one",
     )
 }
 
-/// Read `path` when it is a regular file (following symlinks); an
-/// `InvalidInput` error for a FIFO, socket, device or directory.
-pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+/// Open `path` for reading when it is a regular file (following
+/// symlinks): an `InvalidInput` error for a FIFO, socket, device or
+/// directory, checked on the open file so that a swap after the check
+/// cannot make a read block. Also returns the file's length.
+pub fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, u64)> {
     use std::os::unix::fs::OpenOptionsExt;
     // Checked before opening too: without O_NONBLOCK (not Linux), opening
     // a FIFO would block.
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
         return Err(not_regular_error());
     }
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(OPEN_FLAGS)
         .open(path)?;
@@ -37,15 +39,21 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     if !meta.is_file() {
         return Err(not_regular_error());
     }
+    Ok((file, meta.len()))
+}
+
+/// Read `path` when it is a regular file (see [`open_regular`]).
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    let (mut file, len) = open_regular(path)?;
     // Sized up front, but fallibly: a sparse file of terabytes is an
     // error, not an abort.
     let mut bytes = Vec::new();
     bytes
-        .try_reserve_exact(usize::try_from(meta.len()).unwrap_or(usize::MAX))
+        .try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX))
         .map_err(|_| {
             std::io::Error::new(
                 std::io::ErrorKind::OutOfMemory,
-                format!("{} bytes do not fit in memory", meta.len()),
+                format!("{len} bytes do not fit in memory"),
             )
         })?;
     file.read_to_end(&mut bytes)?;
@@ -59,16 +67,7 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
 /// of `/dev/stdout` in a container must not be read: it would block).
 pub fn read_regular_tail(path: &Path, offset: u64, max: u64) -> Option<Vec<u8>> {
     use std::io::{Seek, SeekFrom};
-    use std::os::unix::fs::OpenOptionsExt;
-    if !std::fs::metadata(path).ok()?.is_file() {
-        return None;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(OPEN_FLAGS)
-        .open(path)
-        .ok()?;
-    let len = file.metadata().ok().filter(|m| m.is_file())?.len();
+    let (mut file, len) = open_regular(path).ok()?;
     // A log rotated or truncated since the offset: read it from the start.
     let offset = if offset > len { 0 } else { offset };
     let start = offset.max(len.saturating_sub(max));

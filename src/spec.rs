@@ -401,8 +401,9 @@ fn load_layer(
         }
         _ => {}
     }
-    // Bounded even if the file grows after the size check.
-    let bytes = match std::fs::File::open(&canonical).and_then(|f| {
+    // Bounded even if the file grows after the size check, and never a
+    // FIFO swapped in after it.
+    let bytes = match crate::read_file::open_regular(&canonical).and_then(|(f, _)| {
         use std::io::Read;
         let mut b = Vec::new();
         f.take(MAX_SPEC_BYTES + 1).read_to_end(&mut b).map(|_| b)
