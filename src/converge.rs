@@ -5,10 +5,9 @@
 use crate::apply::{apply, ApplyError, ApplyOptions};
 use crate::catalog::Catalog;
 use crate::checked_plan::{validate_and_plan, CheckedPlanError};
-use crate::plan::{Plan, PlanError};
+use crate::plan::Plan;
 use crate::service::{ServiceAction, ServiceMode};
 use crate::spec::Spec;
-use crate::validate::ValidationErrors;
 use std::path::PathBuf;
 
 /// What to converge, and how.
@@ -41,10 +40,9 @@ pub struct ConvergeOutcome {
 /// message says).
 #[derive(Debug, thiserror::Error)]
 pub enum ConvergeError {
+    /// The spec is invalid, or main.cf could not be planned.
     #[error(transparent)]
-    Invalid(#[from] ValidationErrors),
-    #[error(transparent)]
-    Plan(#[from] PlanError),
+    Plan(#[from] CheckedPlanError),
     #[error(transparent)]
     Apply(#[from] ApplyError),
 }
@@ -53,12 +51,7 @@ pub enum ConvergeError {
 pub fn converge(req: ConvergeRequest) -> Result<ConvergeOutcome, ConvergeError> {
     let catalog = Catalog::host();
     let (plan, mut warnings) =
-        validate_and_plan(&req.spec, &req.config_dir, &catalog, req.validate).map_err(
-            |e| match e {
-                CheckedPlanError::Invalid(e) => ConvergeError::Invalid(e),
-                CheckedPlanError::Plan(e) => ConvergeError::Plan(e),
-            },
-        )?;
+        validate_and_plan(&req.spec, &req.config_dir, &catalog, req.validate)?;
     if req.check_mode {
         return Ok(ConvergeOutcome {
             written: false,
