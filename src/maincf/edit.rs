@@ -13,7 +13,7 @@
 use super::parse::{classify, LineKind};
 use super::{MainCf, MainCfError, PhysLine};
 use crate::postfix_space::is_space;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A value to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -366,8 +366,7 @@ fn commented_examples<'a>(lines: &[PhysLine], names: &[&'a str]) -> HashMap<&'a 
     if names.is_empty() {
         return found;
     }
-    let wanted: HashMap<&[u8], &'a [u8]> =
-        names.iter().map(|n| (n.as_bytes(), n.as_bytes())).collect();
+    let wanted: HashSet<&'a [u8]> = names.iter().map(|n| n.as_bytes()).collect();
     for (i, line) in lines.iter().enumerate() {
         let Some(rest) = line.text().strip_prefix(b"#") else {
             continue;
