@@ -30,7 +30,7 @@
 use crate::catalog::Catalog;
 use crate::maincf::MainCf;
 use crate::mastercf::MasterCf;
-use crate::plan::{plan_bytes, Change, Summary};
+use crate::plan::{plan_document, Change, Summary};
 use crate::service::ServiceAction;
 use crate::spec::{LayerCache, Location, Spec, SpecError, SpecErrors};
 use serde::Serialize;
@@ -80,17 +80,10 @@ fn known_hosts_hint(known: &[String]) -> String {
     if known.is_empty() {
         return "\n  hint: the repository has no host specs yet; create hosts/<host>.yaml (postform import -o hosts/<host>.yaml)".into();
     }
-    const SHOWN: usize = 20;
-    let mut list = known
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if known.len() > SHOWN {
-        list.push_str(&format!(" and {} more", known.len() - SHOWN));
-    }
-    format!("\n  hint: known hosts: {list}; pass --host NAME")
+    format!(
+        "\n  hint: known hosts: {}; pass --host NAME",
+        list_some(known, 20)
+    )
 }
 
 /// One host of a repository.
@@ -522,7 +515,8 @@ pub fn default_jobs() -> usize {
 struct LoadedSnapshot {
     snapshot: Snapshot,
     master: Option<Arc<MasterCf>>,
-    live: BTreeMap<String, String>,
+    /// The snapshot's main.cf, parsed once for validation and the plan.
+    doc: MainCf,
     warnings: Vec<String>,
 }
 
@@ -587,15 +581,10 @@ fn load_snapshot(
             snapshot.main_cf_path.display()
         ))
     })?;
-    let live = doc
-        .effective()
-        .iter()
-        .map(|e| (e.name_str().into_owned(), e.value_str().into_owned()))
-        .collect();
     Ok(Some(LoadedSnapshot {
         snapshot,
         master,
-        live,
+        doc,
         warnings,
     }))
 }
@@ -654,13 +643,12 @@ fn check_host(
         Err(e) => out.errors.push(e),
     }
     if validate && (out.errors.is_empty() || !complete) {
-        let no_live = BTreeMap::new();
         let (master, live) = match &out.snapshot {
             Some(l) => {
                 out.warnings.extend(l.warnings.iter().cloned());
-                (l.master.as_deref(), &l.live)
+                (l.master.as_deref(), Some(&l.doc))
             }
-            None => (None, &no_live),
+            None => (None, None),
         };
         let checked = crate::validate::validate_against(
             &spec,
@@ -796,17 +784,10 @@ pub fn validate_repo(
                     "{shown}: no host uses this layer; validated without a master.cf or main.cf"
                 ));
                 let mut w = Vec::new();
-                crate::validate::validate_against(
-                    &spec,
-                    catalog,
-                    None,
-                    &BTreeMap::new(),
-                    &mut w,
-                    true,
-                )
-                .err()
-                .map(|SpecErrors(errs)| errs)
-                .unwrap_or_default()
+                crate::validate::validate_against(&spec, catalog, None, None, &mut w, true)
+                    .err()
+                    .map(|SpecErrors(errs)| errs)
+                    .unwrap_or_default()
             }
             Ok(_) => Vec::new(),
         };
@@ -1015,11 +996,12 @@ fn plan_host(
         return out;
     };
     let snapshot = loaded.snapshot;
-    match plan_bytes(
+    match plan_document(
         &spec,
         &snapshot.path,
         &snapshot.main_cf_path,
         snapshot.main_cf,
+        loaded.doc,
         catalog,
     ) {
         Ok(plan) => {

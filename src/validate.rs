@@ -128,22 +128,7 @@ fn validate_in_dir_with(
             None
         }
     };
-    // main.cf's values are read in place, not copied (a large main.cf has
-    // tens of thousands).
-    let effective = live.map(MainCf::effective);
-    let no_values = BTreeMap::new();
-    let live_values: &dyn Config = match &effective {
-        Some(e) => e,
-        None => &no_values,
-    };
-    check(
-        spec,
-        catalog,
-        master.as_ref(),
-        live_values,
-        &mut warnings,
-        cross,
-    )?;
+    check(spec, catalog, master.as_ref(), live, &mut warnings, cross)?;
     Ok(warnings)
 }
 
@@ -218,15 +203,16 @@ impl Config for AfterChange<'_> {
 }
 
 /// Validate against already-loaded inputs (used by the fleet plan, which
-/// reads snapshots instead of a live directory). `complete`: the spec
-/// loaded without errors; for a spec that did not (see
-/// [`Spec::load_partial`]) each value is checked, but not the
-/// cross-parameter rules, which judge the whole configuration.
+/// reads snapshots instead of a live directory): `live` is main.cf as
+/// parsed, `None` when there is none. `complete`: the spec loaded without
+/// errors; for a spec that did not (see [`Spec::load_partial`]) each value
+/// is checked, but not the cross-parameter rules, which judge the whole
+/// configuration.
 pub fn validate_against(
     spec: &Spec,
     catalog: &Catalog,
     master: Option<&MasterCf>,
-    live: &BTreeMap<String, String>,
+    live: Option<&MainCf>,
     warnings: &mut Vec<String>,
     complete: bool,
 ) -> Result<(), SpecErrors> {
@@ -238,11 +224,19 @@ fn check(
     spec: &Spec,
     catalog: &Catalog,
     master: Option<&MasterCf>,
-    live: &dyn Config,
+    live: Option<&MainCf>,
     warnings: &mut Vec<String>,
     cross: bool,
 ) -> Result<(), SpecErrors> {
     let mut errors = Vec::new();
+    // main.cf's values are read in place, not copied (a large main.cf has
+    // tens of thousands).
+    let effective = live.map(MainCf::effective);
+    let no_values = BTreeMap::new();
+    let live: &dyn Config = match &effective {
+        Some(e) => e,
+        None => &no_values,
+    };
     // The configuration after the change: live values overlaid with the spec.
     let rendered: BTreeMap<String, Option<String>> = spec
         .main
