@@ -222,26 +222,21 @@ pub fn set_mode_owner(path: &Path, mode: u32, uid: u32, gid: u32) {
 
 /// The gid of group `name` from /etc/group.
 pub fn group_gid(name: &str) -> Option<u32> {
-    fs::read_to_string("/etc/group")
-        .ok()?
-        .lines()
-        .find_map(|l| {
-            let mut f = l.split(':');
-            (f.next()? == name).then_some(())?;
-            f.nth(1)?.parse().ok()
-        })
+    third_field_of("/etc/group", name)
 }
 
 /// The uid of user `name` from /etc/passwd.
 pub fn user_uid(name: &str) -> Option<u32> {
-    fs::read_to_string("/etc/passwd")
-        .ok()?
-        .lines()
-        .find_map(|l| {
-            let mut f = l.split(':');
-            (f.next()? == name).then_some(())?;
-            f.nth(1)?.parse().ok()
-        })
+    third_field_of("/etc/passwd", name)
+}
+
+/// The numeric third field (uid or gid) of the `name:` line of `file`.
+fn third_field_of(file: &str, name: &str) -> Option<u32> {
+    fs::read_to_string(file).ok()?.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next()? == name).then_some(())?;
+        f.nth(1)?.parse().ok()
+    })
 }
 
 /// A finished run of the binary.
