@@ -22,45 +22,10 @@ use postform::maincf::{normalize, Edit, EditError, MainCf, NewValue};
 use postform::postfix_space::trim;
 use std::collections::BTreeMap;
 
-const KNOWN: &[&str] = &["inet_protocols", "myhostname", "mynetworks", "relayhost", "a", "b"];
+#[path = "common.rs"]
+mod common;
 
-#[derive(Debug, Arbitrary)]
-enum NameSel {
-    Existing(u16),
-    Known(u8),
-    Literal(String),
-}
-
-#[derive(Debug, Arbitrary)]
-enum Val {
-    Scalar(String),
-    List(Vec<String>),
-}
-
-#[derive(Debug, Arbitrary)]
-enum Op {
-    Set(NameSel, Val),
-    Remove(NameSel),
-}
-
-fn pick(sel: &NameSel, doc: &MainCf) -> String {
-    let known = |i: usize| KNOWN[i % KNOWN.len()].to_string();
-    match sel {
-        NameSel::Existing(i) => match doc.entries() {
-            [] => known(*i as usize),
-            entries => entries[*i as usize % entries.len()].name_str().into_owned(),
-        },
-        NameSel::Known(i) => known(*i as usize),
-        NameSel::Literal(s) => s.clone(),
-    }
-}
-
-fn effective(doc: &MainCf) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    doc.effective()
-        .iter()
-        .map(|e| (e.name.clone(), e.value.clone()))
-        .collect()
-}
+use common::{effective, pick, Op, Val};
 
 fn postconf_view(m: &BTreeMap<Vec<u8>, Vec<u8>>) -> BTreeMap<Vec<u8>, Vec<u8>> {
     m.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()
@@ -81,9 +46,9 @@ fuzz_target!(|data: &[u8]| {
     let resolved: Vec<(String, Option<NewValue>)> = ops
         .iter()
         .map(|op| match op {
-            Op::Set(s, Val::Scalar(v)) => (pick(s, &original), Some(NewValue::Scalar(v.clone()))),
-            Op::Set(s, Val::List(v)) => (pick(s, &original), Some(NewValue::List(v.clone()))),
-            Op::Remove(s) => (pick(s, &original), None),
+            Op::Set(s, Val::Scalar(v)) => (pick(s, &original, text), Some(NewValue::Scalar(v.clone()))),
+            Op::Set(s, Val::List(v)) => (pick(s, &original, text), Some(NewValue::List(v.clone()))),
+            Op::Remove(s) => (pick(s, &original, text), None),
         })
         .collect();
     let edits: Vec<Edit<'_>> = resolved

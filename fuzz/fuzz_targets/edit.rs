@@ -22,83 +22,11 @@ use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use postform::maincf::{normalize, EditError, MainCf, NewValue};
 use postform::postfix_space::trim;
-use std::collections::BTreeMap;
 
-/// Names worth trying beside the document's own.
-const KNOWN: &[&str] = &[
-    "inet_protocols",
-    "inet_interfaces",
-    "myhostname",
-    "mynetworks",
-    "relayhost",
-    "smtpd_recipient_restrictions",
-    "a",
-    "b",
-];
+#[path = "common.rs"]
+mod common;
 
-#[derive(Debug, Arbitrary)]
-enum NameSel {
-    /// The name of the document's n-th entry.
-    Existing(u16),
-    /// The name of the n-th commented example (`#name = ...`).
-    Commented(u16),
-    Known(u8),
-    Literal(String),
-}
-
-#[derive(Debug, Arbitrary)]
-enum Val {
-    Scalar(String),
-    List(Vec<String>),
-}
-
-#[derive(Debug, Arbitrary)]
-enum Op {
-    Set(NameSel, Val),
-    Remove(NameSel),
-}
-
-fn commented_names(data: &[u8]) -> Vec<String> {
-    data.split(|&b| b == b'\n')
-        .filter_map(|l| {
-            let rest = l.strip_prefix(b"#")?;
-            let rest = trim(rest);
-            let end = rest
-                .iter()
-                .position(|&b| b == b'=' || b == b' ' || b == b'\t')?;
-            std::str::from_utf8(&rest[..end]).ok().map(str::to_string)
-        })
-        .filter(|n| !n.is_empty())
-        .collect()
-}
-
-fn pick(sel: &NameSel, doc: &MainCf, data: &[u8]) -> String {
-    let known = |i: usize| KNOWN[i % KNOWN.len()].to_string();
-    match sel {
-        NameSel::Existing(i) => match doc.entries() {
-            [] => known(*i as usize),
-            entries => entries[*i as usize % entries.len()].name_str().into_owned(),
-        },
-        NameSel::Commented(i) => {
-            let names = commented_names(data);
-            if names.is_empty() {
-                known(*i as usize)
-            } else {
-                names[*i as usize % names.len()].clone()
-            }
-        }
-        NameSel::Known(i) => known(*i as usize),
-        NameSel::Literal(s) => s.clone(),
-    }
-}
-
-/// name -> effective raw value.
-fn effective(doc: &MainCf) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    doc.effective()
-        .iter()
-        .map(|e| (e.name.clone(), e.value.clone()))
-        .collect()
-}
+use common::{effective, pick, Op, Val};
 
 /// Physical lines (without LF) outside the spans of `name`'s entries.
 fn untouched_lines(data: &[u8], doc: &MainCf, name: &[u8]) -> Vec<Vec<u8>> {
