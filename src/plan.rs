@@ -200,7 +200,7 @@ pub fn plan_document(
     let mut changes = Vec::new();
     // The edits, applied in one pass at the end; the location of each
     // for a refused edit.
-    let mut values: Vec<(&str, Option<NewValue>, Location)> = Vec::new();
+    let mut values: Vec<(String, Option<NewValue>, Location)> = Vec::new();
     for (name, desired) in &spec.main {
         let (count, current) = match defined.get(name.as_bytes()) {
             Some(&(count, e)) => (count, Some(e)),
@@ -220,7 +220,7 @@ pub fn plan_document(
                 if satisfied && count == 1 {
                     continue;
                 }
-                values.push((name, Some(new_value), spec.location_of(name)));
+                values.push((name.clone(), Some(new_value), spec.location_of(name)));
                 let kind = match (satisfied, current.is_some()) {
                     (true, _) => ChangeKind::Dedupe,
                     (false, true) => ChangeKind::Change,
@@ -246,7 +246,7 @@ pub fn plan_document(
                 let Some(current) = current else {
                     continue;
                 };
-                values.push((name, None, spec.location_of(name)));
+                values.push((name.clone(), None, spec.location_of(name)));
                 let effective_same = is_default(catalog, name, &current.value);
                 changes.push(Change {
                     name: name.clone(),
@@ -277,17 +277,13 @@ pub fn plan_document(
                 line: Some(entry.line),
                 removed_duplicates: count.saturating_sub(1),
             });
+            values.push((name.into_owned(), None, spec.location_of("purge")));
         }
     }
-    let purged: Vec<String> = changes[values.len()..]
+    let edits: Vec<Edit<'_>> = values
         .iter()
-        .map(|c| c.name.clone())
+        .map(|(name, value, _)| (name.as_str(), value.as_ref()))
         .collect();
-    let mut edits: Vec<Edit<'_>> = values
-        .iter()
-        .map(|(name, value, _)| (*name, value.as_ref()))
-        .collect();
-    edits.extend(purged.iter().map(|name| (name.as_str(), None)));
     // Postfix's own warnings about the live file, as FILE:LINE: text. An
     // "overriding earlier entry" the plan fixes (it removes the dead
     // duplicates) is not repeated: the plan says so.
@@ -308,10 +304,7 @@ pub fn plan_document(
         edited
             .apply_edits_traced(&edits)
             .map_err(|BatchError { index, error }| PlanError::Edit {
-                location: match values.get(index) {
-                    Some((_, _, location)) => location.clone(),
-                    None => spec.location_of("purge"),
-                },
+                location: values[index].2.clone(),
                 error,
             })?;
     let service_action = changes
