@@ -132,8 +132,8 @@ fn validate_in_dir_with(
     Ok(warnings)
 }
 
-/// A configuration's effective values, by name: main.cf as parsed, a map,
-/// or a spec laid over either.
+/// A configuration's effective values, by name: main.cf as parsed (none
+/// when there is no main.cf), or a spec laid over it.
 trait Config {
     /// The raw value of `name`, when set.
     fn get(&self, name: &str) -> Option<Cow<'_, str>>;
@@ -141,23 +141,13 @@ trait Config {
     fn pairs(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)>;
 }
 
-impl Config for BTreeMap<String, String> {
+impl Config for Option<Effective<'_>> {
     fn get(&self, name: &str) -> Option<Cow<'_, str>> {
-        BTreeMap::get(self, name).map(|v| Cow::Borrowed(v.as_str()))
+        Effective::get(self.as_ref()?, name).map(|e| String::from_utf8_lossy(&e.value))
     }
     fn pairs(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
         self.iter()
-            .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
-            .collect()
-    }
-}
-
-impl Config for Effective<'_> {
-    fn get(&self, name: &str) -> Option<Cow<'_, str>> {
-        Effective::get(self, name).map(|e| String::from_utf8_lossy(&e.value))
-    }
-    fn pairs(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-        self.iter()
+            .flat_map(Effective::iter)
             .map(|e| {
                 (
                     String::from_utf8_lossy(&e.name),
@@ -232,11 +222,7 @@ fn check(
     // main.cf's values are read in place, not copied (a large main.cf has
     // tens of thousands).
     let effective = live.map(MainCf::effective);
-    let no_values = BTreeMap::new();
-    let live: &dyn Config = match &effective {
-        Some(e) => e,
-        None => &no_values,
-    };
+    let live: &dyn Config = &effective;
     // The configuration after the change: live values overlaid with the spec.
     let rendered: BTreeMap<String, Option<String>> = spec
         .main
