@@ -43,29 +43,8 @@ impl EffectiveConfig {
     /// Read `DIR/main.cf` and `DIR/master.cf`.
     pub fn load(config_dir: &Path, catalog: &Catalog) -> Result<Self, LoadError> {
         let (path, bytes) = crate::plan::read_main_cf(config_dir)?;
-        let master_path = config_dir.join("master.cf");
-        let (master, unreadable) = match crate::read_file::read_regular(&master_path) {
-            Ok(b) => (Some(b), None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
-            Err(e) => (None, Some(e)),
-        };
-        let mut config = Self::from_bytes(config_dir, &path, bytes, master, catalog)?;
-        if let Some(e) = unreadable {
-            // Say why master.cf was not read (it exists).
-            let missing = format!("{}: not found;", master_path.display());
-            for w in config
-                .warnings
-                .iter_mut()
-                .filter(|w| w.starts_with(&missing))
-            {
-                *w = w.replacen(
-                    &missing,
-                    &format!("{}: cannot read: {e};", master_path.display()),
-                    1,
-                );
-            }
-        }
-        Ok(config)
+        let master = crate::read_file::read_regular(&config_dir.join("master.cf"));
+        Self::build(config_dir, &path, bytes, master, catalog)
     }
 
     /// Build from bytes (a snapshot, or a file already read).
@@ -74,6 +53,19 @@ impl EffectiveConfig {
         path: &Path,
         bytes: Vec<u8>,
         master: Option<Vec<u8>>,
+        catalog: &Catalog,
+    ) -> Result<Self, LoadError> {
+        let master = master.ok_or_else(|| std::io::ErrorKind::NotFound.into());
+        Self::build(config_dir, path, bytes, master, catalog)
+    }
+
+    /// Build from main.cf's bytes and master.cf as read (an error says why
+    /// there is none).
+    fn build(
+        config_dir: &Path,
+        path: &Path,
+        bytes: Vec<u8>,
+        master: std::io::Result<Vec<u8>>,
         catalog: &Catalog,
     ) -> Result<Self, LoadError> {
         let main_cf = MainCf::parse(&bytes).map_err(|error| LoadError::Parse {
@@ -87,16 +79,17 @@ impl EffectiveConfig {
             .map(|w| format!("{shown}:{}: {}", w.line(), w.message()))
             .collect();
         let services = match &master {
-            Some(m) => match MasterCf::parse(m) {
+            Ok(m) => match MasterCf::parse(m) {
                 Ok(mc) => mc.services,
                 Err(e) => {
                     warnings.push(format!("{}: {e}", config_dir.join("master.cf").display()));
                     Vec::new()
                 }
             },
-            None => {
+            Err(e) => {
+                let why = crate::read_file::unread_reason(e);
                 warnings.push(format!(
-                    "{}: not found; service-derived parameter names are not recognised",
+                    "{}: {why}; service-derived parameter names are not recognised",
                     config_dir.join("master.cf").display()
                 ));
                 Vec::new()
@@ -177,7 +170,7 @@ impl EffectiveConfig {
             config_dir: config_dir.to_path_buf(),
             main_cf,
             main_cf_bytes: bytes,
-            master_cf_bytes: master,
+            master_cf_bytes: master.ok(),
             parameters,
             warnings,
         })

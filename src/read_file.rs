@@ -42,6 +42,16 @@ pub fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, u64)> {
     Ok((file, meta.len()))
 }
 
+/// Why a file was not read, for a warning: "not found", else
+/// "cannot read: <error>".
+pub fn unread_reason(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        "not found".to_string()
+    } else {
+        format!("cannot read: {e}")
+    }
+}
+
 /// Read `path` when it is a regular file (see [`open_regular`]).
 pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     let (mut file, len) = open_regular(path)?;

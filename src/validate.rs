@@ -116,11 +116,7 @@ fn validate_in_dir_with(
             }
         },
         Err(e) => {
-            let why = if e.kind() == std::io::ErrorKind::NotFound {
-                "not found".to_string()
-            } else {
-                format!("cannot read: {e}")
-            };
+            let why = crate::read_file::unread_reason(&e);
             warnings.push(format!(
                 "{}: {why}; service-derived parameter names (e.g. relay_destination_concurrency_limit) are not known",
                 config_dir.join("master.cf").display()
