@@ -326,8 +326,9 @@ fn load_and_validate_reports_structure_and_value_errors_together() {
     );
     let catalog = postform::catalog::Catalog::builtin();
     let spec = dir.path().join("spec.yaml");
-    let errors = postform::validate::load_and_validate(&spec, &dir.path().join("cfg"), catalog)
-        .expect_err("five mistakes");
+    let errors =
+        postform::engine::validate::load_and_validate(&spec, &dir.path().join("cfg"), catalog)
+            .expect_err("five mistakes");
     let got: Vec<(usize, usize, String)> = errors
         .0
         .iter()
@@ -351,7 +352,7 @@ fn load_and_validate_reports_structure_and_value_errors_together() {
         b"extends: [missing.yaml]\nmain:\n  message_size_limit: 0\n  biff: maybe\n",
         &[],
     );
-    let errors = postform::validate::load_and_validate(
+    let errors = postform::engine::validate::load_and_validate(
         &dir.path().join("spec.yaml"),
         &dir.path().join("cfg"),
         catalog,

@@ -18,8 +18,8 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use postform::maincf::{normalize, Edit, EditError, MainCf, NewValue};
-use postform::postfix_space::trim;
+use postform::postfix::maincf::{normalize, Edit, EditError, MainCf, NewValue};
+use postform::postfix::space::trim;
 use std::collections::BTreeMap;
 
 #[path = "common.rs"]

@@ -209,7 +209,7 @@ pub fn cached_defaults(program: &Path) -> Result<Catalog, HostCatalogError> {
             if let Some(dir) = file.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
-            let _ = crate::atomic::write_atomic(&file, &bytes);
+            let _ = crate::io::atomic::write_atomic(&file, &bytes);
         }
     }
     Ok(catalog)
@@ -298,7 +298,7 @@ fn host_fingerprint() -> String {
         h.update(std::fs::read(f).unwrap_or_default());
         h.update([0]);
     }
-    crate::plan::sha256_hex(&h.finalize())
+    crate::io::hash::sha256_hex(&h.finalize())
 }
 
 fn cache_header(
@@ -313,7 +313,7 @@ fn cache_header(
         "{CACHE_MAGIC}\nprogram\t{}\nprogram-id\t{program_id}\nmaster-cf\t{}\nmaster-cf-id\t{master_id}\nhost\t{host}\nbody-sha256\t{}\n\n",
         program.display(),
         master.display(),
-        crate::plan::sha256_hex(body.as_bytes()),
+        crate::io::hash::sha256_hex(body.as_bytes()),
     )
 }
 
@@ -399,7 +399,7 @@ mod tests {
                 &out,
             );
             std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
-            crate::atomic::write_atomic(&file, format!("{header}{out}").as_bytes())
+            crate::io::atomic::write_atomic(&file, format!("{header}{out}").as_bytes())
                 .expect("write cache");
             parse_defaults(&program, &out).expect("parse")
         };

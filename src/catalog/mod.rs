@@ -253,7 +253,7 @@ impl Catalog {
             if name.is_empty()
                 || name
                     .bytes()
-                    .any(|b| crate::postfix_space::is_space(b) || b == b'=')
+                    .any(|b| crate::postfix::space::is_space(b) || b == b'=')
             {
                 continue;
             }

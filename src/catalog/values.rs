@@ -21,8 +21,8 @@
 //! case-sensitive unless documented otherwise (verified for inet_protocols
 //! with postconf 3.7.11: `IPv4` is fatal).
 
-use crate::macros::{compat_level, strtol};
-use crate::postfix_space;
+use crate::postfix::macros::{compat_level, strtol};
+use crate::postfix::space;
 use thiserror::Error;
 
 use super::{Param, ParamType};
@@ -136,7 +136,7 @@ pub fn check_value(param: &Param, value: &str) -> Result<(), ValueProblem> {
 }
 
 fn trimmed(value: &str) -> &str {
-    value.trim_matches(|c: char| c.is_ascii() && postfix_space::is_space(c as u8))
+    value.trim_matches(|c: char| c.is_ascii() && space::is_space(c as u8))
 }
 
 fn check_integer(v: &str, min: i64, max: i64) -> Result<(), ValueProblem> {

@@ -12,7 +12,7 @@
 
 use super::parse::{classify, LineKind};
 use super::{MainCf, MainCfError, PhysLine};
-use crate::postfix_space::is_space;
+use crate::postfix::space::is_space;
 use std::collections::{HashMap, HashSet};
 
 /// A value to write.

@@ -33,7 +33,7 @@
 //! check ends (they carry the prefix `postform-check-`; a run killed by
 //! SIGKILL leaves its directory, and the next check removes it).
 
-use crate::service::{postconf_bin, postfix_bin};
+use crate::engine::service::{postconf_bin, postfix_bin};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -85,7 +85,7 @@ pub fn check(
             "postconf not found: the candidate check with the real Postfix was skipped".into(),
         ]);
     }
-    let master = crate::read_file::read_regular(&config_dir.join("master.cf")).unwrap_or_default();
+    let master = crate::io::read::read_regular(&config_dir.join("master.cf")).unwrap_or_default();
     let mut warnings = Vec::new();
     compare(&mut warnings, "`postconf -n`", before, after, |main_cf| {
         postconf_problems(main_cf, &master)
@@ -231,7 +231,7 @@ fn postfix_check_problems(main_cf: &[u8], master_cf: &[u8]) -> Result<Vec<String
 /// Whether the effective value of an [`INSTALLATION_PARAMETERS`] entry
 /// differs (or a file cannot be parsed, to be safe).
 fn installation_changed(before: &[u8], after: &[u8]) -> bool {
-    use crate::maincf::MainCf;
+    use crate::postfix::maincf::MainCf;
     let (Ok(b), Ok(a)) = (MainCf::parse(before), MainCf::parse(after)) else {
         return true;
     };
@@ -412,7 +412,7 @@ pub fn sweep_stale_scratch_dirs(tmp: &Path, uid: u32) -> usize {
 /// The uid of the candidate's mail_owner (default `postfix`), from
 /// /etc/passwd.
 fn mail_owner_uid(main_cf: &[u8]) -> Option<u32> {
-    let owner = crate::maincf::MainCf::parse(main_cf)
+    let owner = crate::postfix::maincf::MainCf::parse(main_cf)
         .ok()
         .and_then(|d| {
             d.get("mail_owner")

@@ -2,10 +2,10 @@
 //! only when the change needs it.
 
 use super::{print_warnings, use_color_stdout, CmdResult};
+use crate::engine::apply::{apply, ApplyOptions};
+use crate::engine::service::ServiceMode;
 use anyhow::bail;
 use clap::Args;
-use postform::apply::{apply, ApplyOptions};
-use postform::service::ServiceMode;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -52,8 +52,8 @@ pub fn run(args: ApplyArgs) -> CmdResult {
     let (plan, warnings) = if let Some(repo) = &args.repo {
         let spec = super::plan::host_spec(repo, args.host.as_deref())?;
         super::plan::compute(&spec, &args.config_dir, validate)?
-    } else if postform::planfile::looks_like_plan_file(&args.spec) {
-        let plan = postform::planfile::load(&args.spec)?;
+    } else if crate::engine::planfile::looks_like_plan_file(&args.spec) {
+        let plan = crate::engine::planfile::load(&args.spec)?;
         let w = plan.warnings.clone();
         (plan, w)
     } else {

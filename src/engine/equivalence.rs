@@ -6,7 +6,7 @@
 //! lines, `{ ... }` groups one item); booleans ignore case.
 
 use crate::catalog::{Catalog, ParamType};
-use crate::maincf::normalize;
+use crate::postfix::maincf::normalize;
 
 /// Parameters whose value is a list (split on `, \t\r\n` by
 /// mail_parm_split / the table and restriction parsers).

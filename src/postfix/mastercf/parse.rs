@@ -16,8 +16,8 @@
 //!   (postconf_user.c) with `split_nameval`.
 
 use super::{MasterCfError, MasterCfWarning, Service};
-use crate::macros::{balpar, tokens_q};
-use crate::postfix_space::{is_space, trim};
+use crate::postfix::macros::{balpar, tokens_q};
+use crate::postfix::space::{is_space, trim};
 use std::collections::HashMap;
 
 pub(super) struct Parsed {

@@ -7,10 +7,11 @@
 //! action fails (Postfix refuses the new file), the previous bytes are put
 //! back, Postfix is brought back up, and the error carries Postfix's words.
 
-use crate::atomic::{self, WriteError};
-use crate::candidate::{self, CandidateError};
-use crate::plan::{sha256_hex, Plan};
-use crate::service::{Service, ServiceAction, ServiceError, ServiceMode, ServiceOutcome};
+use crate::engine::candidate::{self, CandidateError};
+use crate::engine::plan::Plan;
+use crate::engine::service::{Service, ServiceAction, ServiceError, ServiceMode, ServiceOutcome};
+use crate::io::atomic::{self, WriteError};
+use crate::io::hash::sha256_hex;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -50,7 +51,7 @@ pub enum ApplyError {
         found: String,
     },
     #[error(transparent)]
-    Read(#[from] crate::plan::PlanError),
+    Read(#[from] crate::engine::plan::PlanError),
     #[error(transparent)]
     Candidate(#[from] CandidateError),
     #[error("{}: cannot keep a backup: {source}; nothing was written", path.display())]
@@ -149,7 +150,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
             dir.display()
         ));
     }
-    let (_, current) = crate::plan::read_main_cf(&plan.config_dir)?;
+    let (_, current) = crate::engine::plan::read_main_cf(&plan.config_dir)?;
     let found = sha256_hex(&current);
     if found != plan.base_sha256 {
         return Err(ApplyError::Stale {
@@ -234,7 +235,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
 /// The effective `maillog_file` of main.cf bytes (Postfix logs there when
 /// there is no syslog).
 fn maillog_file(main_cf: &[u8]) -> Option<PathBuf> {
-    let doc = crate::maincf::MainCf::parse(main_cf).ok()?;
+    let doc = crate::postfix::maincf::MainCf::parse(main_cf).ok()?;
     let e = doc.get("maillog_file")?;
     let v = e.value_str().trim().to_string();
     (!v.is_empty() && v.starts_with('/')).then(|| PathBuf::from(v))

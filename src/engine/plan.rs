@@ -7,12 +7,13 @@
 //! main.cf changed since).
 
 use crate::catalog::{restart_class, Catalog, RestartClass};
-use crate::maincf::{
+use crate::engine::equivalence::{equivalent, is_default};
+use crate::engine::service::{ServiceAction, ServiceMode};
+use crate::engine::spec::{Location, Spec, SpecValue};
+use crate::io::hash::sha256_hex;
+use crate::postfix::maincf::{
     BatchError, Edit, EditError, Entry, MainCf, MainCfError, NewValue, Warning, NEW_LINE,
 };
-use crate::service::{ServiceAction, ServiceMode};
-use crate::spec::{Location, Spec, SpecValue};
-use crate::value::{equivalent, is_default};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -140,12 +141,6 @@ fn parse_message(path: &Path, error: &MainCfError) -> String {
     }
 }
 
-/// SHA-256 of bytes, hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(bytes))
-}
-
 /// Read `DIR/main.cf` (following a symlink) as bytes.
 pub fn read_main_cf(config_dir: &Path) -> Result<(PathBuf, Vec<u8>), PlanError> {
     let path = config_dir.join("main.cf");
@@ -154,7 +149,7 @@ pub fn read_main_cf(config_dir: &Path) -> Result<(PathBuf, Vec<u8>), PlanError> 
     }
     // A FIFO would block forever and a device (a link to /dev/zero) never
     // ends: only a regular file (or a symlink to one) is read.
-    match crate::read_file::read_regular(&path) {
+    match crate::io::read::read_regular(&path) {
         Ok(bytes) => Ok((path, bytes)),
         Err(error) => Err(PlanError::Read { path, error }),
     }
@@ -339,7 +334,7 @@ const ORIGIN_DIFF_ABOVE: u64 = 50_000_000;
 pub const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
 
 fn normalize_str(v: &str) -> String {
-    String::from_utf8_lossy(&crate::maincf::normalize(v.as_bytes())).into_owned()
+    String::from_utf8_lossy(&crate::postfix::maincf::normalize(v.as_bytes())).into_owned()
 }
 
 fn action_for(name: &str, effective_same: bool) -> ServiceAction {

@@ -7,10 +7,10 @@
 //! values is reported as such even when main.cf has problems too.
 
 use crate::catalog::Catalog;
-use crate::maincf::MainCf;
-use crate::plan::{plan_bytes, plan_document, read_main_cf, Plan, PlanError};
-use crate::spec::Spec;
-use crate::validate::{validate_with_live, ValidationErrors};
+use crate::engine::plan::{plan_bytes, plan_document, read_main_cf, Plan, PlanError};
+use crate::engine::spec::Spec;
+use crate::engine::validate::{validate_with_live, ValidationErrors};
+use crate::postfix::maincf::MainCf;
 use std::path::Path;
 
 /// Above this size main.cf is planned and validated on two threads.

@@ -2,12 +2,12 @@
 //! mode) apply. The CLI `apply`, the Ansible module and GitOps pull mode
 //! all go through here.
 
-use crate::apply::{apply, ApplyError, ApplyOptions};
 use crate::catalog::Catalog;
-use crate::checked_plan::{validate_and_plan, CheckedPlanError};
-use crate::plan::Plan;
-use crate::service::{ServiceAction, ServiceMode};
-use crate::spec::Spec;
+use crate::engine::apply::{apply, ApplyError, ApplyOptions};
+use crate::engine::checked_plan::{validate_and_plan, CheckedPlanError};
+use crate::engine::plan::Plan;
+use crate::engine::service::{ServiceAction, ServiceMode};
+use crate::engine::spec::Spec;
 use std::path::PathBuf;
 
 /// What to converge, and how.

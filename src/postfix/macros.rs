@@ -29,7 +29,7 @@
 //! not taken today is still an error the day the condition flips.
 //! [`expand`] reproduces the expand-mode behaviour exactly.
 
-use crate::postfix_space;
+use crate::postfix::space;
 use thiserror::Error;
 
 /// A malformed macro expression. The messages are the warnings postconf
@@ -240,7 +240,7 @@ pub fn list_items(value: &[u8]) -> Result<Vec<&[u8]>, BraceError> {
                     offset: start,
                 })
             }
-            Some(len) => items.push(postfix_space::trim(&token[1..len - 1])),
+            Some(len) => items.push(space::trim(&token[1..len - 1])),
         }
     }
     Ok(items)
@@ -834,7 +834,7 @@ fn parse_long(s: &[u8]) -> Option<i64> {
 /// are no digits or the number overflows (ERANGE).
 pub(crate) fn strtol(s: &[u8]) -> Option<(i64, usize)> {
     let mut i = 0;
-    while i < s.len() && postfix_space::is_space(s[i]) {
+    while i < s.len() && space::is_space(s[i]) {
         i += 1;
     }
     let negative = match s.get(i) {

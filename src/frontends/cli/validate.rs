@@ -1,10 +1,10 @@
 //! `postform validate`: offline validation of spec files, for CI.
 
 use super::{print_warnings, CmdResult};
+use crate::catalog::Catalog;
+use crate::engine::spec::SpecErrors;
+use crate::frontends::gitops::{default_jobs, validate_repo, Repo};
 use clap::Args;
-use postform::catalog::Catalog;
-use postform::gitops::{default_jobs, validate_repo, Repo};
-use postform::spec::SpecErrors;
 use std::path::PathBuf;
 
 /// Validate spec files against the parameter catalog (and the config
@@ -55,7 +55,7 @@ pub fn run(args: ValidateArgs) -> CmdResult {
         }
         files += 1;
         // Loading and validation together: every error of the file at once.
-        match postform::validate::load_and_validate(path, &args.config_dir, &catalog) {
+        match crate::engine::validate::load_and_validate(path, &args.config_dir, &catalog) {
             Ok((_, w)) => warnings.extend(w),
             Err(SpecErrors(e)) => all.extend(e.iter().map(ToString::to_string)),
         }

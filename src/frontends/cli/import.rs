@@ -1,11 +1,11 @@
 //! `postform import`: write a spec that reproduces the current main.cf.
 
 use super::{print_warnings, CmdResult};
+use crate::catalog::Catalog;
+use crate::engine::effective_config::EffectiveConfig;
+use crate::engine::equivalence::is_default;
 use anyhow::Context;
 use clap::Args;
-use postform::catalog::Catalog;
-use postform::effective_config::EffectiveConfig;
-use postform::value::is_default;
 use std::path::PathBuf;
 
 /// Write a spec (short form) that reproduces the current main.cf:
@@ -43,7 +43,7 @@ pub fn run(args: ImportArgs) -> CmdResult {
     print_warnings(&warnings);
     match &args.out {
         Some(path) => {
-            postform::atomic::write_atomic(path, text.as_bytes())?;
+            crate::io::atomic::write_atomic(path, text.as_bytes())?;
             eprintln!("Wrote {}.", path.display());
         }
         None => print!("{text}"),

@@ -15,15 +15,15 @@
 //! [`load_and_validate`] loads a spec and validates it in one step, so
 //! that structural mistakes (a mapping as a value, `purge: maybe`) and bad
 //! values are reported together. The candidate check with the real
-//! Postfix, which needs the planned file, is in [`crate::candidate`].
+//! Postfix, which needs the planned file, is in [`crate::engine::candidate`].
 
 use crate::catalog::known::{SERVICE_SUFFIXES, TIME_LIMIT_SUFFIX};
 use crate::catalog::{
     check_value, read_only, value_rule, Catalog, NameContext, Param, ParamType, ValueRuleKind,
 };
-use crate::maincf::{Effective, MainCf};
-use crate::mastercf::MasterCf;
-use crate::spec::{Spec, SpecError, SpecErrors, SpecValue};
+use crate::engine::spec::{Spec, SpecError, SpecErrors, SpecValue};
+use crate::postfix::maincf::{Effective, MainCf};
+use crate::postfix::mastercf::MasterCf;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -78,7 +78,7 @@ fn validate_in_dir(
 ) -> Result<Vec<String>, SpecErrors> {
     // Through plan's reader: it refuses a FIFO or device (a plain read
     // of a FIFO main.cf would hang here, before planning reports it).
-    let live = crate::plan::read_main_cf(config_dir)
+    let live = crate::engine::plan::read_main_cf(config_dir)
         .ok()
         .and_then(|(_, b)| MainCf::parse(&b).ok());
     validate_in_dir_with(spec, config_dir, catalog, live.as_ref(), cross)
@@ -86,7 +86,7 @@ fn validate_in_dir(
 
 /// [`validate`] with main.cf already parsed (`None`: missing or
 /// unreadable), so that a caller that also plans parses it once (see
-/// [`crate::checked_plan`]).
+/// [`crate::engine::checked_plan`]).
 pub fn validate_with_live(
     spec: &Spec,
     config_dir: &Path,
@@ -104,7 +104,7 @@ fn validate_in_dir_with(
     cross: bool,
 ) -> Result<Vec<String>, SpecErrors> {
     let mut warnings = Vec::new();
-    let master = match crate::read_file::read_regular(&config_dir.join("master.cf")) {
+    let master = match crate::io::read::read_regular(&config_dir.join("master.cf")) {
         Ok(bytes) => match MasterCf::parse(&bytes) {
             Ok(m) => Some(m),
             Err(e) => {
@@ -116,7 +116,7 @@ fn validate_in_dir_with(
             }
         },
         Err(e) => {
-            let why = crate::read_file::unread_reason(&e);
+            let why = crate::io::read::unread_reason(&e);
             warnings.push(format!(
                 "{}: {why}; service-derived parameter names (e.g. relay_destination_concurrency_limit) are not known",
                 config_dir.join("master.cf").display()
@@ -475,13 +475,13 @@ fn value_problems(name: &str, value: &SpecValue) -> Vec<(String, Option<String>)
         return out;
     }
     let rendered = value.render();
-    if let Err(e) = crate::macros::check_syntax(rendered.as_bytes()) {
+    if let Err(e) = crate::postfix::macros::check_syntax(rendered.as_bytes()) {
         out.push((
             format!("{name}: {e}"),
             Some("write $name, ${name}, ${name?value} or ${name:value}; a literal $ is $$".into()),
         ));
     }
-    if let Err(e) = crate::macros::check_braces(rendered.as_bytes()) {
+    if let Err(e) = crate::postfix::macros::check_braces(rendered.as_bytes()) {
         out.push((
             format!("{name}: {e}"),
             Some("balance the braces: { ... } groups one list item".into()),
@@ -525,7 +525,7 @@ struct Finding {
 }
 
 fn tokens(v: &str) -> Vec<String> {
-    crate::value::list_items(v.as_bytes())
+    crate::engine::equivalence::list_items(v.as_bytes())
         .into_iter()
         .map(|t| String::from_utf8_lossy(&t).to_lowercase())
         .collect()

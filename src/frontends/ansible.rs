@@ -24,10 +24,10 @@
 //! of `parameters` then overrides (or adds) that parameter, like one more
 //! spec layer on top.
 
-use crate::converge::{converge, ConvergeOutcome, ConvergeRequest};
-use crate::plan::Plan;
-use crate::service::{ServiceAction, ServiceMode};
-use crate::spec::Spec;
+use crate::engine::converge::{converge, ConvergeOutcome, ConvergeRequest};
+use crate::engine::plan::Plan;
+use crate::engine::service::{ServiceAction, ServiceMode};
+use crate::engine::spec::Spec;
 use serde_json::{json, Map, Value};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -913,7 +913,7 @@ mod tests {
         }))
         .unwrap();
         let spec = o.build_spec().unwrap();
-        use crate::spec::SpecValue;
+        use crate::engine::spec::SpecValue;
         assert_eq!(
             spec.main["inet_protocols"],
             Some(SpecValue::Str("ipv4".into()))

@@ -21,7 +21,7 @@
 //! This is the only module that touches serde_yaml (deprecated upstream), so
 //! the YAML library can be swapped in one place.
 
-use crate::service::ServiceMode;
+use crate::engine::service::ServiceMode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -134,7 +134,7 @@ impl Spec {
     /// together with every problem found. A parameter whose value is
     /// unusable is left out; the rest of the file is still read, so that
     /// validation can report its problems in the same run ("all errors at
-    /// once", see [`crate::validate::load_and_validate`]). Never use a
+    /// once", see [`crate::engine::validate::load_and_validate`]). Never use a
     /// spec with errors for anything but more error reporting.
     pub fn load_partial(path: &Path) -> (Spec, Vec<SpecError>) {
         Spec::load_partial_with(path, None)
@@ -403,7 +403,7 @@ fn load_layer(
     }
     // Bounded even if the file grows after the size check, and never a
     // FIFO swapped in after it.
-    let bytes = match crate::read_file::open_regular(&canonical).and_then(|(f, _)| {
+    let bytes = match crate::io::read::open_regular(&canonical).and_then(|(f, _)| {
         use std::io::Read;
         let mut b = Vec::new();
         f.take(MAX_SPEC_BYTES + 1).read_to_end(&mut b).map(|_| b)

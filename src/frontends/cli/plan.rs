@@ -2,11 +2,11 @@
 
 use super::{print_warnings, use_color_stdout, CmdResult};
 
+use crate::catalog::Catalog;
+use crate::engine::plan::Plan;
+use crate::engine::spec::Spec;
+use crate::frontends::gitops::{default_host_name, default_jobs, fleet_plan, FleetOptions, Repo};
 use clap::Args;
-use postform::catalog::Catalog;
-use postform::gitops::{default_host_name, default_jobs, fleet_plan, FleetOptions, Repo};
-use postform::plan::Plan;
-use postform::spec::Spec;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -75,7 +75,7 @@ pub fn run(args: PlanArgs) -> CmdResult {
         print!("{}", plan.render_text(use_color_stdout()));
     }
     if let Some(out) = &args.out {
-        postform::planfile::save(&plan, out)?;
+        crate::engine::planfile::save(&plan, out)?;
         if !args.json {
             println!(
                 "\nSaved the plan to {}. Apply exactly this plan with: postform apply {}",
@@ -99,7 +99,7 @@ pub fn compute(
 ) -> anyhow::Result<(Plan, Vec<String>)> {
     let spec = Spec::load(spec)?;
     let catalog = Catalog::host();
-    Ok(postform::checked_plan::validate_and_plan(
+    Ok(crate::engine::checked_plan::validate_and_plan(
         &spec, config_dir, &catalog, validate,
     )?)
 }

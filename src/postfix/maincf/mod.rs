@@ -109,7 +109,7 @@ impl Entry {
 /// Normalize a raw value the way postconf prints it.
 pub fn normalize(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len());
-    for word in crate::postfix_space::print_words(value) {
+    for word in crate::postfix::space::print_words(value) {
         if !out.is_empty() {
             out.push(b' ');
         }

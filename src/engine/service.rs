@@ -485,7 +485,7 @@ impl Service {
                 .map_or(0, |(_, n)| *n);
             // What the log gained since the snapshot (at most 1 MiB): a
             // log may be large, or /dev/stdout in a container.
-            let Some(bytes) = crate::read_file::read_regular_tail(path, start, 1 << 20) else {
+            let Some(bytes) = crate::io::read::read_regular_tail(path, start, 1 << 20) else {
                 continue;
             };
             lines.extend(problem_lines(&String::from_utf8_lossy(&bytes)));

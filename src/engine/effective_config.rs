@@ -3,10 +3,10 @@
 //! know are "unused" and left out), with the warnings postconf prints.
 
 use crate::catalog::{read_only, Catalog, NameContext};
-use crate::maincf::{MainCf, MainCfError};
-use crate::mastercf::MasterCf;
-use crate::spec::SpecValue;
-use crate::value::{is_default, is_list_param, list_items};
+use crate::engine::equivalence::{is_default, is_list_param, list_items};
+use crate::engine::spec::SpecValue;
+use crate::postfix::maincf::{MainCf, MainCfError};
+use crate::postfix::mastercf::MasterCf;
 use std::path::{Path, PathBuf};
 
 /// The effective configuration of one config directory.
@@ -25,7 +25,7 @@ pub struct EffectiveConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(transparent)]
-    Read(#[from] crate::plan::PlanError),
+    Read(#[from] crate::engine::plan::PlanError),
     #[error("{}:{error}", path.display())]
     Parse { path: PathBuf, error: MainCfError },
     /// A value Postfix's macro expander rejects: every Postfix program
@@ -35,15 +35,15 @@ pub enum LoadError {
         path: PathBuf,
         line: usize,
         name: String,
-        error: crate::macros::MacroError,
+        error: crate::postfix::macros::MacroError,
     },
 }
 
 impl EffectiveConfig {
     /// Read `DIR/main.cf` and `DIR/master.cf`.
     pub fn load(config_dir: &Path, catalog: &Catalog) -> Result<Self, LoadError> {
-        let (path, bytes) = crate::plan::read_main_cf(config_dir)?;
-        let master = crate::read_file::read_regular(&config_dir.join("master.cf"));
+        let (path, bytes) = crate::engine::plan::read_main_cf(config_dir)?;
+        let master = crate::io::read::read_regular(&config_dir.join("master.cf"));
         Self::build(config_dir, &path, bytes, master, catalog)
     }
 
@@ -87,7 +87,7 @@ impl EffectiveConfig {
                 }
             },
             Err(e) => {
-                let why = crate::read_file::unread_reason(e);
+                let why = crate::io::read::unread_reason(e);
                 warnings.push(format!(
                     "{}: {why}; service-derived parameter names are not recognised",
                     config_dir.join("master.cf").display()
@@ -136,9 +136,9 @@ impl EffectiveConfig {
                 let result = if raw {
                     Ok(Default::default())
                 } else if with_services.contains(&name) {
-                    crate::macros::expand(&e.value, lookup)
+                    crate::postfix::macros::expand(&e.value, lookup)
                 } else {
-                    crate::macros::check_syntax(&e.value).map(|()| Default::default())
+                    crate::postfix::macros::check_syntax(&e.value).map(|()| Default::default())
                 };
                 match result {
                     Err(error) => {
@@ -180,7 +180,7 @@ impl EffectiveConfig {
     pub fn postconf_n(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for (name, value) in &self.parameters {
-            let v = crate::maincf::normalize(value);
+            let v = crate::postfix::maincf::normalize(value);
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(if v.is_empty() { b" =" } else { b" = " });
             out.extend_from_slice(&v);
@@ -197,7 +197,7 @@ impl EffectiveConfig {
             .map(|(k, v)| {
                 (
                     k.clone(),
-                    String::from_utf8_lossy(&crate::maincf::normalize(v))
+                    String::from_utf8_lossy(&crate::postfix::maincf::normalize(v))
                         .into_owned()
                         .into(),
                 )
@@ -237,7 +237,7 @@ impl EffectiveConfig {
                 )
             } else {
                 SpecValue::Str(
-                    String::from_utf8_lossy(&crate::maincf::normalize(text.as_bytes()))
+                    String::from_utf8_lossy(&crate::postfix::maincf::normalize(text.as_bytes()))
                         .into_owned(),
                 )
             };
@@ -266,7 +266,10 @@ impl EffectiveConfig {
             env!("CARGO_PKG_VERSION"),
             self.config_dir.join("main.cf").display(),
         );
-        (crate::spec::render_short_form(&header, &entries), warnings)
+        (
+            crate::engine::spec::render_short_form(&header, &entries),
+            warnings,
+        )
     }
 }
 

@@ -1,10 +1,10 @@
 //! `postform show`: the effective parameters, like `postconf -n`.
 
 use super::{print_warnings, CmdResult};
+use crate::catalog::Catalog;
+use crate::engine::effective_config::EffectiveConfig;
 use anyhow::Context;
 use clap::Args;
-use postform::catalog::Catalog;
-use postform::effective_config::EffectiveConfig;
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -5,8 +5,8 @@
 //! was planned against. Applying it re-reads main.cf under the lock and
 //! refuses when the hash differs (someone changed the file since).
 
-use crate::plan::{Change, Plan};
-use crate::service::{ServiceAction, ServiceMode};
+use crate::engine::plan::{Change, Plan};
+use crate::engine::service::{ServiceAction, ServiceMode};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -39,7 +39,7 @@ pub enum PlanFileError {
     #[error("{}: not a postform plan file ({why}); create one with `postform plan -o FILE`", path.display())]
     Invalid { path: PathBuf, why: String },
     #[error(transparent)]
-    Write(#[from] crate::atomic::WriteError),
+    Write(#[from] crate::io::atomic::WriteError),
 }
 
 /// Is this file a saved plan (rather than a spec)? A regular file holding
@@ -49,7 +49,7 @@ pub enum PlanFileError {
 /// past the first bytes only when they open a JSON object.
 pub fn looks_like_plan_file(path: &Path) -> bool {
     use std::io::Read;
-    let Ok((mut f, _)) = crate::read_file::open_regular(path) else {
+    let Ok((mut f, _)) = crate::io::read::open_regular(path) else {
         return false;
     };
     let mut head = [0u8; 256];
@@ -94,7 +94,7 @@ pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
     let text = serde_json::to_string_pretty(&file).unwrap_or_default();
     // The plan holds main.cf twice: a new plan file is private (0600), not
     // world-readable like the writer's default.
-    crate::atomic::write_atomic_with_mode(path, text.as_bytes(), 0o600)?;
+    crate::io::atomic::write_atomic_with_mode(path, text.as_bytes(), 0o600)?;
     Ok(())
 }
 
@@ -129,7 +129,7 @@ pub fn load(path: &Path) -> Result<Plan, PlanFileError> {
     }
     let before = unhex(&f.before_hex).ok_or_else(|| invalid("bad before_hex".into()))?;
     let after = unhex(&f.after_hex).ok_or_else(|| invalid("bad after_hex".into()))?;
-    if crate::plan::sha256_hex(&before) != f.base_sha256 {
+    if crate::io::hash::sha256_hex(&before) != f.base_sha256 {
         return Err(invalid(
             "base_sha256 does not match the recorded file".into(),
         ));
@@ -145,7 +145,7 @@ pub fn load(path: &Path) -> Result<Plan, PlanFileError> {
     }
     // Never hand apply bytes Postfix cannot read (with --no-validate
     // nothing else would catch them).
-    if let Err(e) = crate::maincf::MainCf::parse(&after) {
+    if let Err(e) = crate::postfix::maincf::MainCf::parse(&after) {
         return Err(invalid(format!(
             "the planned main.cf does not parse: {}",
             clip(&e.to_string())

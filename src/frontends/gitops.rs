@@ -28,11 +28,11 @@
 //! `extends` resolution produces.
 
 use crate::catalog::Catalog;
-use crate::maincf::MainCf;
-use crate::mastercf::MasterCf;
-use crate::plan::{plan_document, Change, Summary};
-use crate::service::ServiceAction;
-use crate::spec::{LayerCache, Location, Spec, SpecError, SpecErrors};
+use crate::engine::plan::{plan_document, Change, Summary};
+use crate::engine::service::ServiceAction;
+use crate::engine::spec::{LayerCache, Location, Spec, SpecError, SpecErrors};
+use crate::postfix::maincf::MainCf;
+use crate::postfix::mastercf::MasterCf;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
@@ -356,10 +356,10 @@ pub struct Snapshot {
 pub fn read_snapshot(dir: &Path, host: &str) -> Result<Option<Snapshot>, String> {
     let folder = dir.join(host);
     let main = folder.join("main.cf");
-    match crate::read_file::read_regular(&main) {
+    match crate::io::read::read_regular(&main) {
         Ok(bytes) => {
             let master = folder.join("master.cf");
-            let master_cf = match crate::read_file::read_regular(&master) {
+            let master_cf = match crate::io::read::read_regular(&master) {
                 Ok(b) => Some(b),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => return Err(format!("{}: cannot read: {e}", master.display())),
@@ -375,7 +375,7 @@ pub fn read_snapshot(dir: &Path, host: &str) -> Result<Option<Snapshot>, String>
         Err(e) => return Err(format!("{}: cannot read: {e}", main.display())),
     }
     let json_path = dir.join(format!("{host}.json"));
-    let text = match crate::read_file::read_regular(&json_path) {
+    let text = match crate::io::read::read_regular(&json_path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: cannot read: {e}", json_path.display())),
@@ -650,7 +650,7 @@ fn check_host(
             }
             None => (None, None),
         };
-        let checked = crate::validate::validate_against(
+        let checked = crate::engine::validate::validate_against(
             &spec,
             catalog,
             master,
@@ -784,7 +784,7 @@ pub fn validate_repo(
                     "{shown}: no host uses this layer; validated without a master.cf or main.cf"
                 ));
                 let mut w = Vec::new();
-                crate::validate::validate_against(&spec, catalog, None, None, &mut w, true)
+                crate::engine::validate::validate_against(&spec, catalog, None, None, &mut w, true)
                     .err()
                     .map(|SpecErrors(errs)| errs)
                     .unwrap_or_default()

@@ -20,7 +20,7 @@
 //!   trimmed. Whitespace is C `isspace()`: VT and FF included.
 
 use super::{Entry, PhysLine};
-use crate::postfix_space::{is_space, trim};
+use crate::postfix::space::{is_space, trim};
 
 /// A fatal main.cf syntax error, as Postfix reports it (every Postfix
 /// program refuses to start on these).

@@ -10,6 +10,6 @@ pub struct SchemaArgs {}
 
 pub fn run(_args: SchemaArgs) -> CmdResult {
     // The text ends with a newline already.
-    print!("{}", postform::schema::spec_schema_json());
+    print!("{}", crate::engine::schema::spec_schema_json());
     Ok(0)
 }
