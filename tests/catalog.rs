@@ -8,7 +8,8 @@ use postform::catalog::{
     check_value, enum_values, read_only, restart_class, Catalog, NameContext, Param, ParamType,
     RestartClass, ValueProblem,
 };
-use postform::postfix::macros::{check_braces, check_syntax, expand, references, MacroError};
+use postform::postfix::list::check_braces;
+use postform::postfix::macros::{check_syntax, expand, references, MacroError};
 use postform::postfix::mastercf::MasterCf;
 
 const DEBIAN_MASTER_CF: &[u8] = include_bytes!("fixtures/mastercf/debian/master.cf");

@@ -21,7 +21,7 @@
 //! case-sensitive unless documented otherwise (verified for inet_protocols
 //! with postconf 3.7.11: `IPv4` is fatal).
 
-use crate::postfix::macros::{compat_level, strtol};
+use crate::postfix::number::{compat_level, strtol};
 use crate::postfix::space;
 use thiserror::Error;
 

@@ -481,7 +481,7 @@ fn value_problems(name: &str, value: &SpecValue) -> Vec<(String, Option<String>)
             Some("write $name, ${name}, ${name?value} or ${name:value}; a literal $ is $$".into()),
         ));
     }
-    if let Err(e) = crate::postfix::macros::check_braces(rendered.as_bytes()) {
+    if let Err(e) = crate::postfix::list::check_braces(rendered.as_bytes()) {
         out.push((
             format!("{name}: {e}"),
             Some("balance the braces: { ... } groups one list item".into()),
