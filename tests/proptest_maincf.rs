@@ -326,8 +326,8 @@ fn check_batch(data: &[u8], ops: Vec<(Option<usize>, Op)>) -> Result<(), TestCas
     let edits: Vec<Edit<'_>> = ops
         .iter()
         .map(|op| match op {
-            Op::Set(n, v) => (n.as_str(), Some(v)),
-            Op::Remove(n) => (n.as_str(), None),
+            Op::Set(n, v) => (n.as_bytes(), Some(v)),
+            Op::Remove(n) => (n.as_bytes(), None),
         })
         .collect();
     let mut doc = original.clone();

@@ -13,13 +13,17 @@
 //! * [`Catalog::suggest`]: "did you mean" (suggest.rs).
 
 mod builtin;
+mod defaults;
 mod host;
 pub mod known;
+mod lists;
 mod suggest;
 mod values;
 
+pub use defaults::{default_at_level, host_computed_default};
 pub use host::{cache_dir, find_postconf, HostCatalogError, NO_CACHE_ENV};
 pub use known::NameContext;
+pub use lists::is_list_param;
 pub use values::{check_value, enum_values, value_rule, ValueProblem, ValueRule, ValueRuleKind};
 
 use serde::Serialize;

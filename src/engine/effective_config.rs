@@ -2,9 +2,11 @@
 //! filtered the way `postconf -n` filters them (names Postfix does not
 //! know are "unused" and left out), with the warnings postconf prints.
 
+use crate::catalog::is_list_param;
 use crate::catalog::{read_only, Catalog, NameContext};
-use crate::engine::equivalence::{is_default, is_list_param, list_items};
+use crate::engine::equivalence::is_default;
 use crate::engine::spec::SpecValue;
+use crate::postfix::list::comparable_items;
 use crate::postfix::maincf::{MainCf, MainCfError};
 use crate::postfix::mastercf::MasterCf;
 use std::path::{Path, PathBuf};
@@ -228,9 +230,9 @@ impl EffectiveConfig {
                 ));
                 continue;
             };
-            let v = if is_list_param(name) && list_items(value).len() > 1 {
+            let v = if is_list_param(name) && comparable_items(value).len() > 1 {
                 SpecValue::List(
-                    list_items(value)
+                    comparable_items(value)
                         .into_iter()
                         .map(|i| String::from_utf8_lossy(&i).into_owned())
                         .collect(),

@@ -6,7 +6,7 @@
 //! a hash of the main.cf it was computed from (apply refuses to write when
 //! main.cf changed since).
 
-use crate::catalog::{restart_class, Catalog, RestartClass};
+use crate::catalog::{default_at_level, restart_class, Catalog, RestartClass};
 use crate::engine::equivalence::{equivalent, is_default};
 use crate::engine::service::{ServiceAction, ServiceMode};
 use crate::engine::spec::{Location, Spec, SpecValue};
@@ -41,6 +41,11 @@ pub struct Change {
     pub before: Option<String>,
     /// Effective value after.
     pub after: Option<String>,
+    /// For a removal: the default Postfix then uses (as `postconf -d`
+    /// prints it), when the catalog knows the name. `""` in a spec is an
+    /// empty value; `null` is this default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
     /// What the change needs from Postfix (`none` when the effective value
     /// Postfix uses does not change, e.g. an explicit default).
     pub action: ServiceAction,
@@ -193,9 +198,28 @@ pub fn plan_document(
         *slot = (slot.0 + 1, e);
     }
     let mut changes = Vec::new();
+    let mut warnings = Vec::new();
     // The edits, applied in one pass at the end; the location of each
-    // for a refused edit.
-    let mut values: Vec<(String, Option<NewValue>, Location)> = Vec::new();
+    // for a refused edit. Names are bytes (a purge removes names that are
+    // not UTF-8).
+    let mut values: Vec<(Vec<u8>, Option<NewValue>, Location)> = Vec::new();
+    // The compatibility level after the change decides which default
+    // applies where Postfix's default depends on it.
+    let level: Option<Vec<u8>> = match spec.main.get("compatibility_level") {
+        Some(value) => value.as_ref().map(|v| v.render().into_bytes()),
+        None if spec.purge => None,
+        None => defined
+            .get(&b"compatibility_level"[..])
+            .map(|(_, e)| e.value.clone()),
+    };
+    let default_of = |name: &str| -> Option<String> {
+        if let Some(words) = crate::catalog::host_computed_default(name) {
+            return Some(format!("<{words}>"));
+        }
+        catalog
+            .get(name)
+            .map(|p| normalize_str(default_at_level(p.default, level.as_deref())))
+    };
     for (name, desired) in &spec.main {
         let (count, current) = match defined.get(name.as_bytes()) {
             Some(&(count, e)) => (count, Some(e)),
@@ -212,10 +236,20 @@ pub fn plan_document(
                 };
                 let satisfied =
                     current.is_some_and(|e| equivalent(catalog, name, &e.value, &rendered));
-                if satisfied && count == 1 {
+                // A satisfied parameter is left alone: restating the live
+                // state is never a change. Its dead earlier definitions
+                // go only when the user asks for a cleanup (purge).
+                if satisfied && (count == 1 || !spec.purge) {
+                    if count > 1 {
+                        warnings.push(dead_definitions_warning(path, &doc, name, count));
+                    }
                     continue;
                 }
-                values.push((name.clone(), Some(new_value), spec.location_of(name)));
+                values.push((
+                    name.as_bytes().to_vec(),
+                    Some(new_value),
+                    spec.location_of(name),
+                ));
                 let kind = match (satisfied, current.is_some()) {
                     (true, _) => ChangeKind::Dedupe,
                     (false, true) => ChangeKind::Change,
@@ -232,6 +266,7 @@ pub fn plan_document(
                     kind,
                     before: before_value.map(|v| normalize_str(&v)),
                     after: Some(normalize_str(&rendered)),
+                    default: None,
                     action: action_for(name, effective_same),
                     line,
                     removed_duplicates: count.saturating_sub(1),
@@ -241,13 +276,14 @@ pub fn plan_document(
                 let Some(current) = current else {
                     continue;
                 };
-                values.push((name.clone(), None, spec.location_of(name)));
+                values.push((name.as_bytes().to_vec(), None, spec.location_of(name)));
                 let effective_same = is_default(catalog, name, &current.value);
                 changes.push(Change {
                     name: name.clone(),
                     kind: ChangeKind::Remove,
                     before: before_value.map(|v| normalize_str(&v)),
                     after: None,
+                    default: default_of(name),
                     action: action_for(name, effective_same),
                     line,
                     removed_duplicates: count.saturating_sub(1),
@@ -268,16 +304,17 @@ pub fn plan_document(
                 kind: ChangeKind::Remove,
                 before: Some(normalize_str(&entry.value_str())),
                 after: None,
+                default: default_of(&name),
                 action: action_for(&name, effective_same),
                 line: Some(entry.line),
                 removed_duplicates: count.saturating_sub(1),
             });
-            values.push((name.into_owned(), None, spec.location_of("purge")));
+            values.push((entry.name.clone(), None, spec.location_of("purge")));
         }
     }
     let edits: Vec<Edit<'_>> = values
         .iter()
-        .map(|(name, value, _)| (name.as_str(), value.as_ref()))
+        .map(|(name, value, _)| (name.as_slice(), value.as_ref()))
         .collect();
     // Postfix's own warnings about the live file, as FILE:LINE: text. An
     // "overriding earlier entry" the plan fixes (it removes the dead
@@ -287,12 +324,14 @@ pub fn plan_document(
         .filter(|c| c.removed_duplicates > 0)
         .map(|c| c.name.as_str())
         .collect();
-    let warnings: Vec<String> = doc
+    let mut warnings: Vec<String> = doc
         .warnings()
         .iter()
         .filter(|w| !matches!(w, Warning::OverridingEarlier { name, .. } if fixed.contains(&name.as_str())))
         .map(|w| format!("{}:{}: {}", path.display(), w.line(), w.message()))
+        .chain(warnings)
         .collect();
+    warnings.dedup();
     drop(defined);
     let mut edited = doc;
     let line_origin =
@@ -320,6 +359,29 @@ pub fn plan_document(
         warnings,
         line_origin: Some(line_origin),
     })
+}
+
+/// "main.cf:L: `name` is defined N times (lines ...)": the dead earlier
+/// definitions of a parameter the spec restates, which the plan leaves.
+fn dead_definitions_warning(path: &Path, doc: &MainCf, name: &str, count: usize) -> String {
+    let lines: Vec<String> = doc
+        .entries()
+        .iter()
+        .filter(|e| e.name == name.as_bytes())
+        .map(|e| e.line.to_string())
+        .collect();
+    let (dead, last) = lines.split_at(lines.len().saturating_sub(1));
+    let plural = dead.len() != 1;
+    format!(
+        "{}:{}: {name} is defined {count} times (lines {}); the last one is in effect and already says what the spec says, so the plan leaves the dead definition{} on line{} {} as {} (purge: true removes dead definitions)",
+        path.display(),
+        last.first().map_or("?", String::as_str),
+        lines.join(", "),
+        if plural { "s" } else { "" },
+        if plural { "s" } else { "" },
+        dead.join(", "),
+        if plural { "they are" } else { "it is" },
+    )
 }
 
 /// Lines of context in the unified diff.
@@ -589,18 +651,23 @@ impl Plan {
                     "33",
                     format!("{} -> {}{dups}", q(&c.before), q(&c.after)),
                 ),
-                ChangeKind::Remove => (
-                    "-",
-                    "31",
+                ChangeKind::Remove => ("-", "31", {
+                    // What Postfix uses once the definition is gone:
+                    // "empty" and "default" are never confused.
+                    let default = match c.default.as_deref() {
+                        Some("") => "(Postfix default: empty)".to_string(),
+                        Some(d) => format!("(Postfix default: {d})"),
+                        None => "(Postfix default)".to_string(),
+                    };
                     match c.removed_duplicates {
-                        0 => format!("{} -> (Postfix default)", q(&c.before)),
+                        0 => format!("{} -> {default}", q(&c.before)),
                         n => format!(
-                            "{} -> (Postfix default); all {} definitions removed",
+                            "{} -> {default}; all {} definitions removed",
                             q(&c.before),
                             n + 1
                         ),
-                    },
-                ),
+                    }
+                }),
                 ChangeKind::Dedupe => ("~", "33", format!("{} unchanged{dups}", q(&c.after))),
             };
             let needs = match c.action {
@@ -912,7 +979,7 @@ mod tests {
                 .into_iter()
                 .map(|(n, v)| (n, v.map(NewValue::Scalar)))
                 .collect();
-            let batch: Vec<Edit<'_>> = values.iter().map(|(n, v)| (n.as_str(), v.as_ref())).collect();
+            let batch: Vec<Edit<'_>> = values.iter().map(|(n, v)| (n.as_bytes(), v.as_ref())).collect();
             let origin = doc.apply_edits_traced(&batch).unwrap();
             let after = doc.to_bytes();
             let plan = plan_of(text.as_bytes(), after.clone(), origin.clone());
@@ -937,7 +1004,7 @@ mod tests {
         let before = b"a = 1\nb = 2\n";
         let mut doc = MainCf::parse(before).unwrap();
         let value = NewValue::Scalar("3".into());
-        let origin = doc.apply_edits_traced(&[("b", Some(&value))]).unwrap();
+        let origin = doc.apply_edits_traced(&[(b"b", Some(&value))]).unwrap();
         let plan = plan_of(before, doc.to_bytes(), origin.clone());
         assert_eq!(plan.diff_from_origin(&origin, "x", ORIGIN_DIFF_ABOVE), None);
         // A map that does not fit the files is not used.

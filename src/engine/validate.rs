@@ -21,7 +21,9 @@ use crate::catalog::known::{SERVICE_SUFFIXES, TIME_LIMIT_SUFFIX};
 use crate::catalog::{
     check_value, read_only, value_rule, Catalog, NameContext, Param, ParamType, ValueRuleKind,
 };
+use crate::engine::equivalence::equivalent;
 use crate::engine::spec::{Spec, SpecError, SpecErrors, SpecValue};
+use crate::postfix::list::{item_problem, ItemProblem};
 use crate::postfix::maincf::{Effective, MainCf};
 use crate::postfix::mastercf::MasterCf;
 use std::borrow::Cow;
@@ -248,74 +250,37 @@ fn check(
     };
     let builtin = Catalog::builtin();
     for (name, value) in &spec.main {
-        let at = spec.location_of(name);
-        let mut err = |message: String, hint: Option<String>| {
-            errors.push(SpecError {
-                location: at.clone(),
-                message,
-                hint,
-            })
-        };
         let Some(value) = value else {
             // Removing any name is fine, known or not (it cleans up junk).
             continue;
         };
-        if read_only(name) {
-            err(
-                format!("{name} is read-only: Postfix sets it itself and ignores main.cf (\"read-only parameter assignment\")"),
-                Some(format!("remove {name} from the spec (or set it to null to remove it from main.cf)")),
-            );
+        let problems = value_checks(catalog, builtin, services, &names, name, value);
+        if problems.is_empty() {
             continue;
         }
-        let plain_builtin = catalog.contains(name) && builtin.contains(name);
-        if !plain_builtin
-            && (!names().is_known(catalog, name) || foreign_service_name(catalog, names(), name))
-        {
-            let known = names().known_names(catalog);
-            let suggestion = catalog.suggest(name, &known);
-            let why = match service_prefix(name) {
-                Some((service, kind)) => format!(
-                    "master.cf has no `{service}` service {kind} that would define it, so Postfix would ignore it (\"unused parameter\")"
-                ),
-                None => "Postfix 3.7 has no such parameter and would ignore it (\"unused parameter\")".to_string(),
-            };
-            err(
-                format!("unknown parameter `{name}`: {why}"),
-                Some(match suggestion {
-                    Some(s) => format!("did you mean `{s}`? If `{name}` is your own parameter, use it as ${name} in another value or list it under custom_parameters"),
-                    None => format!("check the spelling (postconf -d lists every parameter); if `{name}` is your own parameter, use it as ${name} in another value or list it under custom_parameters"),
-                }),
-            );
-            continue;
-        }
-        let problems = value_problems(name, value);
-        let syntax_ok = problems.is_empty();
-        for problem in problems {
-            err(problem.0, problem.1);
-        }
-        if !syntax_ok {
-            continue;
-        }
-        // Service-derived names (relay_destination_concurrency_limit...)
-        // are typed like the parameter they default to.
-        let Some(param) = catalog.get_with_services(services, name) else {
-            continue;
-        };
-        let doc = Some(format!(
-            "see https://www.postfix.org/postconf.5.html#{}",
-            if plain_builtin {
-                name.clone()
-            } else {
-                doc_anchor(names(), name)
-            }
-        ));
-        if let Some(message) = type_mismatch(&param, value) {
-            err(format!("{name}: {message}"), doc);
-            continue;
-        }
+        // A value main.cf already has is the live state (postconf -n
+        // prints it): restating it changes nothing, so its problems are
+        // warnings, like every problem the live file already has.
         let rendered = value.render();
-        if let Err(p) = check_value(&param, &rendered) {
-            err(format!("{name}: {p}"), doc);
+        let restated = live
+            .get(name)
+            .is_some_and(|current| equivalent(catalog, name, current.as_bytes(), &rendered));
+        let at = spec.location_of(name);
+        for Problem {
+            message,
+            hint,
+            spelling,
+        } in problems
+        {
+            if restated && !spelling {
+                warnings.push(format!("already in the live main.cf: {message}"));
+            } else {
+                errors.push(SpecError {
+                    location: at.clone(),
+                    message,
+                    hint,
+                });
+            }
         }
     }
     // Cross-parameter rules: errors only when the spec introduces them.
@@ -356,6 +321,100 @@ fn check(
     } else {
         sort_errors(&mut errors);
         Err(SpecErrors(errors))
+    }
+}
+
+/// One problem of a desired value.
+struct Problem {
+    message: String,
+    hint: Option<String>,
+    /// About how the spec writes the value (a YAML list for a scalar, an
+    /// item with a comma, a newline): always an error. Otherwise about
+    /// the value Postfix would read, which is only a warning when main.cf
+    /// already has that value (restating the live state changes nothing).
+    spelling: bool,
+}
+
+impl Problem {
+    fn value(message: String, hint: Option<String>) -> Self {
+        Problem {
+            message,
+            hint,
+            spelling: false,
+        }
+    }
+
+    fn spelling(message: String, hint: Option<String>) -> Self {
+        Problem {
+            message,
+            hint,
+            spelling: true,
+        }
+    }
+}
+
+/// The problems of one desired value, as (message, hint): a read-only or
+/// unknown name, injection and syntax, the YAML type, the catalog's value
+/// rules. The caller decides whether they block.
+fn value_checks<'a>(
+    catalog: &Catalog,
+    builtin: &Catalog,
+    services: &[crate::postfix::mastercf::Service],
+    names: &dyn Fn() -> &'a NameContext,
+    name: &str,
+    value: &SpecValue,
+) -> Vec<Problem> {
+    if read_only(name) {
+        return vec![Problem::value(
+            format!("{name} is read-only: Postfix sets it itself and ignores main.cf (\"read-only parameter assignment\")"),
+            Some(format!("remove {name} from the spec (or set it to null to remove it from main.cf)")),
+        )];
+    }
+    let plain_builtin = catalog.contains(name) && builtin.contains(name);
+    if !plain_builtin
+        && (!names().is_known(catalog, name) || foreign_service_name(catalog, names(), name))
+    {
+        let known = names().known_names(catalog);
+        let suggestion = catalog.suggest(name, &known);
+        let why = match service_prefix(name) {
+            Some((service, kind)) => format!(
+                "master.cf has no `{service}` service {kind} that would define it, so Postfix would ignore it (\"unused parameter\")"
+            ),
+            None => "Postfix 3.7 has no such parameter and would ignore it (\"unused parameter\")".to_string(),
+        };
+        return vec![Problem::value(
+            format!("unknown parameter `{name}`: {why}"),
+            Some(match suggestion {
+                Some(s) => format!("did you mean `{s}`? If `{name}` is your own parameter, use it as ${name} in another value or list it under custom_parameters"),
+                None => format!("check the spelling (postconf -d lists every parameter); if `{name}` is your own parameter, use it as ${name} in another value or list it under custom_parameters"),
+            }),
+        )];
+    }
+    // Service-derived names (relay_destination_concurrency_limit...) are
+    // typed like the parameter they default to.
+    let param = catalog.get_with_services(services, name);
+    let raw = param.is_some_and(|p| p.ty == ParamType::Raw);
+    let problems = value_problems(name, value, raw);
+    if !problems.is_empty() {
+        return problems;
+    }
+    let Some(param) = param else {
+        return Vec::new();
+    };
+    let doc = Some(format!(
+        "see https://www.postfix.org/postconf.5.html#{}",
+        if plain_builtin {
+            name.to_string()
+        } else {
+            doc_anchor(names(), name)
+        }
+    ));
+    if let Some(message) = type_mismatch(&param, value) {
+        return vec![Problem::spelling(format!("{name}: {message}"), doc)];
+    }
+    match check_value(&param, &value.render()) {
+        Err(p) => vec![Problem::value(format!("{name}: {p}"), doc)],
+        Ok(()) => Vec::new(),
     }
 }
 
@@ -420,8 +479,9 @@ fn sort_errors(errors: &mut [SpecError]) {
     });
 }
 
-/// Injection and syntax problems of one value: (message, hint).
-fn value_problems(name: &str, value: &SpecValue) -> Vec<(String, Option<String>)> {
+/// Injection and syntax problems of one value: (message, hint). `raw`:
+/// Postfix never expands the parameter (its `$` and braces are data).
+fn value_problems(name: &str, value: &SpecValue, raw: bool) -> Vec<Problem> {
     let mut out = Vec::new();
     let pieces: Vec<String> = match value {
         SpecValue::List(items) => items.clone(),
@@ -438,10 +498,26 @@ fn value_problems(name: &str, value: &SpecValue) -> Vec<(String, Option<String>)
                 c => format!("the control character U+{:04X}", c as u32),
             });
         if let Some(what) = control {
-            out.push((
-                format!("{name}: value contains {what}, which would inject lines into main.cf"),
-                Some("write the value on one line; for a long list use a YAML list".into()),
-            ));
+            // A newline, CR or NUL in a new value would split or end its
+            // line. Other control characters (VT, FF, ESC...) are data for
+            // Postfix, refused in a new value but not in one main.cf
+            // already has.
+            let injects = piece.contains(['\n', '\r', '\0']);
+            let (message, hint) = if injects {
+                (
+                    format!("{name}: value contains {what}, which would inject lines into main.cf"),
+                    "write the value on one line; for a long list use a YAML list",
+                )
+            } else {
+                (
+                    format!("{name}: value contains {what}, which is invisible in editors and terminals; postform does not write control characters into main.cf"),
+                    "remove the control character",
+                )
+            };
+            out.push(Problem {
+                spelling: injects,
+                ..Problem::value(message, Some(hint.into()))
+            });
             continue;
         }
         if piece.trim_start().starts_with('#') {
@@ -449,40 +525,42 @@ fn value_problems(name: &str, value: &SpecValue) -> Vec<(String, Option<String>)
                 SpecValue::List(_) => format!("list item {piece:?}"),
                 _ => "value".to_string(),
             };
-            out.push((
+            out.push(Problem::spelling(
                 format!("{name}: {what} starts with '#', which Postfix would read as a comment when the value is folded"),
                 Some("remove the '#'; main.cf has no inline comments".into()),
             ));
             continue;
         }
-        // The same rules the main.cf writer enforces (maincf/edit.rs), so
-        // that they are reported here with the others and a location.
+        // The rule the main.cf writer enforces (postfix/list.rs), reported
+        // here with the others and a location.
         if matches!(value, SpecValue::List(_)) {
-            if piece.trim().is_empty() {
-                out.push((
-                    format!("{name}: list item {piece:?} is empty"),
-                    Some("remove the empty item from the list".into()),
-                ));
-            } else if piece.contains(',') {
-                out.push((
-                    format!("{name}: list item {piece:?} contains ',', which separates list items"),
-                    Some("give each item separately: [a, b] instead of ['a,b']".into()),
+            // An unclosed `{` is reported below for the whole value, in
+            // Postfix's words.
+            if let Some(problem) = item_problem(piece).filter(|p| *p != ItemProblem::Unbalanced) {
+                let hint = match problem {
+                    ItemProblem::Empty => "remove the empty item from the list",
+                    ItemProblem::Separator => "give each item separately: [a, b] instead of ['a,b']; a comma inside { } is fine",
+                    ItemProblem::Unbalanced | ItemProblem::Comment => "remove the '#'",
+                };
+                out.push(Problem::spelling(
+                    format!("{name}: list item {piece:?} {problem}"),
+                    Some(hint.into()),
                 ));
             }
         }
     }
-    if !out.is_empty() {
+    if !out.is_empty() || raw {
         return out;
     }
     let rendered = value.render();
     if let Err(e) = crate::postfix::macros::check_syntax(rendered.as_bytes()) {
-        out.push((
+        out.push(Problem::value(
             format!("{name}: {e}"),
             Some("write $name, ${name}, ${name?value} or ${name:value}; a literal $ is $$".into()),
         ));
     }
     if let Err(e) = crate::postfix::list::check_braces(rendered.as_bytes()) {
-        out.push((
+        out.push(Problem::value(
             format!("{name}: {e}"),
             Some("balance the braces: { ... } groups one list item".into()),
         ));
@@ -525,7 +603,7 @@ struct Finding {
 }
 
 fn tokens(v: &str) -> Vec<String> {
-    crate::engine::equivalence::list_items(v.as_bytes())
+    crate::postfix::list::comparable_items(v.as_bytes())
         .into_iter()
         .map(|t| String::from_utf8_lossy(&t).to_lowercase())
         .collect()

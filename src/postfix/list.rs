@@ -119,6 +119,87 @@ pub fn is_comma_space(b: u8) -> bool {
     matches!(b, b',' | b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// The elements of a list value in a form that compares the way Postfix
+/// reads them: separators dropped, a `{ ... }` group kept as one element
+/// with its inside whitespace-normalized (`{ a  b }` and `{a b}` are the
+/// same element; extpar strips the braces and the space inside them).
+pub fn comparable_items(value: &[u8]) -> Vec<Vec<u8>> {
+    tokens_q(value, is_comma_space)
+        .map(
+            |(_, item)| match item.strip_prefix(b"{").and_then(|t| t.strip_suffix(b"}")) {
+                Some(inner) => {
+                    let mut v = b"{".to_vec();
+                    v.extend(crate::postfix::maincf::normalize(inner));
+                    v.push(b'}');
+                    v
+                }
+                None => crate::postfix::maincf::normalize(item),
+            },
+        )
+        .collect()
+}
+
+/// Why one item given for a list value cannot be written as one element
+/// (items are joined with `, ` and may be folded onto continuation lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemProblem {
+    /// Nothing but whitespace.
+    Empty,
+    /// Starts with `#`: folded onto its own line it would be a comment.
+    Comment,
+    /// A `,` outside every `{ ... }` group: it would split the item.
+    Separator,
+    /// A `{` that is never closed: the group would swallow the items
+    /// after it.
+    Unbalanced,
+}
+
+impl std::fmt::Display for ItemProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ItemProblem::Empty => "is empty",
+            ItemProblem::Comment => {
+                "starts with '#', which Postfix would read as a comment when the value is folded"
+            }
+            ItemProblem::Separator => {
+                "contains ',' outside a { } group, which separates list items"
+            }
+            ItemProblem::Unbalanced => "has unbalanced { } braces",
+        })
+    }
+}
+
+/// The one rule for list items, used by validation and by the main.cf
+/// writer: see [`ItemProblem`]. A comma inside a balanced group is data
+/// (`{ inet:localhost:8891, default_action=accept }`).
+pub fn item_problem(item: &str) -> Option<ItemProblem> {
+    let trimmed = item.trim();
+    if trimmed.is_empty() {
+        return Some(ItemProblem::Empty);
+    }
+    if trimmed.starts_with('#') {
+        return Some(ItemProblem::Comment);
+    }
+    let mut depth = 0usize;
+    let mut comma = false;
+    for b in item.bytes() {
+        match b {
+            b'{' => depth += 1,
+            // A stray `}` closes nothing and splits nothing (mystrtokq).
+            b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => comma = true,
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        Some(ItemProblem::Unbalanced)
+    } else if comma {
+        Some(ItemProblem::Separator)
+    } else {
+        None
+    }
+}
+
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -126,6 +207,29 @@ fn lossy(b: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comparable_items_keep_groups() {
+        assert_eq!(
+            comparable_items(b"a,\n    b { c  d } ,,{e}"),
+            [&b"a"[..], b"b", b"{c d}", b"{e}"]
+        );
+    }
+
+    #[test]
+    fn item_rules() {
+        assert_eq!(item_problem("permit"), None);
+        assert_eq!(
+            item_problem("{ inet:localhost:8891, default_action=accept }"),
+            None
+        );
+        assert_eq!(item_problem("inline:{ {a=b}, {c=d} }"), None);
+        assert_eq!(item_problem("a,b"), Some(ItemProblem::Separator));
+        assert_eq!(item_problem("{a, b"), Some(ItemProblem::Unbalanced));
+        assert_eq!(item_problem("a}"), None);
+        assert_eq!(item_problem("  "), Some(ItemProblem::Empty));
+        assert_eq!(item_problem(" #x"), Some(ItemProblem::Comment));
+    }
 
     #[test]
     fn list_items_split_and_ungroup() {

@@ -141,6 +141,57 @@ pub fn references(value: &[u8]) -> Vec<String> {
     engine.names
 }
 
+/// The value with each plain reference spelled `$name`: `${name}` and
+/// `$(name)` name the same parameter for Postfix (mac_parse.c), so two
+/// values that differ only in that spelling expand alike. A reference is
+/// rewritten only when the byte after it cannot extend the name
+/// (`${a}b` stays as it is); `$$`, conditionals and expressions are kept.
+pub fn canonical_references(value: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !value.contains(&b'$') {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        let b = value[i];
+        if b != b'$' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        match value.get(i + 1) {
+            Some(b'$') => {
+                out.extend_from_slice(b"$$");
+                i += 2;
+            }
+            Some(&open @ (b'{' | b'(')) => {
+                let close = if open == b'{' { b'}' } else { b')' };
+                let start = i + 2;
+                let mut end = start;
+                while end < value.len() && is_name_byte(value[end]) {
+                    end += 1;
+                }
+                let plain = end > start
+                    && value.get(end) == Some(&close)
+                    && !value.get(end + 1).is_some_and(|&n| is_name_byte(n));
+                if plain {
+                    out.push(b'$');
+                    out.extend_from_slice(&value[start..end]);
+                    i = end + 1;
+                } else {
+                    out.push(b'$');
+                    i += 1;
+                }
+            }
+            _ => {
+                out.push(b'$');
+                i += 1;
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Check the macro syntax of a parameter value, visiting every branch (see
 /// the module docs). Literal operands of `<level`-style comparisons must be
 /// compatibility levels. Values of `raw` parameters are never expanded by
@@ -709,6 +760,17 @@ fn parse_long(s: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reference_spellings() {
+        let c =
+            |v: &str| String::from_utf8(canonical_references(v.as_bytes()).into_owned()).unwrap();
+        assert_eq!(c("btree:${data_directory}/x"), "btree:$data_directory/x");
+        assert_eq!(c("$(a) ${b}"), "$a $b");
+        assert_eq!(c("${a}b"), "${a}b");
+        assert_eq!(c("$${a} ${a?x} ${a:y}"), "$${a} ${a?x} ${a:y}");
+        assert_eq!(c("no refs"), "no refs");
+    }
 
     fn refs(v: &str) -> Vec<String> {
         references(v.as_bytes())
