@@ -13,18 +13,24 @@
 //!   own version, computed defaults and the service names of the local
 //!   master.cf), else the built-in table.
 //! * [`PostfixVersion`]: `3.10`, `3.10.13`, `mail_version` (version.rs).
+//! * [`name_history`]: "added in 3.9", "renamed to ... in 3.6", "removed in
+//!   3.11" for a name a version lacks (history.rs).
 //! * [`check_value`] / [`enum_values`]: type and closed-value-set checks
 //!   (values.rs).
 //! * [`NameContext`]: which names postconf would accept (known.rs).
 //! * [`Catalog::suggest`]: "did you mean" (suggest.rs).
 
 mod builtin;
+mod history;
 mod host;
 pub mod known;
 mod suggest;
 mod values;
 mod version;
 
+pub use history::{
+    is_legacy_in, legacy_params, name_history, NameChange, NameHistory, Rename, RENAMES,
+};
 pub use host::{cache_dir, find_postconf, HostCatalogError, NO_CACHE_ENV};
 pub use known::NameContext;
 pub use values::{check_value, enum_values, value_rule, ValueProblem, ValueRule, ValueRuleKind};
@@ -197,7 +203,8 @@ pub fn read_only(name: &str) -> bool {
 /// them: no "unused parameter" warning when main.cf sets one, no
 /// "undefined parameter" warning when a value references one
 /// (postconf_builtin.c `pcf_legacy_str_table`; this list was checked
-/// name by name against postconf 3.7.11).
+/// name by name against postconf 3.7.11). Older series accept fewer (the
+/// rest are still built-in there): see [`legacy_params`] and [`RENAMES`].
 pub const LEGACY_PARAMS: [&str; 13] = [
     "authorized_verp_clients",
     "fallback_relay",
@@ -292,6 +299,27 @@ fn table(index: usize) -> &'static Catalog {
             .collect();
         Catalog::new(params, CatalogSource::Builtin)
     })
+}
+
+/// The rows of `name` (adjacent: the rows are sorted by name).
+fn rows_of(name: &str) -> &'static [Row] {
+    let start = builtin::ROWS.partition_point(|r| r.name() < name);
+    let end = start
+        + builtin::ROWS[start..]
+            .iter()
+            .take_while(|r| r.name() == name)
+            .count();
+    &builtin::ROWS[start..end]
+}
+
+/// The tables that have `name` (bit i: `builtin::TABLES[i]`); 0 for none.
+pub(crate) fn table_mask(name: &str) -> u16 {
+    rows_of(name).iter().fold(0, |mask, r| mask | r.tables)
+}
+
+/// `name` as the `&'static str` of the tables, when some table has it.
+pub(crate) fn static_name(name: &str) -> Option<&'static str> {
+    rows_of(name).first().map(Row::name)
 }
 
 /// Where a catalog's names came from.
