@@ -15,8 +15,9 @@
 //! * [`PostfixVersion`]: `3.10`, `3.10.13`, `mail_version` (version.rs).
 //! * [`name_history`]: "added in 3.9", "renamed to ... in 3.6", "removed in
 //!   3.11" for a name a version lacks (history.rs).
-//! * [`check_value`] / [`enum_values`]: type and closed-value-set checks
-//!   (values.rs).
+//! * [`check_value_for`] / [`value_rule_for`]: type and closed-value-set
+//!   checks of a version (values.rs); [`check_value`] / [`value_rule`] /
+//!   [`enum_values`] are the rules of the Debian 3.7.11 catalog.
 //! * [`NameContext`]: which names postconf would accept (known.rs).
 //! * [`Catalog::suggest`]: "did you mean" (suggest.rs).
 
@@ -33,7 +34,10 @@ pub use history::{
 };
 pub use host::{cache_dir, find_postconf, HostCatalogError, NO_CACHE_ENV};
 pub use known::NameContext;
-pub use values::{check_value, enum_values, value_rule, ValueProblem, ValueRule, ValueRuleKind};
+pub use values::{
+    check_value, check_value_for, enum_values, enum_values_for, value_rule, value_rule_for,
+    ValueProblem, ValueRule, ValueRuleKind,
+};
 pub use version::{
     PostfixVersion, SeriesFit, SeriesMatch, VersionError, KNOWN_SERIES, KNOWN_SERIES_RANGE,
 };
