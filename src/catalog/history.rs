@@ -334,7 +334,7 @@ mod tests {
                     assert!(!catalog.contains(r.old), "{} in {series}", r.old);
                     let new = new.unwrap_or_else(|| panic!("{} in {series}", r.new));
                     assert!(
-                        crate::macros::references(new.default.as_bytes())
+                        crate::postfix::macros::references(new.default.as_bytes())
                             .iter()
                             .any(|n| n == r.old),
                         "{} default {:?} ({series})",
