@@ -34,6 +34,7 @@
 //! SIGKILL leaves its directory, and the next check removes it).
 
 use crate::engine::service::{postconf_bin, postfix_bin};
+use crate::io::programs::Programs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -80,7 +81,8 @@ pub fn check(
     before: &[u8],
     after: &[u8],
 ) -> Result<Vec<String>, CandidateError> {
-    if which(&postconf_bin()).is_none() {
+    let programs = Programs::get();
+    if programs.postconf.is_none() {
         return Ok(vec![
             "postconf not found: the candidate check with the real Postfix was skipped".into(),
         ]);
@@ -90,21 +92,21 @@ pub fn check(
     compare(&mut warnings, "`postconf -n`", before, after, |main_cf| {
         postconf_problems(main_cf, &master)
     })?;
-    match postmap_bin() {
+    match &programs.postmap {
         Some(postmap) => compare(
             &mut warnings,
             "Postfix's own parameter checks (`postmap -q`)",
             before,
             after,
-            |main_cf| parameter_problems(&postmap, main_cf, &master),
+            |main_cf| parameter_problems(postmap, main_cf, &master),
         )?,
         None => warnings.push(
             "postmap not found: Postfix's own parameter checks of the candidate were skipped"
                 .into(),
         ),
     }
-    if is_root() && which(&postfix_bin()).is_some() && installation_changed(before, after) {
-        if which("script").is_none() {
+    if is_root() && programs.postfix.is_some() && installation_changed(before, after) {
+        if programs.script.is_none() {
             warnings.push(
                 "`script` (util-linux) not found: the candidate check with `postfix check` was skipped"
                     .into(),
@@ -428,17 +430,6 @@ fn mail_owner_uid(main_cf: &[u8]) -> Option<u32> {
     })
 }
 
-/// `postmap`, beside `postconf` (which may be overridden by
-/// `POSTFORM_POSTCONF`), else on PATH or in /usr/sbin.
-fn postmap_bin() -> Option<PathBuf> {
-    let postconf = PathBuf::from(postconf_bin());
-    if postconf.components().count() > 1 {
-        let sibling = postconf.with_file_name("postmap");
-        return sibling.is_file().then_some(sibling);
-    }
-    which("postmap").or_else(|| which("/usr/sbin/postmap"))
-}
-
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
@@ -450,19 +441,6 @@ fn is_root() -> bool {
         .and_then(|f| f.metadata())
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
-}
-
-/// Find a program on PATH (or an absolute path that exists).
-pub fn which(prog: &str) -> Option<PathBuf> {
-    let p = Path::new(prog);
-    if p.is_absolute() {
-        return p.is_file().then(|| p.to_path_buf());
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(prog))
-            .find(|c| c.is_file())
-    })
 }
 
 #[cfg(test)]

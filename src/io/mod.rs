@@ -3,4 +3,6 @@
 
 pub mod atomic;
 pub mod hash;
+pub mod process;
+pub mod programs;
 pub mod read;
