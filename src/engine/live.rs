@@ -240,6 +240,24 @@ impl LiveConfig {
         }
     }
 
+    /// The fingerprints of `dir`'s files now, read without parsing them
+    /// (apply's re-check under the locks), in [`LiveConfig::fingerprints`]
+    /// order.
+    pub fn current_fingerprints(dir: &Path) -> Vec<(PathBuf, Fingerprint)> {
+        ["main.cf", "master.cf"]
+            .into_iter()
+            .map(|name| {
+                let path = dir.join(name);
+                let f = match crate::io::read::read_regular(&path) {
+                    Ok(bytes) => Fingerprint::Sha256(sha256_hex(&bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Fingerprint::Absent,
+                    Err(_) => Fingerprint::Unreadable,
+                };
+                (path, f)
+            })
+            .collect()
+    }
+
     /// Every file read, with its fingerprint, in a fixed order.
     pub fn fingerprints(&self) -> Vec<(PathBuf, Fingerprint)> {
         vec![
