@@ -138,6 +138,14 @@ impl<D: Document> LiveFile<D> {
         }
     }
 
+    /// The shared parsed document, when the file was read and parses.
+    pub fn doc_arc(&self) -> Option<std::sync::Arc<D>> {
+        match &self.state {
+            FileState::Read { doc: Ok(d), .. } => Some(d.clone()),
+            _ => None,
+        }
+    }
+
     /// The parsed document, when the file was read and parses.
     pub fn doc(&self) -> Option<&D> {
         match &self.state {
