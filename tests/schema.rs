@@ -36,9 +36,7 @@ fn validator() -> jsonschema::Validator {
 /// A spec file as JSON, the way an editor's YAML language server sees it.
 fn yaml_as_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let yaml: serde_yaml::Value =
-        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::to_value(yaml).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    support::yaml::to_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Every spec file under `dir`: YAML files, except tooling that lives
@@ -69,8 +67,8 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 fn is_playbook(path: &Path) -> bool {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     matches!(
-        serde_yaml::from_str::<serde_yaml::Value>(&text),
-        Ok(serde_yaml::Value::Sequence(_))
+        support::yaml::to_json(&text),
+        Ok(serde_json::Value::Array(_))
     )
 }
 
@@ -209,11 +207,7 @@ fn postform_rejects_every_invalid_spec_too() {
 #[test]
 fn schema_value_rules() {
     let v = validator();
-    let ok = |y: &str| {
-        v.is_valid(
-            &serde_json::to_value(serde_yaml::from_str::<serde_yaml::Value>(y).unwrap()).unwrap(),
-        )
-    };
+    let ok = |y: &str| v.is_valid(&support::yaml::to_json(y).unwrap());
     for good in [
         "inet_protocols: ipv4",
         "inet_protocols: 'ipv4, ipv6'",

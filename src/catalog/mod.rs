@@ -16,6 +16,7 @@ mod builtin;
 mod host;
 pub mod known;
 mod suggest;
+pub(crate) use suggest::closest;
 mod values;
 
 pub use host::{cache_dir, find_postconf, HostCatalogError, NO_CACHE_ENV};

@@ -1,8 +1,9 @@
-//! Loading spec files: size and type checks, `extends` layers, and the
-//! cache of layers shared by a fleet's specs.
+//! Loading spec files: size and type checks, `extends` layers, the cache
+//! of layers shared by a fleet's specs, and secrets referenced from table
+//! entries (`{file: path}`, `{env: NAME}`).
 
-use super::yaml::{apply_text, line_column};
-use super::{Location, Spec, SpecError};
+use super::yaml::line_column;
+use super::{sections, yaml, Location, Secret, SecretSource, Spec, SpecError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,12 +20,10 @@ const MAX_EXTENDS_DEPTH: usize = 32;
 #[derive(Debug, Default)]
 pub struct LayerCache(Mutex<HashMap<(PathBuf, String), Arc<CachedLayer>>>);
 
-/// One layer loaded onto an empty spec.
+/// One layer (a file and the files it extends) loaded onto an empty spec.
 #[derive(Debug)]
 struct CachedLayer {
     spec: Spec,
-    /// The layer or one it extends sets `purge` (which may be `false`).
-    sets_purge: bool,
     /// How many files deep its `extends` chain goes (1: none).
     depth: usize,
 }
@@ -43,36 +42,35 @@ impl LayerCache {
     }
 }
 
-impl CachedLayer {
-    /// Apply the layer onto `spec`, as loading it again would.
-    fn apply_to(&self, spec: &mut Spec) {
-        for (name, value) in &self.spec.main {
-            spec.main.insert(name.clone(), value.clone());
-        }
-        for (name, location) in &self.spec.locations {
-            spec.locations.insert(name.clone(), location.clone());
-        }
-        if self.sets_purge {
-            spec.purge = self.spec.purge;
-        }
-        if self.spec.service.is_some() {
-            spec.service.clone_from(&self.spec.service);
-        }
-        spec.custom_parameters
-            .extend(self.spec.custom_parameters.iter().cloned());
-        spec.files.extend(self.spec.files.iter().cloned());
-    }
+/// Load a spec file and its layers.
+pub(super) fn load_file(path: &Path, cache: Option<&LayerCache>) -> (Spec, Vec<SpecError>) {
+    let mut spec = Spec::default();
+    let mut errors = Vec::new();
+    let mut cx = LoadContext::new(cache);
+    load_layer(path, path, None, &mut spec, &mut errors, &mut cx);
+    (spec, errors)
+}
+
+/// Load spec text; paths in it are relative to the current directory.
+pub(super) fn load_text(text: &str, origin: &str) -> (Spec, Vec<SpecError>) {
+    let mut spec = Spec::default();
+    let mut errors = Vec::new();
+    let mut cx = LoadContext::new(None);
+    let base = Bases {
+        fs: PathBuf::from("."),
+        shown: PathBuf::new(),
+    };
+    apply_text(text, origin, &base, &mut spec, &mut errors, &mut cx);
+    (spec, errors)
 }
 
 /// State of one load: the chain of files being loaded (for cycles and the
 /// depth limit), the cache, and what a cached layer needs recorded.
-pub(super) struct LoadContext<'a> {
-    pub(super) stack: Vec<(PathBuf, String)>,
-    pub(super) cache: Option<&'a LayerCache>,
-    /// Times `purge` was assigned so far.
-    pub(super) purge_writes: usize,
+struct LoadContext<'a> {
+    stack: Vec<(PathBuf, String)>,
+    cache: Option<&'a LayerCache>,
     /// Deepest stack seen so far.
-    pub(super) max_depth: usize,
+    max_depth: usize,
 }
 
 impl<'a> LoadContext<'a> {
@@ -80,7 +78,6 @@ impl<'a> LoadContext<'a> {
         LoadContext {
             stack: Vec::new(),
             cache,
-            purge_writes: 0,
             max_depth: 0,
         }
     }
@@ -88,16 +85,16 @@ impl<'a> LoadContext<'a> {
 
 /// Where an `extends` entry names another layer: the location of the
 /// entry and the path as written.
-pub(super) struct ExtendsRef<'a> {
-    pub(super) at: Location,
-    pub(super) written: &'a str,
+struct ExtendsRef<'a> {
+    at: Location,
+    written: &'a str,
 }
 
 /// Load one layer: `path` is what the file system opens, `shown` how
 /// messages name the file (relative to the file that extends it, as the
 /// user wrote it). Problems with the file itself are reported at the
 /// `extends` entry that names it, when there is one.
-pub(super) fn load_layer(
+fn load_layer(
     path: &Path,
     shown: &Path,
     from: Option<ExtendsRef<'_>>,
@@ -111,8 +108,7 @@ pub(super) fn load_layer(
     let key = (path.to_path_buf(), shown_str.clone());
     if let Some(layer) = cx.cache.and_then(|c| c.get(&key)) {
         if cx.stack.len() + layer.depth <= MAX_EXTENDS_DEPTH {
-            layer.apply_to(spec);
-            cx.purge_writes += usize::from(layer.sets_purge);
+            spec.merge(layer.spec.clone());
             cx.max_depth = cx.max_depth.max(cx.stack.len() + layer.depth);
             return;
         }
@@ -239,7 +235,7 @@ pub(super) fn load_layer(
     // Only extended layers are shared; a top-level file loads once.
     if cx.cache.is_some() && from.is_some() {
         // Load onto an empty spec, keep it when clean, then apply it.
-        let (outer_purges, outer_max) = (cx.purge_writes, cx.max_depth);
+        let outer_max = cx.max_depth;
         cx.max_depth = start_depth;
         let mut layer = Spec::default();
         let errors_before = errors.len();
@@ -247,10 +243,9 @@ pub(super) fn load_layer(
         layer.files.push(path.to_path_buf());
         let cached = CachedLayer {
             spec: layer,
-            sets_purge: cx.purge_writes > outer_purges,
             depth: cx.max_depth + 1 - start_depth,
         };
-        cached.apply_to(spec);
+        spec.merge(cached.spec.clone());
         cx.max_depth = cx.max_depth.max(outer_max);
         if errors.len() == errors_before {
             if let Some(cache) = cx.cache {
@@ -265,9 +260,9 @@ pub(super) fn load_layer(
 }
 /// The directories `extends` paths are relative to: for the file system
 /// (the real directory of the file) and for messages (as the user named it).
-pub(super) struct Bases {
-    pub(super) fs: PathBuf,
-    pub(super) shown: PathBuf,
+struct Bases {
+    fs: PathBuf,
+    shown: PathBuf,
 }
 
 /// `a/b/../c` -> `a/c`, without touching the file system (for messages only).
@@ -291,66 +286,115 @@ pub(super) fn lexical_join(dir: &Path, rel: &str) -> PathBuf {
     out
 }
 
+/// Parse one layer's text and put it onto `spec`: first the layers it
+/// `extends`, then its own sections.
+fn apply_text(
+    text: &str,
+    origin: &str,
+    base: &Bases,
+    spec: &mut Spec,
+    errors: &mut Vec<SpecError>,
+    cx: &mut LoadContext<'_>,
+) {
+    let (doc, found) = yaml::parse(text, origin);
+    errors.extend(found);
+    let Some(doc) = doc else {
+        return;
+    };
+    for (at, written) in sections::extends(&doc, origin, errors) {
+        let from = ExtendsRef {
+            at,
+            written: &written,
+        };
+        load_layer(
+            &base.fs.join(&written),
+            &lexical_join(&base.shown, &written),
+            Some(from),
+            spec,
+            errors,
+            cx,
+        );
+    }
+    let own = sections::read_layer(&doc, origin, &base.fs, errors);
+    spec.merge(own);
+}
+
+/// Largest secret file postform reads.
+const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
+/// Why a secret reference could not be read. The messages never contain
+/// the secret.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum SecretError {
+    #[error("cannot read the secret file `{written}`: {source}")]
+    Read {
+        written: String,
+        source: std::io::Error,
+    },
+    #[error("the secret file `{0}` is larger than {MAX_SECRET_BYTES} bytes")]
+    TooLarge(String),
+    #[error("the secret file `{0}` is not UTF-8")]
+    FileNotUtf8(String),
+    #[error("the environment variable {0} is not set")]
+    EnvUnset(String),
+    #[error("the environment variable {0} is not UTF-8")]
+    EnvNotUtf8(String),
+    #[error("the secret from {0} is empty")]
+    Empty(String),
+    #[error("the secret from {0} has more than one line (or a control character), which would inject lines into the table")]
+    MultiLine(String),
+}
+
+/// Read the secret `source` names; a relative file is relative to `dir`
+/// (the directory of the spec file that names it). One trailing newline
+/// (`\n` or `\r\n`) is dropped, as editors add one.
+pub(super) fn resolve_secret(source: SecretSource, dir: &Path) -> Result<Secret, SecretError> {
+    let (value, what) = match &source {
+        SecretSource::File { written, path } => {
+            let full = dir.join(path);
+            let bytes = crate::io::read::open_regular(&full)
+                .and_then(|(f, _)| {
+                    use std::io::Read;
+                    let mut b = Vec::new();
+                    f.take(MAX_SECRET_BYTES + 1).read_to_end(&mut b).map(|_| b)
+                })
+                .map_err(|source| SecretError::Read {
+                    written: written.clone(),
+                    source,
+                })?;
+            if bytes.len() as u64 > MAX_SECRET_BYTES {
+                return Err(SecretError::TooLarge(written.clone()));
+            }
+            let text =
+                String::from_utf8(bytes).map_err(|_| SecretError::FileNotUtf8(written.clone()))?;
+            (text, format!("`{written}`"))
+        }
+        SecretSource::Env(name) => {
+            let value = std::env::var(name).map_err(|e| match e {
+                std::env::VarError::NotPresent => SecretError::EnvUnset(name.clone()),
+                std::env::VarError::NotUnicode(_) => SecretError::EnvNotUtf8(name.clone()),
+            })?;
+            (value, format!("${name}"))
+        }
+    };
+    let value = value
+        .strip_suffix("\r\n")
+        .or_else(|| value.strip_suffix('\n'))
+        .unwrap_or(&value)
+        .to_string();
+    if value.is_empty() {
+        return Err(SecretError::Empty(what));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(SecretError::MultiLine(what));
+    }
+    Ok(Secret::new(value, source))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::service::ServiceMode;
-    use crate::engine::spec::SpecValue;
-
-    #[test]
-    fn short_form_types() {
-        let s = Spec::from_yaml_str(
-            "inet_protocols: ipv4\nbiff: false\nmessage_size_limit: 1024\nmynetworks: [127.0.0.0/8, '[::1]/128']\nrelayhost: null\n",
-            "t.yaml",
-        )
-        .unwrap();
-        assert_eq!(
-            s.main["inet_protocols"],
-            Some(SpecValue::Str("ipv4".into()))
-        );
-        assert_eq!(s.main["biff"], Some(SpecValue::Bool(false)));
-        assert_eq!(s.main["biff"].as_ref().unwrap().render(), "no");
-        assert_eq!(
-            s.main["message_size_limit"].as_ref().unwrap().render(),
-            "1024"
-        );
-        assert_eq!(
-            s.main["mynetworks"].as_ref().unwrap().render(),
-            "127.0.0.0/8, [::1]/128"
-        );
-        assert_eq!(s.main["relayhost"], None);
-        assert_eq!(s.locations["biff"].line, 2);
-    }
-
-    #[test]
-    fn full_form_sections() {
-        let s = Spec::from_yaml_str(
-            "main:\n  inet_protocols: ipv4\npurge: true\nservice: restart\n",
-            "t.yaml",
-        )
-        .unwrap();
-        assert!(s.purge);
-        assert_eq!(s.service, Some(ServiceMode::Restart));
-        assert_eq!(s.locations["inet_protocols"].line, 2);
-        assert_eq!(s.locations["inet_protocols"].column, 3);
-    }
-
-    #[test]
-    fn all_errors_at_once() {
-        let e = Spec::from_yaml_str(
-            "main:\n  a: {x: 1}\n  b: 1.5\npurge: maybe\nbogus: 1\n",
-            "t.yaml",
-        )
-        .unwrap_err();
-        assert_eq!(e.0.len(), 4, "{e}");
-    }
-
-    #[test]
-    fn bad_yaml_has_location() {
-        let e = Spec::from_yaml_str("a: [1, 2\n", "t.yaml").unwrap_err();
-        assert!(e.0[0].location.line >= 1, "{e}");
-        assert!(e.to_string().starts_with("t.yaml:"), "{e}");
-    }
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let p = dir.join(name);

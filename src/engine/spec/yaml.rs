@@ -1,22 +1,723 @@
-//! The YAML side of spec files: parsing with serde_yaml, locating keys,
-//! and turning a layer's document into spec values.
+//! The only YAML reader of postform: spec text -> a small tree in which
+//! every node knows where it starts (line and column).
+//!
+//! The parser is `saphyr-parser`'s event parser (YAML 1.2, spans on every
+//! event). Scalars are kept as written (text, plain or not, tag) and
+//! resolved here by postform's own rules ([`Scalar::resolve`]), not by a
+//! YAML library's idea of types:
+//!
+//! * plain `null`, `~`, `Null`, `NULL` and nothing at all: null;
+//! * plain `true`/`false` (also `True`, `TRUE`, ...): booleans. `yes`,
+//!   `no`, `on`, `off`, `y`, `n` stay strings (YAML 1.2);
+//! * plain decimal integers written canonically (`0`, `42`, `-7`): integers.
+//!   Every other spelling YAML might read as a number (`0x10`, `0o10`,
+//!   `0b1`, `+5`, `007`, `1_000`) stays the text as written, so that
+//!   `smtpd_banner: 0x10` means `0x10`, and a parameter that needs a number
+//!   refuses it in validation instead of getting a converted value;
+//! * plain floats (`1.5`, `1e3`, `.inf`, `.nan`) and integers beyond 64
+//!   bits are refused with a "quote it" hint (`3.10` would be `3.1`);
+//! * tags: `!!str` (text as written), `!!int` (a decimal integer),
+//!   `!!bool`, `!!null`, `!!map`, `!!seq`; `!!float`, `!!binary` and
+//!   every other tag are refused.
+//!
+//! The tree refuses what a spec never needs and a hostile file would use:
+//! more than one document, merge keys (`<<`), duplicate keys (both
+//! locations are named), nesting deeper than [`MAX_DEPTH`], aliases that
+//! expand to more than [`MAX_ALIAS_NODES`] nodes, control characters, and
+//! pathological flow nesting ([`flow_nesting_error`]).
 
-use super::load::lexical_join;
-use super::load::{load_layer, Bases, ExtendsRef, LoadContext};
-use super::{Location, Spec, SpecError, SpecValue, FULL_FORM_KEYS};
-use crate::engine::service::ServiceMode;
+use super::{Location, SpecError};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use std::collections::HashMap;
+
+/// Deepest nesting of lists and mappings (a spec needs five).
+pub(super) const MAX_DEPTH: usize = 64;
+/// Most nodes that aliases may add (a "billion laughs" file is refused).
+pub(super) const MAX_ALIAS_NODES: usize = 250_000;
+
+/// Where a node starts: 1-based line and column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Mark {
+    pub(super) line: usize,
+    pub(super) column: usize,
+}
+
+impl Mark {
+    fn from_span(span: &Span) -> Mark {
+        Mark {
+            line: span.start.line(),
+            column: span.start.col() + 1,
+        }
+    }
+
+    /// This mark in `file`.
+    pub(super) fn at(self, file: &str) -> Location {
+        Location {
+            file: file.to_string(),
+            line: self.line,
+            column: self.column,
+        }
+    }
+}
+
+/// A node of the document: a scalar, a list or a mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Node {
+    pub(super) mark: Mark,
+    pub(super) kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Kind {
+    Scalar(Scalar),
+    Seq(Vec<Node>),
+    /// Key -> value pairs in the order written (no duplicate keys).
+    Map(Vec<(Node, Node)>),
+}
+
+/// A scalar as written: its text (after YAML's quoting and folding), its
+/// style and its tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Scalar {
+    pub(super) text: String,
+    /// Plain (unquoted, not a block scalar): the only style whose text is
+    /// resolved to null, a boolean or a number.
+    pub(super) plain: bool,
+    /// `!!str`, `!foo`, ... as written (core tags as `!!name`).
+    pub(super) tag: Option<String>,
+}
+
+/// A scalar's value by postform's rules (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Value<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(&'a str),
+}
+
+/// Why a scalar has no value postform accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ScalarError {
+    /// A float, or an integer beyond 64 bits: the text as written.
+    Number(String),
+    /// `!!binary`.
+    Binary,
+    /// A tag postform does not read.
+    Tag(String),
+    /// A core tag whose text does not fit it (`!!int abc`).
+    Tagged { tag: String, text: String },
+}
+
+impl ScalarError {
+    /// The message, for a value (`expected ...` is said by the caller).
+    pub(super) fn message(&self) -> String {
+        match self {
+            ScalarError::Number(n) => format!(
+                "expected a string, yes/no, an integer or a list, found the number {n}; if you mean the text, quote it (\"{n}\") so that YAML keeps it as written"
+            ),
+            ScalarError::Binary => {
+                "the YAML tag !!binary is not supported: a spec value is text; write the text itself"
+                    .into()
+            }
+            ScalarError::Tag(t) => format!("unsupported YAML tag {t}"),
+            ScalarError::Tagged { tag, text } => {
+                format!("{text:?} is not a valid {tag} value")
+            }
+        }
+    }
+}
+
+impl Scalar {
+    /// The value by postform's rules.
+    pub(super) fn resolve(&self) -> Result<Value<'_>, ScalarError> {
+        let text = self.text.as_str();
+        match self.tag.as_deref() {
+            None if self.plain => resolve_plain(text),
+            None | Some("!!str") => Ok(Value::Str(text)),
+            Some("!!null") if is_null(text) => Ok(Value::Null),
+            Some("!!bool") => bool_word(text).map(Value::Bool).ok_or(ScalarError::Tagged {
+                tag: "!!bool".into(),
+                text: text.into(),
+            }),
+            Some("!!int") => {
+                canonical_int(text.trim())
+                    .map(Value::Int)
+                    .ok_or(ScalarError::Tagged {
+                        tag: "!!int".into(),
+                        text: text.into(),
+                    })
+            }
+            Some("!!float") => Err(ScalarError::Number(text.to_string())),
+            Some("!!binary") => Err(ScalarError::Binary),
+            Some(other) => Err(ScalarError::Tag(other.to_string())),
+        }
+    }
+
+    /// The text as written, for places where every scalar is text (table
+    /// entries, alias targets, master.cf arguments): refuses only tags.
+    pub(super) fn as_text(&self) -> Result<&str, ScalarError> {
+        match self.tag.as_deref() {
+            None | Some("!!str") | Some("!!int") | Some("!!bool") => Ok(&self.text),
+            Some("!!float") => Ok(&self.text),
+            Some("!!binary") => Err(ScalarError::Binary),
+            Some(other) => Err(ScalarError::Tag(other.to_string())),
+        }
+    }
+
+    /// Null, by plain spelling or `!!null`.
+    pub(super) fn is_null(&self) -> bool {
+        matches!(self.resolve(), Ok(Value::Null))
+    }
+}
+
+/// A plain scalar's value.
+pub(super) fn resolve_plain(text: &str) -> Result<Value<'_>, ScalarError> {
+    if is_null(text) {
+        return Ok(Value::Null);
+    }
+    if let Some(b) = bool_word(text) {
+        return Ok(Value::Bool(b));
+    }
+    if let Some(i) = canonical_int(text) {
+        return Ok(Value::Int(i));
+    }
+    if is_float(text) || is_long_int(text) {
+        return Err(ScalarError::Number(text.to_string()));
+    }
+    Ok(Value::Str(text))
+}
+
+fn is_null(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
+fn bool_word(text: &str) -> Option<bool> {
+    match text {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+/// `0`, or an optional `-` and digits without a leading zero, in i64.
+fn canonical_int(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && text != "-0";
+    if canonical {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// A canonical decimal integer too large for i64.
+fn is_long_int(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
+}
+
+/// YAML 1.2 core schema floats: `[-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? )
+/// ( [eE] [-+]? [0-9]+ )?` with a `.` or an exponent (plain digits are
+/// integers), and `.inf`, `.nan` in their three spellings.
+fn is_float(text: &str) -> bool {
+    let t = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if matches!(t, ".inf" | ".Inf" | ".INF") || matches!(text, ".nan" | ".NaN" | ".NAN") {
+        return true;
+    }
+    let (mantissa, exponent) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match frac {
+        Some(f) => digits(int) && digits(f) && !(int.is_empty() && f.is_empty()),
+        None => !int.is_empty() && digits(int),
+    };
+    let exponent_ok = match exponent {
+        Some(e) => {
+            let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+            !e.is_empty() && digits(e)
+        }
+        None => true,
+    };
+    mantissa_ok && exponent_ok && (frac.is_some() || exponent.is_some())
+}
+
+/// What kind of value a node is, for messages ("found a list").
+pub(super) fn kind_of(node: &Node) -> &'static str {
+    match &node.kind {
+        Kind::Seq(_) => "a list",
+        Kind::Map(_) => "a mapping",
+        Kind::Scalar(s) => match s.resolve() {
+            Ok(Value::Null) => "null",
+            Ok(Value::Bool(_)) => "a boolean",
+            Ok(Value::Int(_)) | Err(ScalarError::Number(_)) => "a number",
+            Ok(Value::Str(_)) => "a string",
+            Err(_) => "a tagged value",
+        },
+    }
+}
+
+impl Node {
+    /// The scalar, if this is one.
+    pub(super) fn scalar(&self) -> Option<&Scalar> {
+        match &self.kind {
+            Kind::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A scalar that resolves to a string: its text.
+    pub(super) fn as_str(&self) -> Option<&str> {
+        match self.scalar()?.resolve() {
+            Ok(Value::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A null scalar.
+    pub(super) fn is_null(&self) -> bool {
+        self.scalar().is_some_and(Scalar::is_null)
+    }
+}
+
+/// Parse a spec file's text into its one document (`None`: an empty file
+/// or one with only comments). Errors that leave the rest readable (a
+/// duplicate key: the second one is dropped) come with the tree; a syntax
+/// error comes alone.
+pub(super) fn parse(text: &str, origin: &str) -> (Option<Node>, Vec<SpecError>) {
+    if let Some(e) = control_character_error(text, origin) {
+        return (None, vec![e]);
+    }
+    if let Some(e) = flow_nesting_error(text, origin) {
+        return (None, vec![e]);
+    }
+    let mut builder = Builder {
+        text,
+        origin,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+        root: None,
+        documents: 0,
+        errors: Vec::new(),
+    };
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_event() {
+            None => break,
+            Some(Ok((event, span))) => match builder.event(event, &span) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return (None, vec![e]),
+            },
+            Some(Err(e)) => {
+                let mark = Mark {
+                    line: e.marker().line(),
+                    column: e.marker().col() + 1,
+                };
+                return (None, vec![builder.syntax_error(mark, e.info())]);
+            }
+        }
+    }
+    (builder.root, builder.errors)
+}
+
+/// A node being built: a list or a mapping whose end has not come yet.
+enum Frame {
+    Seq {
+        mark: Mark,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        mark: Mark,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        /// Key text -> where it was first written.
+        seen: HashMap<String, Mark>,
+        /// The current key repeats an earlier one: drop its value.
+        duplicate: bool,
+    },
+}
+
+impl Frame {
+    fn mark(&self) -> Mark {
+        match self {
+            Frame::Seq { mark, .. } | Frame::Map { mark, .. } => *mark,
+        }
+    }
+}
+
+struct Builder<'t> {
+    text: &'t str,
+    origin: &'t str,
+    stack: Vec<Frame>,
+    /// Anchored nodes by anchor id, with their node count.
+    anchors: HashMap<usize, (Node, usize)>,
+    alias_nodes: usize,
+    root: Option<Node>,
+    documents: usize,
+    errors: Vec<SpecError>,
+}
+
+impl Builder<'_> {
+    /// Take one event; `Ok(false)` at the end of the stream.
+    fn event(&mut self, event: Event<'_>, span: &Span) -> Result<bool, SpecError> {
+        let mark = Mark::from_span(span);
+        match event {
+            Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
+            Event::StreamEnd => return Ok(false),
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(self.error(
+                        mark,
+                        "invalid YAML: more than one document in the file".into(),
+                        "a spec file is one YAML document: remove the `---` line and what follows, or merge the documents".into(),
+                    ));
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let scalar = Scalar {
+                    text: text.into_owned(),
+                    plain: style == ScalarStyle::Plain,
+                    tag: tag.map(|t| tag_name(&t.handle, &t.suffix)),
+                };
+                if self.is_awaiting_key()
+                    && scalar.plain
+                    && scalar.tag.is_none()
+                    && scalar.text == "<<"
+                {
+                    return Err(self.error(
+                        mark,
+                        "invalid YAML: merge keys (`<<`) are not supported".into(),
+                        "write the keys out in each mapping; to share settings between hosts, put them in a file that specs name under `extends`".into(),
+                    ));
+                }
+                let node = Node {
+                    mark,
+                    kind: Kind::Scalar(scalar),
+                };
+                self.anchor(anchor, &node, 1);
+                self.push(node)?;
+            }
+            Event::Alias(id) => {
+                let Some((node, size)) = self.anchors.get(&id).cloned() else {
+                    return Err(self.error(
+                        mark,
+                        "invalid YAML: an alias to an unknown anchor".into(),
+                        "define the anchor (`&name`) before the alias (`*name`)".into(),
+                    ));
+                };
+                self.alias_nodes += size;
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(self.error(
+                        mark,
+                        format!(
+                            "invalid YAML: aliases expand to more than {MAX_ALIAS_NODES} values"
+                        ),
+                        "use anchors and aliases sparingly; a spec does not need them nested"
+                            .into(),
+                    ));
+                }
+                // The copy is where the alias is, for messages.
+                self.push(Node { mark, ..node })?;
+            }
+            Event::SequenceStart(anchor, tag) => {
+                self.check_collection_tag(
+                    mark,
+                    tag.map(|t| tag_name(&t.handle, &t.suffix)),
+                    "!!seq",
+                )?;
+                self.open(Frame::Seq {
+                    mark,
+                    anchor,
+                    items: Vec::new(),
+                })?;
+            }
+            Event::MappingStart(anchor, tag) => {
+                self.check_collection_tag(
+                    mark,
+                    tag.map(|t| tag_name(&t.handle, &t.suffix)),
+                    "!!map",
+                )?;
+                self.open(Frame::Map {
+                    mark,
+                    anchor,
+                    entries: Vec::new(),
+                    key: None,
+                    seen: HashMap::new(),
+                    duplicate: false,
+                })?;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return Ok(true);
+                };
+                let (node, anchor) = match frame {
+                    Frame::Seq {
+                        mark,
+                        anchor,
+                        items,
+                    } => (
+                        Node {
+                            mark,
+                            kind: Kind::Seq(items),
+                        },
+                        anchor,
+                    ),
+                    Frame::Map {
+                        mark,
+                        anchor,
+                        entries,
+                        ..
+                    } => (
+                        Node {
+                            mark,
+                            kind: Kind::Map(entries),
+                        },
+                        anchor,
+                    ),
+                };
+                if anchor != 0 {
+                    let size = count_nodes(&node);
+                    self.anchor(anchor, &node, size);
+                }
+                self.push(node)?;
+            }
+        }
+        Ok(true)
+    }
+
+    fn is_awaiting_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+
+    fn anchor(&mut self, anchor: usize, node: &Node, size: usize) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+    }
+
+    fn check_collection_tag(
+        &self,
+        mark: Mark,
+        tag: Option<String>,
+        allowed: &str,
+    ) -> Result<(), SpecError> {
+        match tag {
+            Some(t) if t != allowed => Err(self.error(
+                mark,
+                format!("unsupported YAML tag {t}"),
+                "remove the tag: a spec needs none".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn open(&mut self, frame: Frame) -> Result<(), SpecError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.error(
+                frame.mark(),
+                format!("invalid YAML: lists and mappings nested deeper than {MAX_DEPTH} levels"),
+                "a spec needs only a few levels; check the indentation".into(),
+            ));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    /// A finished node goes into the collection being built (or is the
+    /// document).
+    fn push(&mut self, node: Node) -> Result<(), SpecError> {
+        let mut duplicate_error = None;
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                key,
+                seen,
+                duplicate,
+                ..
+            }) => match key.take() {
+                Some(k) => {
+                    if !std::mem::take(duplicate) {
+                        entries.push((k, node));
+                    }
+                }
+                None => {
+                    if let Some(text) = node.scalar().map(|s| s.text.clone()) {
+                        if let Some(first) = seen.get(&text) {
+                            *duplicate = true;
+                            duplicate_error = Some((node.mark, text, *first));
+                        } else {
+                            seen.insert(text, node.mark);
+                        }
+                    }
+                    *key = Some(node);
+                }
+            },
+        }
+        if let Some((mark, key, first)) = duplicate_error {
+            let shown = super::sections::shown(&key);
+            self.errors.push(self.error(
+                mark,
+                format!("invalid YAML: duplicate key `{shown}`"),
+                format!(
+                    "a key may appear only once in a mapping; `{shown}` is first set at line {}",
+                    first.line
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn error(&self, mark: Mark, message: String, hint: String) -> SpecError {
+        SpecError {
+            location: mark.at(self.origin),
+            message,
+            hint: Some(hint),
+        }
+    }
+
+    /// The parser's error as a spec error, with a better place and hint
+    /// for the usual mistakes: a tab in the indentation, a flow collection
+    /// or quoted string left open.
+    fn syntax_error(&self, mut mark: Mark, info: &str) -> SpecError {
+        let mut message = info.to_string();
+        let mut hint =
+            "a spec is a YAML mapping such as `inet_protocols: ipv4`; check indentation and quoting"
+                .to_string();
+        let tab_line = self
+            .text
+            .lines()
+            .enumerate()
+            .skip(mark.line.saturating_sub(1))
+            .take(if info.contains("tab") { 2 } else { 1 })
+            .find_map(|(i, line)| {
+                let indent = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
+                indent.find('\t').map(|col| (i + 1, col + 1))
+            });
+        let open_flow = self.stack.iter().rev().find_map(|f| {
+            let m = f.mark();
+            let c = self.char_at(m)?;
+            matches!(c, '[' | '{').then_some((m, c))
+        });
+        if let Some((line, column)) = tab_line {
+            mark = Mark { line, column };
+            message = "found a tab character that violates indentation".into();
+            hint = "YAML indentation must be spaces; this line is indented with a tab".into();
+        } else if info.contains("block sequence entries are not allowed") {
+            hint = "a `-` followed by a space or the end of the line starts a list item in YAML; for master.cf's \"use the default\" write \"-\" in quotes".into();
+        } else if info.contains("end of stream") {
+            hint = "the file ends inside a quoted string, a [list] or a {mapping}: check for a missing closing quote or bracket".into();
+        } else if let Some((m, c)) = open_flow {
+            let close = if c == '[' { ']' } else { '}' };
+            hint = format!(
+                "the `{c}` at line {} column {} is not closed: check for a missing `{close}` or a missing comma",
+                m.line, m.column
+            );
+        }
+        SpecError {
+            location: mark.at(self.origin),
+            message: format!("invalid YAML: {message}"),
+            hint: Some(hint),
+        }
+    }
+
+    /// The character at `mark`.
+    fn char_at(&self, mark: Mark) -> Option<char> {
+        self.text
+            .lines()
+            .nth(mark.line.checked_sub(1)?)?
+            .chars()
+            .nth(mark.column.checked_sub(1)?)
+    }
+}
+
+/// A tag as users write it: `!!str` for the core schema, `!foo` for local.
+fn tag_name(handle: &str, suffix: &str) -> String {
+    match handle {
+        "tag:yaml.org,2002:" => format!("!!{suffix}"),
+        "!" => format!("!{suffix}"),
+        other => format!("{other}{suffix}"),
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    // Iterative: a tree as deep as MAX_DEPTH is fine either way, but this
+    // walks no deeper than needed.
+    let mut count = 0;
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        count += 1;
+        match &n.kind {
+            Kind::Scalar(_) => {}
+            Kind::Seq(items) => stack.extend(items),
+            Kind::Map(entries) => {
+                for (k, v) in entries {
+                    stack.push(k);
+                    stack.push(v);
+                }
+            }
+        }
+    }
+    count
+}
+
+/// YAML allows only printable characters in a stream (YAML 1.2 `c-printable`:
+/// tab, line feed, carriage return, and the printable ranges); the parser
+/// does not check it, so a file of terminal escapes would otherwise reach
+/// messages. The first other character is refused, by code point.
+fn control_character_error(text: &str, origin: &str) -> Option<SpecError> {
+    let (offset, c) = text.char_indices().find(|&(_, c)| !is_printable(c))?;
+    let (line, column) = line_column(text.as_bytes(), offset);
+    let column = text[offset + 1 - column..offset].chars().count() + 1;
+    Some(SpecError {
+        location: Location {
+            file: origin.to_string(),
+            line,
+            column,
+        },
+        message: "invalid YAML: control characters are not allowed".into(),
+        hint: Some(format!(
+            "remove the character U+{:04X}; to put one in a value, write it as an escape in double quotes (\"\\x{:02X}\")",
+            c as u32, c as u32
+        )),
+    })
+}
+
+/// YAML 1.2 `c-printable`: what a YAML stream may hold as is.
+pub(super) fn is_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}')
+        || ('\u{a0}'..='\u{d7ff}').contains(&c)
+        || ('\u{e000}'..='\u{fffd}').contains(&c)
+        || c >= '\u{10000}'
+}
 
 /// Work budget for flow collections (see [`flow_nesting_error`]): about a
 /// second of a release build; a real spec needs a thousandth of it.
 const MAX_FLOW_NESTING_WORK: u64 = 200_000_000;
 
-/// libyaml (under serde_yaml) checks every open flow collection (`[`,
-/// `{`) for each token it reads, so its time is the number of tokens times
-/// the flow depth: 200 KB of `[[[[...` takes a minute, a few MB hours,
-/// before its own recursion limit answers. A flow level needs an opening
-/// bracket, so `sum over every '[' and '{' of the bytes after it` bounds
-/// that work whatever the quoting; refuse a spec above the budget, before
-/// parsing. (Block style, `- item` lines, costs nothing here.)
+/// A YAML scanner keeps state for every open flow collection (`[`, `{`)
+/// and may look at all of it for each token it reads, so its time can be
+/// the number of tokens times the flow depth (libyaml took minutes on
+/// 200 KB of `[[[[...`). A flow level needs an opening bracket, so
+/// `sum over every '[' and '{' of the bytes after it` bounds that work
+/// whatever the quoting; refuse a spec above the budget, before parsing.
+/// (Block style, `- item` lines, costs nothing here; its depth is capped by
+/// [`MAX_DEPTH`].)
 fn flow_nesting_error(text: &str, origin: &str) -> Option<SpecError> {
     let len = text.len() as u64;
     let mut work: u64 = 0;
@@ -41,545 +742,9 @@ fn flow_nesting_error(text: &str, origin: &str) -> Option<SpecError> {
         hint: Some("write lists and mappings in block style (`- item` lines, `key: value` lines), or split the file".into()),
     })
 }
-/// Parse one layer's text and merge it onto `spec` (after its own
-/// `extends` layers).
-pub(super) fn apply_text(
-    text: &str,
-    origin: &str,
-    base: &Bases,
-    spec: &mut Spec,
-    errors: &mut Vec<SpecError>,
-    cx: &mut LoadContext<'_>,
-) {
-    if let Some(e) = flow_nesting_error(text, origin) {
-        errors.push(e);
-        return;
-    }
-    let keys = KeyIndex::new(text);
-    let at = |key: &str, indent: Option<usize>| keys.locate(origin, key, indent);
-    let doc: serde_yaml::Value = match serde_yaml::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            errors.push(yaml_error(&e, origin, &keys));
-            return;
-        }
-    };
-    let map = match doc {
-        serde_yaml::Value::Null => return, // empty file: an empty spec
-        serde_yaml::Value::Mapping(m) => m,
-        other => {
-            errors.push(SpecError {
-                location: Location {
-                    file: origin.to_string(),
-                    line: 1,
-                    column: 1,
-                },
-                message: format!(
-                    "expected a mapping of parameters, found {}",
-                    kind_of(&other)
-                ),
-                hint: Some("write `name: value` lines, e.g. `inet_protocols: ipv4`".into()),
-            });
-            return;
-        }
-    };
-    let full_form = map
-        .keys()
-        .any(|k| k.as_str().is_some_and(|k| FULL_FORM_KEYS.contains(&k)));
-    if !full_form {
-        merge_parameters(&map, None, spec, errors, &at);
-        return;
-    }
-    // Full form: extends first (base layers), then this file's sections.
-    if let Some(ext) = map.get("extends") {
-        let list: Vec<&serde_yaml::Value> = match ext {
-            serde_yaml::Value::Sequence(s) => s.iter().collect(),
-            serde_yaml::Value::String(_) => vec![ext],
-            serde_yaml::Value::Null => vec![],
-            other => {
-                errors.push(SpecError {
-                    location: at("extends", Some(0)),
-                    message: format!(
-                        "`extends` must be a list of spec file paths, found {}",
-                        kind_of(other)
-                    ),
-                    hint: Some("extends: [../groups/relay.yaml]".into()),
-                });
-                vec![]
-            }
-        };
-        let key_at = at("extends", Some(0));
-        for item in list {
-            match item.as_str() {
-                Some(p) => {
-                    let from = ExtendsRef {
-                        at: keys
-                            .locate_value(origin, p, key_at.line)
-                            .unwrap_or(key_at.clone()),
-                        written: p,
-                    };
-                    load_layer(
-                        &base.fs.join(p),
-                        &lexical_join(&base.shown, p),
-                        Some(from),
-                        spec,
-                        errors,
-                        cx,
-                    )
-                }
-                None => errors.push(SpecError {
-                    location: key_at.clone(),
-                    message: format!(
-                        "`extends` items must be file paths, found {}",
-                        kind_of(item)
-                    ),
-                    hint: None,
-                }),
-            }
-        }
-    }
-    for (k, v) in &map {
-        let Some(key) = k.as_str() else {
-            errors.push(SpecError {
-                location: Location {
-                    file: origin.to_string(),
-                    ..Location::default()
-                },
-                message: format!("top-level keys must be strings, found {}", kind_of(k)),
-                hint: None,
-            });
-            continue;
-        };
-        let loc = at(key, Some(0));
-        match key {
-            "extends" => {}
-            "main" => match v {
-                serde_yaml::Value::Mapping(m) => merge_parameters(m, Some(2), spec, errors, &at),
-                serde_yaml::Value::Null => {}
-                other => errors.push(SpecError {
-                    location: loc,
-                    message: format!(
-                        "`main` must be a mapping of parameters, found {}",
-                        kind_of(other)
-                    ),
-                    hint: Some("main:\n    inet_protocols: ipv4".into()),
-                }),
-            },
-            "purge" => match v {
-                serde_yaml::Value::Bool(b) => {
-                    spec.purge = *b;
-                    cx.purge_writes += 1;
-                }
-                other => errors.push(SpecError {
-                    location: loc,
-                    message: format!("`purge` must be true or false, found {}", kind_of(other)),
-                    hint: Some("purge: true (remove parameters the spec does not name) or purge: false".into()),
-                }),
-            },
-            "service" => match parse_service(v) {
-                Ok(mode) => spec.service = Some(mode),
-                Err(message) => errors.push(SpecError {
-                    location: loc,
-                    message,
-                    hint: Some(
-                        "service: auto | reload | restart | none, or {reload: [argv...], restart: [argv...]}"
-                            .into(),
-                    ),
-                }),
-            },
-            "custom_parameters" => match v {
-                serde_yaml::Value::Sequence(s) => {
-                    for item in s {
-                        match item.as_str() {
-                            Some(n) if is_parameter_name(n) => {
-                                spec.custom_parameters.insert(n.to_string());
-                            }
-                            Some(n) => errors.push(SpecError {
-                                location: keys
-                                    .locate_value(origin, n, loc.line)
-                                    .unwrap_or(loc.clone()),
-                                message: format!(
-                                    "`custom_parameters`: {n:?} is not a parameter name"
-                                ),
-                                hint: Some(
-                                    "Postfix parameter names are letters, digits and underscores"
-                                        .into(),
-                                ),
-                            }),
-                            None => errors.push(SpecError {
-                                location: loc.clone(),
-                                message: format!(
-                                    "`custom_parameters` items must be names, found {}",
-                                    kind_of(item)
-                                ),
-                                hint: None,
-                            }),
-                        }
-                    }
-                }
-                other => errors.push(SpecError {
-                    location: loc,
-                    message: format!(
-                        "`custom_parameters` must be a list of names, found {}",
-                        kind_of(other)
-                    ),
-                    hint: None,
-                }),
-            },
-            other => errors.push(SpecError {
-                location: loc,
-                message: format!("unknown top-level key `{other}` in a full-form spec"),
-                hint: Some(format!(
-                    "the full form has only {}; put parameters under `main:`",
-                    FULL_FORM_KEYS.join(", ")
-                )),
-            }),
-        }
-    }
-}
 
-fn merge_parameters(
-    map: &serde_yaml::Mapping,
-    indent: Option<usize>,
-    spec: &mut Spec,
-    errors: &mut Vec<SpecError>,
-    at: &dyn Fn(&str, Option<usize>) -> Location,
-) {
-    for (k, v) in map {
-        let name = match k {
-            serde_yaml::Value::String(s) => s.clone(),
-            other => {
-                errors.push(SpecError {
-                    location: at("", None),
-                    message: format!("parameter names must be strings, found {}", kind_of(other)),
-                    hint: Some("quote the name".into()),
-                });
-                continue;
-            }
-        };
-        let loc = at(&name, indent);
-        match to_spec_value(v) {
-            Ok(value) => spec.set(&name, value, loc),
-            Err(message) => errors.push(SpecError {
-                location: loc,
-                message: format!("{name}: {message}"),
-                hint: Some(
-                    "a value is a string, yes/no (or true/false), an integer, a list of strings, or null to remove"
-                        .into(),
-                ),
-            }),
-        }
-    }
-}
-
-/// `[A-Za-z0-9_]+`, the names `$name` can reference (util/mac_parse.c).
-fn is_parameter_name(n: &str) -> bool {
-    !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-fn to_spec_value(v: &serde_yaml::Value) -> Result<Option<SpecValue>, String> {
-    use serde_yaml::Value as Y;
-    Ok(Some(match v {
-        Y::Null => return Ok(None),
-        Y::Bool(b) => SpecValue::Bool(*b),
-        Y::Number(n) => match n.as_i64() {
-            Some(i) => SpecValue::Int(i),
-            None => {
-                return Err(format!(
-                    "expected a string, yes/no, an integer or a list, found the number {n}; if you mean the text, quote it (\"{n}\") so that YAML keeps it as written"
-                ))
-            }
-        },
-        Y::String(s) => SpecValue::Str(s.clone()),
-        Y::Sequence(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for item in items {
-                out.push(match item {
-                    Y::String(s) => s.clone(),
-                    Y::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
-                    Y::Number(n) if n.as_i64().is_some() => n.to_string(),
-                    other => {
-                        return Err(format!(
-                            "list items must be strings, found {}",
-                            kind_of(other)
-                        ))
-                    }
-                });
-            }
-            SpecValue::List(out)
-        }
-        Y::Mapping(_) => return Err("expected a value, found a mapping".into()),
-        Y::Tagged(t) => return Err(format!("unsupported YAML tag {}", t.tag)),
-    }))
-}
-
-fn parse_service(v: &serde_yaml::Value) -> Result<ServiceMode, String> {
-    use serde_yaml::Value as Y;
-    match v {
-        Y::String(s) => s.parse::<ServiceMode>(),
-        Y::Mapping(m) => {
-            let argv = |key: &str| -> Result<Vec<String>, String> {
-                match m.get(key) {
-                    None => Ok(Vec::new()),
-                    Some(Y::Sequence(s)) => s
-                        .iter()
-                        .map(|i| {
-                            i.as_str()
-                                .map(str::to_string)
-                                .ok_or_else(|| format!("`service.{key}` items must be strings"))
-                        })
-                        .collect(),
-                    Some(other) => Err(format!(
-                        "`service.{key}` must be a list (argv, run without a shell), found {}",
-                        kind_of(other)
-                    )),
-                }
-            };
-            for k in m.keys() {
-                if !matches!(k.as_str(), Some("reload" | "restart")) {
-                    return Err(format!(
-                        "unknown key {:?} under `service`: expected reload and restart",
-                        k.as_str().unwrap_or("?")
-                    ));
-                }
-            }
-            let (reload, restart) = (argv("reload")?, argv("restart")?);
-            if reload.is_empty() && restart.is_empty() {
-                return Err("`service` commands need at least one of reload or restart".into());
-            }
-            Ok(ServiceMode::Command { reload, restart })
-        }
-        other => Err(format!(
-            "`service` must be auto, reload, restart, none or a mapping of commands, found {}",
-            kind_of(other)
-        )),
-    }
-}
-
-fn kind_of(v: &serde_yaml::Value) -> &'static str {
-    use serde_yaml::Value as Y;
-    match v {
-        Y::Null => "null",
-        Y::Bool(_) => "a boolean",
-        Y::Number(_) => "a number",
-        Y::String(_) => "a string",
-        Y::Sequence(_) => "a list",
-        Y::Mapping(_) => "a mapping",
-        Y::Tagged(_) => "a tagged value",
-    }
-}
-
-/// Where keys stand in the YAML text. serde_yaml gives no spans for
-/// values, so keys are found by a line scan: `key:` at the start of a line
-/// (after indentation), optionally quoted.
-struct KeyIndex<'a> {
-    text: &'a str,
-    /// `key:` starting a line (after indentation and an optional `- `):
-    /// key -> (line, column, unindented), in line order. Built once, so
-    /// locating every key of a spec is linear in its size (a scan per key
-    /// made a 15,000-parameter spec take minutes).
-    block: std::collections::HashMap<&'a str, Vec<(usize, usize, bool)>>,
-    /// `key:` after `{` or `,` (flow mappings), built on first need.
-    flow: std::cell::OnceCell<std::collections::HashMap<&'a str, Vec<(usize, usize)>>>,
-}
-
-/// The keys `s` starts with, as `key:`, `"key":` or `'key':` (spaces or
-/// tabs may precede the colon). YAML caps implicit keys at 1024
-/// characters; longer candidates are not keys.
-fn keys_at(s: &str) -> impl Iterator<Item = &str> {
-    const MAX_KEY: usize = 1024;
-    let ws: &[char] = &[' ', '\t'];
-    let colon_after = move |rest: &str| rest.trim_start_matches(ws).starts_with(':');
-    let quoted = s
-        .chars()
-        .next()
-        .filter(|c| *c == '"' || *c == '\'')
-        .and_then(|q| {
-            let body = &s[1..];
-            body.char_indices()
-                .take_while(|(i, _)| *i <= MAX_KEY)
-                .filter(|(_, c)| *c == q)
-                .map(|(i, _)| i)
-                .find(|&i| colon_after(&body[i + 1..]))
-                .map(|i| &body[..i])
-        });
-    // Plain: up to the first ':' (`a:b: x` also yields `a:b`, up to the
-    // first ':' followed by a blank).
-    let bytes = s.as_bytes();
-    let first = s.find(':').filter(|&p| p <= MAX_KEY);
-    let blank = s
-        .char_indices()
-        .take_while(|(i, _)| *i <= MAX_KEY)
-        .filter(|(_, c)| *c == ':')
-        .map(|(i, _)| i)
-        .find(|&i| matches!(bytes.get(i + 1), None | Some(b' ' | b'\t')));
-    let plain = [first, blank.filter(|b| Some(*b) != first)]
-        .into_iter()
-        .flatten()
-        .map(move |p| s[..p].trim_end_matches(ws));
-    quoted.into_iter().chain(plain).filter(|k| !k.is_empty())
-}
-
-impl<'a> KeyIndex<'a> {
-    fn new(text: &'a str) -> Self {
-        let mut block: std::collections::HashMap<&'a str, Vec<(usize, usize, bool)>> =
-            std::collections::HashMap::new();
-        for (i, line) in text.lines().enumerate() {
-            let trimmed = line.trim_start_matches([' ', '\t']);
-            let unindented = trimmed.len() == line.len();
-            let trimmed = trimmed.strip_prefix("- ").unwrap_or(trimmed);
-            let column = line.len() - trimmed.len() + 1;
-            for key in keys_at(trimmed) {
-                let v = block.entry(key).or_default();
-                if v.last().map(|e| e.0) != Some(i + 1) {
-                    v.push((i + 1, column, unindented));
-                }
-            }
-        }
-        KeyIndex {
-            text,
-            block,
-            flow: std::cell::OnceCell::new(),
-        }
-    }
-
-    fn flow_keys(&self) -> &std::collections::HashMap<&'a str, Vec<(usize, usize)>> {
-        self.flow.get_or_init(|| {
-            let mut flow: std::collections::HashMap<&'a str, Vec<(usize, usize)>> =
-                std::collections::HashMap::new();
-            for (i, line) in self.text.lines().enumerate() {
-                if line.trim_start().starts_with('#') {
-                    continue;
-                }
-                for (j, _) in line.match_indices(['{', ',']) {
-                    let rest = line[j + 1..].trim_start_matches([' ', '\t']);
-                    // A flow key holds no flow indicator: bound each
-                    // candidate by the next one, so the scan stays linear.
-                    let end = rest.find([',', '{', '}', '[', ']']).unwrap_or(rest.len());
-                    let column = line.len() - rest.len() + 1;
-                    for key in keys_at(&rest[..end]) {
-                        flow.entry(key).or_default().push((i + 1, column));
-                    }
-                }
-            }
-            flow
-        })
-    }
-
-    /// Every `key:` that starts a line (after indentation), in order, as
-    /// (line, column); with `indent == Some(0)` only unindented ones. Falls
-    /// back to `key:` inside a flow mapping (`{key: value}`).
-    fn occurrences(&self, key: &str, indent: Option<usize>) -> Vec<(usize, usize)> {
-        if key.is_empty() {
-            return Vec::new();
-        }
-        let only_unindented = indent == Some(0);
-        let found: Vec<(usize, usize)> = self
-            .block
-            .get(key)
-            .map(|v| {
-                v.iter()
-                    .filter(|(_, _, unindented)| *unindented || !only_unindented)
-                    .map(|&(l, c, _)| (l, c))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !found.is_empty() {
-            return found;
-        }
-        self.flow_keys().get(key).cloned().unwrap_or_default()
-    }
-
-    /// Where `key` is written: the first occurrence (for a duplicate key,
-    /// which is an error anyway, the first is where users look).
-    fn locate(&self, origin: &str, key: &str, indent: Option<usize>) -> Location {
-        let (line, column) = self
-            .occurrences(key, indent)
-            .first()
-            .copied()
-            .unwrap_or((0, 0));
-        Location {
-            file: origin.to_string(),
-            line,
-            column,
-        }
-    }
-
-    /// Where the scalar `value` is written, at or after line `from` (for
-    /// `extends` entries, on the key's line or in the block list below it).
-    fn locate_value(&self, origin: &str, value: &str, from: usize) -> Option<Location> {
-        if value.is_empty() || from == 0 {
-            return None;
-        }
-        self.text
-            .lines()
-            .enumerate()
-            .skip(from - 1)
-            .find_map(|(i, line)| {
-                line.find(value).map(|col| Location {
-                    file: origin.to_string(),
-                    line: i + 1,
-                    column: col + 1,
-                })
-            })
-    }
-
-    /// The text of a 1-based line.
-    fn line(&self, line: usize) -> Option<&'a str> {
-        line.checked_sub(1).and_then(|i| self.text.lines().nth(i))
-    }
-}
-
-/// A YAML syntax error as a spec error: serde_yaml's message without its
-/// " at line N column M" tail (the location goes in front), with a better
-/// location and hint for the common cases.
-fn yaml_error(e: &serde_yaml::Error, origin: &str, keys: &KeyIndex) -> SpecError {
-    let (mut line, mut column) = e
-        .location()
-        .map(|l| (l.line(), l.column()))
-        .unwrap_or((0, 0));
-    let full = e.to_string();
-    let mut message = full.split(" at line ").next().unwrap_or(&full).to_string();
-    let mut hint =
-        "a spec is a YAML mapping such as `inet_protocols: ipv4`; check indentation and quoting"
-            .to_string();
-    // serde_yaml: `duplicate entry with key "k"`, prefixed with the path
-    // of the mapping when nested (`main: duplicate entry ...`).
-    if let Some(i) = message.find("duplicate entry with key ") {
-        let key = message[i + "duplicate entry with key ".len()..]
-            .trim_matches('"')
-            .to_string();
-        let found = keys.occurrences(&key, None);
-        if let [first, second, ..] = found[..] {
-            (line, column) = second;
-            hint = format!(
-                "a key may appear only once in a mapping; `{key}` is first set at line {}",
-                first.0
-            );
-        } else {
-            hint = "a key may appear only once in a mapping".into();
-        }
-        message = format!("duplicate key `{key}`");
-    } else if message.contains("end of stream") {
-        hint = "the file ends inside a quoted string, a [list] or a {mapping}: check for a missing closing quote or bracket".into();
-    } else if let Some(text) = keys.line(line) {
-        let indent: &str = &text[..text.len() - text.trim_start_matches([' ', '\t']).len()];
-        if indent.contains('\t') {
-            column = indent.find('\t').map_or(column, |i| i + 1);
-            hint = "YAML indentation must be spaces; this line is indented with a tab".into();
-        }
-    }
-    SpecError {
-        location: Location {
-            file: origin.to_string(),
-            line,
-            column,
-        },
-        message: format!("invalid YAML: {message}"),
-        hint: Some(hint),
-    }
-}
-/// 1-based (line, column) of byte `offset` in `bytes`.
+/// 1-based (line, column) of byte `offset` in `bytes` (the column counts
+/// bytes).
 pub(super) fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = &bytes[..offset.min(bytes.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -588,4 +753,173 @@ pub(super) fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
         .rposition(|&b| b == b'\n')
         .map_or(0, |i| i + 1);
     (line, before.len() - line_start + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Node {
+        let (node, errors) = parse(text, "t.yaml");
+        assert!(errors.is_empty(), "{errors:?}");
+        node.expect("a document")
+    }
+
+    fn value(text: &str) -> Result<Value<'static>, ScalarError> {
+        let node = doc(&format!("v: {text}\n"));
+        let Kind::Map(entries) = node.kind else {
+            panic!("not a mapping")
+        };
+        let s = entries[0].1.scalar().expect("scalar").clone();
+        // Leak: test-only, to return a borrowed value.
+        let s: &'static Scalar = Box::leak(Box::new(s));
+        s.resolve()
+    }
+
+    #[test]
+    fn plain_scalars_resolve_by_postform_rules() {
+        assert_eq!(value("~"), Ok(Value::Null));
+        assert_eq!(value("NULL"), Ok(Value::Null));
+        assert_eq!(value("True"), Ok(Value::Bool(true)));
+        assert_eq!(value("false"), Ok(Value::Bool(false)));
+        for s in ["yes", "no", "on", "y", "n", "Off"] {
+            assert_eq!(value(s), Ok(Value::Str(s)), "{s}");
+        }
+        assert_eq!(value("42"), Ok(Value::Int(42)));
+        assert_eq!(value("-7"), Ok(Value::Int(-7)));
+        assert_eq!(value("0"), Ok(Value::Int(0)));
+        // adversarial-review L2: kept as written, never converted.
+        for s in ["0x10", "0o10", "0b101", "+5", "007", "1_000", "-0", "0600"] {
+            assert_eq!(value(s), Ok(Value::Str(s)), "{s}");
+        }
+        for s in [
+            "1.5", "3.10", "1e3", "-2.5E-3", ".5", "1.", ".inf", "-.Inf", ".nan",
+        ] {
+            assert_eq!(value(s), Err(ScalarError::Number(s.into())), "{s}");
+        }
+        assert_eq!(
+            value("99999999999999999999"),
+            Err(ScalarError::Number("99999999999999999999".into()))
+        );
+        assert_eq!(value("'1.5'"), Ok(Value::Str("1.5")));
+        assert_eq!(value("\"true\""), Ok(Value::Str("true")));
+        assert_eq!(value("1.2.3.4"), Ok(Value::Str("1.2.3.4")));
+        assert_eq!(value("e3"), Ok(Value::Str("e3")));
+    }
+
+    #[test]
+    fn tags() {
+        assert_eq!(value("!!str 12"), Ok(Value::Str("12")));
+        assert_eq!(value("!!str true"), Ok(Value::Str("true")));
+        assert_eq!(value("!!int \"42\""), Ok(Value::Int(42)));
+        assert_eq!(value("!!bool true"), Ok(Value::Bool(true)));
+        assert_eq!(value("!!null ''"), Ok(Value::Null));
+        // adversarial-review L1: refused, not taken as the base64 text.
+        assert_eq!(value("!!binary aGVsbG8="), Err(ScalarError::Binary));
+        assert_eq!(value("!foo x"), Err(ScalarError::Tag("!foo".into())));
+        assert!(matches!(
+            value("!!int 0x10"),
+            Err(ScalarError::Tagged { .. })
+        ));
+        assert_eq!(value("!!float 1"), Err(ScalarError::Number("1".into())));
+    }
+
+    #[test]
+    fn every_node_knows_its_place() {
+        let d = doc("# c\nmain:\n  biff: no\n  list: [a, 'b']\n");
+        let Kind::Map(top) = &d.kind else { panic!() };
+        assert_eq!(top[0].0.mark, Mark { line: 2, column: 1 });
+        let Kind::Map(main) = &top[0].1.kind else {
+            panic!()
+        };
+        assert_eq!(main[0].0.mark, Mark { line: 3, column: 3 });
+        assert_eq!(main[0].1.mark, Mark { line: 3, column: 9 });
+        let Kind::Seq(items) = &main[1].1.kind else {
+            panic!()
+        };
+        assert_eq!(
+            items[1].mark,
+            Mark {
+                line: 4,
+                column: 13
+            }
+        );
+    }
+
+    #[test]
+    fn aliases_copy_their_anchor_and_bombs_are_refused() {
+        let d = doc("a: &x [1, 2]\nb: *x\n");
+        let Kind::Map(top) = &d.kind else { panic!() };
+        assert_eq!(top[1].1.kind, top[0].1.kind);
+        assert_eq!(top[1].1.mark, Mark { line: 2, column: 4 });
+        let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
+        let mut prev = 'a';
+        for name in "bcdefghi".chars() {
+            bomb.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 9].join(",")
+            ));
+            prev = name;
+        }
+        let (_, errors) = parse(&bomb, "t.yaml");
+        assert!(errors[0].message.contains("aliases expand"), "{errors:?}");
+    }
+
+    #[test]
+    fn refusals() {
+        let first = |t: &str| parse(t, "t.yaml").1.remove(0);
+        let e = first("a: 1\nb: 2\na: 3\n");
+        assert_eq!((e.location.line, e.location.column), (3, 1));
+        assert_eq!(e.message, "invalid YAML: duplicate key `a`");
+        let e = first("a: 1\n---\nb: 2\n");
+        assert_eq!(e.location.line, 2);
+        assert!(e.message.contains("more than one document"));
+        // adversarial-review L3: a clear refusal.
+        let e = first("x: &x {a: 1}\n<<: *x\n");
+        assert_eq!(
+            e.message,
+            "invalid YAML: merge keys (`<<`) are not supported"
+        );
+        assert_eq!(e.location.line, 2);
+        let e = first("a: \u{1b}[2J\n");
+        assert_eq!(
+            e.message,
+            "invalid YAML: control characters are not allowed"
+        );
+        assert_eq!((e.location.line, e.location.column), (1, 4));
+        assert!(!e.to_string().contains('\u{1b}'));
+        let e = first(&format!("a:\n{}x\n", "- ".repeat(200)));
+        assert!(e.message.contains("nested deeper"), "{e}");
+        let e = first("a: !!set {x: null}\n");
+        assert_eq!(e.message, "unsupported YAML tag !!set");
+        // Quoted `<<` is an ordinary key.
+        assert!(parse("'<<': 1\n", "t.yaml").1.is_empty());
+    }
+
+    #[test]
+    fn empty_documents() {
+        for t in ["", "# only a comment\n", "---\n", "\n\n"] {
+            let (node, errors) = parse(t, "t.yaml");
+            assert!(errors.is_empty(), "{t:?}: {errors:?}");
+            assert!(node.as_ref().is_none_or(Node::is_null), "{t:?}: {node:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod never_panics {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text, YAML-ish or not: an answer, never a panic.
+        #[test]
+        fn any_text_loads_or_fails_cleanly(
+            text in proptest::string::string_regex(
+                "([a-z_/:.0-9]{0,8}|master|maps|aliases|smtp/inet|type|hash|entries|\\{file: x\\}|\\{env: X\\}|options|[-?:,\\[\\]{}#&*!|>'\"%@ \t\n\\\\]|<<|---|!!binary|!!str|~|\u{1b}|é){0,40}"
+            ).unwrap()
+        ) {
+            let _ = super::parse(&text, "p.yaml");
+            let _ = crate::engine::spec::Spec::from_yaml_str(&text, "p.yaml");
+        }
+    }
 }
