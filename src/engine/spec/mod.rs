@@ -784,7 +784,7 @@ impl Spec {
             match (self.master.get_mut(&key), entry) {
                 (Some(Some(current)), Some(entry)) if !replace => current.merge(entry),
                 (_, entry) => {
-                    if replace {
+                    if self.master.contains_key(&key) {
                         self.locations.retain(|k, _| !belongs_to_service(k, &key));
                     }
                     self.master.insert(key.clone(), entry);
@@ -795,7 +795,9 @@ impl Spec {
             }
         }
         for (path, table) in maps {
-            self.locations.retain(|k, _| !belongs_to_map(k, &path));
+            if self.maps.contains_key(&path) {
+                self.locations.retain(|k, _| !belongs_to_map(k, &path));
+            }
             self.maps.insert(path, table);
         }
         self.aliases.extend(aliases);
