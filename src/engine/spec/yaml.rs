@@ -24,7 +24,7 @@
 //! more than one document, merge keys (`<<`), duplicate keys (both
 //! locations are named), nesting deeper than [`MAX_DEPTH`], aliases that
 //! expand to more than [`MAX_ALIAS_NODES`] nodes, control characters, and
-//! pathological flow nesting ([`flow_nesting_error`]).
+//! pathological flow nesting ([`MAX_FLOW_WORK`]).
 
 use super::{Location, SpecError};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
@@ -297,9 +297,6 @@ pub(super) fn parse(text: &str, origin: &str) -> (Option<Node>, Vec<SpecError>) 
     if let Some(e) = control_character_error(text, origin) {
         return (None, vec![e]);
     }
-    if let Some(e) = flow_nesting_error(text, origin) {
-        return (None, vec![e]);
-    }
     let mut builder = Builder {
         text,
         origin,
@@ -309,6 +306,10 @@ pub(super) fn parse(text: &str, origin: &str) -> (Option<Node>, Vec<SpecError>) 
         root: None,
         documents: 0,
         errors: Vec::new(),
+        flow_depth: 0,
+        flow_work: 0,
+        ascii: text.is_ascii(),
+        cursor: (0, 0),
     };
     let mut parser = Parser::new_from_str(text);
     loop {
@@ -336,11 +337,13 @@ enum Frame {
     Seq {
         mark: Mark,
         anchor: usize,
+        flow: bool,
         items: Vec<Node>,
     },
     Map {
         mark: Mark,
         anchor: usize,
+        flow: bool,
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
         /// Key text -> where it was first written.
@@ -356,6 +359,12 @@ impl Frame {
             Frame::Seq { mark, .. } | Frame::Map { mark, .. } => *mark,
         }
     }
+
+    fn is_flow(&self) -> bool {
+        match self {
+            Frame::Seq { flow, .. } | Frame::Map { flow, .. } => *flow,
+        }
+    }
 }
 
 struct Builder<'t> {
@@ -368,12 +377,28 @@ struct Builder<'t> {
     root: Option<Node>,
     documents: usize,
     errors: Vec<SpecError>,
+    /// Open flow collections (`[`, `{`), and the work they cost so far.
+    flow_depth: usize,
+    flow_work: u64,
+    /// The text is ASCII: a character index is a byte offset.
+    ascii: bool,
+    /// (character index, byte offset) of the last lookup, to map the
+    /// parser's character positions to bytes in one pass.
+    cursor: (usize, usize),
 }
 
 impl Builder<'_> {
     /// Take one event; `Ok(false)` at the end of the stream.
     fn event(&mut self, event: Event<'_>, span: &Span) -> Result<bool, SpecError> {
         let mark = Mark::from_span(span);
+        self.flow_work += self.flow_depth.saturating_sub(FREE_FLOW_DEPTH) as u64;
+        if self.flow_work > MAX_FLOW_WORK {
+            return Err(self.error(
+                mark,
+                "too many or too deeply nested flow collections ([...] or {...}) for the YAML reader; refusing to parse".into(),
+                "write lists and mappings in block style (`- item` lines, `key: value` lines), or split the file".into(),
+            ));
+        }
         match event {
             Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
             Event::StreamEnd => return Ok(false),
@@ -439,9 +464,11 @@ impl Builder<'_> {
                     tag.map(|t| tag_name(&t.handle, &t.suffix)),
                     "!!seq",
                 )?;
+                let flow = self.opens_flow(span);
                 self.open(Frame::Seq {
                     mark,
                     anchor,
+                    flow,
                     items: Vec::new(),
                 })?;
             }
@@ -451,9 +478,11 @@ impl Builder<'_> {
                     tag.map(|t| tag_name(&t.handle, &t.suffix)),
                     "!!map",
                 )?;
+                let flow = self.opens_flow(span);
                 self.open(Frame::Map {
                     mark,
                     anchor,
+                    flow,
                     entries: Vec::new(),
                     key: None,
                     seen: HashMap::new(),
@@ -464,11 +493,15 @@ impl Builder<'_> {
                 let Some(frame) = self.stack.pop() else {
                     return Ok(true);
                 };
+                if frame.is_flow() {
+                    self.flow_depth = self.flow_depth.saturating_sub(1);
+                }
                 let (node, anchor) = match frame {
                     Frame::Seq {
                         mark,
                         anchor,
                         items,
+                        ..
                     } => (
                         Node {
                             mark,
@@ -533,8 +566,45 @@ impl Builder<'_> {
                 "a spec needs only a few levels; check the indentation".into(),
             ));
         }
+        if frame.is_flow() {
+            self.flow_depth += 1;
+        }
         self.stack.push(frame);
         Ok(())
+    }
+
+    /// A collection start is flow style when its event ends with the `[`
+    /// or `{` (after an anchor or tag, if any); block starts end with
+    /// indentation or are empty.
+    fn opens_flow(&mut self, span: &Span) -> bool {
+        if span.is_empty() {
+            return false;
+        }
+        let last = span.end.index() - 1;
+        let byte = self.byte_offset(last);
+        matches!(self.text.as_bytes().get(byte), Some(b'[' | b'{'))
+    }
+
+    /// The byte offset of character `index` (the parser counts characters).
+    fn byte_offset(&mut self, index: usize) -> usize {
+        if self.ascii {
+            return index;
+        }
+        // Collection starts come in text order, so the cursor only moves
+        // forward and the whole text is walked once.
+        if index < self.cursor.0 {
+            self.cursor = (0, 0);
+        }
+        let (mut chars, mut bytes) = self.cursor;
+        for c in self.text[bytes..].chars() {
+            if chars == index {
+                break;
+            }
+            chars += 1;
+            bytes += c.len_utf8();
+        }
+        self.cursor = (chars, bytes);
+        bytes
     }
 
     /// A finished node goes into the collection being built (or is the
@@ -706,42 +776,22 @@ pub(super) fn is_printable(c: char) -> bool {
         || c >= '\u{10000}'
 }
 
-/// Work budget for flow collections (see [`flow_nesting_error`]): about a
-/// second of a release build; a real spec needs a thousandth of it.
-const MAX_FLOW_NESTING_WORK: u64 = 200_000_000;
+/// Flow collections a spec may nest without cost (JSON from Ansible nests
+/// four or five).
+const FREE_FLOW_DEPTH: usize = 8;
 
-/// A YAML scanner keeps state for every open flow collection (`[`, `{`)
-/// and may look at all of it for each token it reads, so its time can be
-/// the number of tokens times the flow depth (libyaml took minutes on
-/// 200 KB of `[[[[...`). A flow level needs an opening bracket, so
-/// `sum over every '[' and '{' of the bytes after it` bounds that work
-/// whatever the quoting; refuse a spec above the budget, before parsing.
-/// (Block style, `- item` lines, costs nothing here; its depth is capped by
-/// [`MAX_DEPTH`].)
-fn flow_nesting_error(text: &str, origin: &str) -> Option<SpecError> {
-    let len = text.len() as u64;
-    let mut work: u64 = 0;
-    let mut first_over = None;
-    for (i, b) in text.bytes().enumerate() {
-        if b == b'[' || b == b'{' {
-            work = work.saturating_add(len - i as u64);
-            if work > MAX_FLOW_NESTING_WORK {
-                first_over = Some(i);
-                break;
-            }
-        }
-    }
-    let (line, column) = line_column(text.as_bytes(), first_over?);
-    Some(SpecError {
-        location: Location {
-            file: origin.to_string(),
-            line,
-            column,
-        },
-        message: "too many or too deeply nested flow collections ([...] or {...}) for the YAML reader; refusing to parse".into(),
-        hint: Some("write lists and mappings in block style (`- item` lines, `key: value` lines), or split the file".into()),
-    })
-}
+/// Work budget for deep flow nesting. The YAML scanner keeps state for
+/// every open flow collection (`[`, `{`) and looks at all of it for each
+/// token it reads, so its time is tokens times flow depth (saphyr-parser
+/// 0.3.4, release build: 4,000,000 items 250 levels deep take 5.9 s, the
+/// same items one level deep a fraction of a second). Each event costs
+/// the flow depth beyond [`FREE_FLOW_DEPTH`]; past this budget (about a
+/// tenth of a second) the file is refused. Unlike a count of brackets in
+/// the text, this does not refuse a large flat JSON spec, and quoting
+/// cannot hide the depth: it comes from the parser's own events. Block
+/// nesting costs nothing here; its depth is capped by [`MAX_DEPTH`], and
+/// the parser caps flow nesting itself ("recursion limit exceeded").
+pub(super) const MAX_FLOW_WORK: u64 = 20_000_000;
 
 /// 1-based (line, column) of byte `offset` in `bytes` (the column counts
 /// bytes).
@@ -894,6 +944,49 @@ mod tests {
         assert_eq!(e.message, "unsupported YAML tag !!set");
         // Quoted `<<` is an ordinary key.
         assert!(parse("'<<': 1\n", "t.yaml").1.is_empty());
+    }
+
+    /// Deep flow nesting with many items is refused early; a large flat
+    /// flow document (JSON from Ansible) is not, however many brackets.
+    #[test]
+    fn flow_work_budget() {
+        let deep = format!(
+            "a: {}{}{}\n",
+            "[".repeat(60),
+            "x,".repeat(1_000_000),
+            "]".repeat(60)
+        );
+        let t = std::time::Instant::now();
+        let (_, errors) = parse(&deep, "t.yaml");
+        assert!(
+            errors[0]
+                .message
+                .starts_with("too many or too deeply nested flow"),
+            "{errors:?}"
+        );
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
+        let flat: String = std::iter::once("{".to_string())
+            .chain((0..20_000).map(|i| format!("\"p{i}\": [\"a\", {{\"k\": [1]}}],")))
+            .chain(["\"last\": 1}".to_string()])
+            .collect();
+        let (node, errors) = parse(&flat, "t.json");
+        assert!(errors.is_empty(), "{errors:?}");
+        let Some(Node {
+            kind: Kind::Map(entries),
+            ..
+        }) = node
+        else {
+            panic!("not a mapping")
+        };
+        assert_eq!(entries.len(), 20_001);
+        // Flow detection maps character positions to bytes past non-ASCII text.
+        let (node, errors) = parse("é: [a, {b: é}]\nü: &x\n  - [c]\n", "t.yaml");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(node.is_some());
     }
 
     #[test]
