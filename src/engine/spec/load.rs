@@ -51,6 +51,23 @@ pub(super) fn load_file(path: &Path, cache: Option<&LayerCache>) -> (Spec, Vec<S
     (spec, errors)
 }
 
+/// Load a spec given as JSON; paths in it are relative to the current
+/// directory.
+pub(super) fn load_json(value: &serde_json::Value, origin: &str) -> (Spec, Vec<SpecError>) {
+    let mut spec = Spec::default();
+    let mut errors = Vec::new();
+    let mut cx = LoadContext::new(None);
+    let base = Bases {
+        fs: PathBuf::from("."),
+        shown: PathBuf::new(),
+    };
+    match yaml::from_json(value, origin) {
+        Ok(doc) => apply_doc(&doc, origin, &base, &mut spec, &mut errors, &mut cx),
+        Err(e) => errors.push(e),
+    }
+    (spec, errors)
+}
+
 /// Load spec text; paths in it are relative to the current directory.
 pub(super) fn load_text(text: &str, origin: &str) -> (Spec, Vec<SpecError>) {
     let mut spec = Spec::default();
@@ -298,10 +315,22 @@ fn apply_text(
 ) {
     let (doc, found) = yaml::parse(text, origin);
     errors.extend(found);
-    let Some(doc) = doc else {
-        return;
-    };
-    for (at, written) in sections::extends(&doc, origin, errors) {
+    if let Some(doc) = doc {
+        apply_doc(&doc, origin, base, spec, errors, cx);
+    }
+}
+
+/// Put one layer's document onto `spec`: first the layers it `extends`,
+/// then its own sections.
+fn apply_doc(
+    doc: &yaml::Node,
+    origin: &str,
+    base: &Bases,
+    spec: &mut Spec,
+    errors: &mut Vec<SpecError>,
+    cx: &mut LoadContext<'_>,
+) {
+    for (at, written) in sections::extends(doc, origin, errors) {
         let from = ExtendsRef {
             at,
             written: &written,
@@ -315,7 +344,7 @@ fn apply_text(
             cx,
         );
     }
-    let own = sections::read_layer(&doc, origin, &base.fs, errors);
+    let own = sections::read_layer(doc, origin, &base.fs, errors);
     spec.merge(own);
 }
 

@@ -693,20 +693,16 @@ impl Spec {
     }
 
     /// Build a spec from JSON (an Ansible option): a full-form object, or a
-    /// plain map of parameters.
+    /// plain map of parameters. Read by the same rules as YAML (JSON has no
+    /// lines: messages name only `origin`). JSON objects come sorted by key
+    /// (serde_json's map), so table entries given this way are in key order.
     pub fn from_json(value: &serde_json::Value, origin: &str) -> Result<Spec, SpecErrors> {
-        // JSON is YAML: reuse the one code path (and its messages).
-        let text = serde_json::to_string(value).map_err(|e| {
-            SpecErrors(vec![SpecError {
-                location: Location {
-                    file: origin.to_string(),
-                    ..Location::default()
-                },
-                message: format!("cannot read the spec: {e}"),
-                hint: None,
-            }])
-        })?;
-        Spec::from_yaml_str(&text, origin)
+        let (spec, errors) = load::load_json(value, origin);
+        if errors.is_empty() {
+            Ok(spec)
+        } else {
+            Err(SpecErrors(errors))
+        }
     }
 
     /// Set one parameter on top of this spec (a later layer).

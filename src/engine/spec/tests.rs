@@ -566,3 +566,43 @@ postfix_version: '3.10'
         Spec::load(&other).unwrap()
     );
 }
+
+/// An Ansible option's JSON reads like YAML, without a text round trip:
+/// same types and messages, locations name the option.
+#[test]
+fn json_specs_read_like_yaml() {
+    let v = serde_json::json!({
+        "main": {"biff": false, "message_size_limit": 10240000, "relayhost": null, "smtpd_banner": "0x10", "mynetworks": ["127.0.0.0/8", 5]},
+        "master": {"submission/inet": {"chroot": "n", "wakeup": 60, "options": {"syslog_name": "x"}}},
+        "allow": ["open_relay"]
+    });
+    let s = Spec::from_json(&v, "spec option").unwrap();
+    assert_eq!(s.main["biff"], Some(SpecValue::Bool(false)));
+    assert_eq!(
+        s.main["message_size_limit"],
+        Some(SpecValue::Int(10_240_000))
+    );
+    assert_eq!(s.main["relayhost"], None);
+    assert_eq!(s.main["smtpd_banner"], Some(SpecValue::Str("0x10".into())));
+    assert_eq!(
+        s.main["mynetworks"],
+        Some(SpecValue::List(vec!["127.0.0.0/8".into(), "5".into()]))
+    );
+    assert_eq!(
+        s.master[&key("submission/inet")].as_ref().unwrap().chroot,
+        Some(Flag::No)
+    );
+    let e = Spec::from_json(
+        &serde_json::json!({"main": {"a": 1.5, "b": {"c": 1}}}),
+        "parameters option",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "parameters option: a: expected a string, yes/no, an integer or a list, found the number 1.5; if you mean the text, quote it (\"1.5\") so that YAML keeps it as written\n  hint: a value is a string, yes/no (or true/false), an integer, a list of strings, or null to remove\nparameters option: b: expected a value, found a mapping\n  hint: a value is a string, yes/no (or true/false), an integer, a list of strings, or null to remove"
+    );
+    // A string "true" stays text; JSON true is a boolean.
+    let s = Spec::from_json(&serde_json::json!({"a": "true", "b": true}), "o").unwrap();
+    assert_eq!(s.main["a"], Some(SpecValue::Str("true".into())));
+    assert_eq!(s.main["b"], Some(SpecValue::Bool(true)));
+}

@@ -24,11 +24,13 @@
 //! more than one document, merge keys (`<<`), duplicate keys (both
 //! locations are named), nesting deeper than [`MAX_DEPTH`], aliases that
 //! expand to more than [`MAX_ALIAS_NODES`] nodes, control characters, and
-//! pathological flow nesting ([`MAX_FLOW_WORK`]).
+//! pathological flow nesting ([`MAX_FLOW_WORK`], [`MAX_BUFFERED_INDICATORS`]).
 
 use super::{Location, SpecError};
-use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use saphyr_parser::{Event, Input, Parser, ScalarStyle, Span};
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// Deepest nesting of lists and mappings (a spec needs five).
 pub(super) const MAX_DEPTH: usize = 64;
@@ -311,25 +313,156 @@ pub(super) fn parse(text: &str, origin: &str) -> (Option<Node>, Vec<SpecError>) 
         ascii: text.is_ascii(),
         cursor: (0, 0),
     };
-    let mut parser = Parser::new_from_str(text);
+    let watch = Rc::new(Watch::default());
+    let mut parser = Parser::new(Watched {
+        rest: text,
+        lookahead: 0,
+        watch: Rc::clone(&watch),
+    });
+    let mut last = Mark { line: 1, column: 1 };
+    let mut failed = None;
     loop {
         match parser.next_event() {
             None => break,
-            Some(Ok((event, span))) => match builder.event(event, &span) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => return (None, vec![e]),
-            },
+            Some(Ok((event, span))) => {
+                watch.since_event.set(0);
+                last = Mark::from_span(&span);
+                match builder.event(event, &span) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
             Some(Err(e)) => {
                 let mark = Mark {
                     line: e.marker().line(),
                     column: e.marker().col() + 1,
                 };
-                return (None, vec![builder.syntax_error(mark, e.info())]);
+                failed = Some(builder.syntax_error(mark, e.info()));
+                break;
             }
         }
     }
-    (builder.root, builder.errors)
+    // Cut short, the parser saw an end of file that is not there: whatever
+    // it said after that is not about the file.
+    if watch.cut.get() {
+        return (None, vec![builder.error(
+            last,
+            "too many or too deeply nested flow collections ([...] or {...}) for the YAML reader; refusing to parse".into(),
+            "write lists and mappings in block style (`- item` lines, `key: value` lines), or split the file".into(),
+        )]);
+    }
+    match failed {
+        Some(e) => (None, vec![e]),
+        None => (builder.root, builder.errors),
+    }
+}
+
+/// Most flow indicators (`,` `:` `[` `]` `{` `}`) the parser may read
+/// while working out one event. It holds every token it reads until it can
+/// decide whether a flow collection is a mapping key (`[[a]: b]`, or a
+/// whole `{...}` document as the key of a block mapping), which it only
+/// knows at the end of that collection; so a large flow collection is held
+/// all at once, about 170 bytes per token (saphyr-parser 0.3.4: 6 MB of
+/// `[[x,x,...]]` took 1 GiB). A token ends at an indicator (or is one), so
+/// this bounds what is held to about 100 MB; past it the input is cut and
+/// the file refused. Block style and scalars, however long, read few
+/// indicators per event.
+pub(super) const MAX_BUFFERED_INDICATORS: usize = 300_000;
+
+/// What the parser is doing: flow indicators read since it last returned
+/// an event, and whether its input was cut.
+#[derive(Debug, Default)]
+struct Watch {
+    since_event: Cell<usize>,
+    cut: Cell<bool>,
+}
+
+/// The parser's input: the text, counting the flow indicators the parser
+/// reads, and cut (the parser then sees its end) past
+/// [`MAX_BUFFERED_INDICATORS`] without an event.
+struct Watched<'a> {
+    rest: &'a str,
+    /// Characters the parser asked to have available (it only checks
+    /// against this, see saphyr-parser's `StrInput`).
+    lookahead: usize,
+    watch: Rc<Watch>,
+}
+
+impl Watched<'_> {
+    fn count(&self, c: char) {
+        if matches!(c, ',' | ':' | '[' | ']' | '{' | '}') {
+            self.watch.since_event.set(self.watch.since_event.get() + 1);
+        }
+    }
+}
+
+impl Input for Watched<'_> {
+    fn lookahead(&mut self, count: usize) {
+        if !self.watch.cut.get() && self.watch.since_event.get() > MAX_BUFFERED_INDICATORS {
+            self.watch.cut.set(true);
+            self.rest = "";
+        }
+        self.lookahead = self.lookahead.max(count);
+    }
+
+    fn buflen(&self) -> usize {
+        self.lookahead
+    }
+
+    fn bufmaxlen(&self) -> usize {
+        128
+    }
+
+    fn raw_read_ch(&mut self) -> char {
+        let mut chars = self.rest.chars();
+        match chars.next() {
+            Some(c) => {
+                self.rest = chars.as_str();
+                self.count(c);
+                c
+            }
+            None => '\0',
+        }
+    }
+
+    fn raw_read_non_breakz_ch(&mut self) -> Option<char> {
+        let mut chars = self.rest.chars();
+        let c = chars
+            .next()
+            .filter(|&c| !matches!(c, '\0' | '\n' | '\r') && c != '\u{feff}')?;
+        self.rest = chars.as_str();
+        self.count(c);
+        Some(c)
+    }
+
+    fn skip(&mut self) {
+        let _ = self.raw_read_ch();
+    }
+
+    fn skip_n(&mut self, count: usize) {
+        for _ in 0..count {
+            if self.rest.is_empty() {
+                break;
+            }
+            let _ = self.raw_read_ch();
+        }
+    }
+
+    fn peek(&self) -> char {
+        self.rest.chars().next().unwrap_or('\0')
+    }
+
+    fn peek_nth(&self, n: usize) -> char {
+        self.rest.chars().nth(n).unwrap_or('\0')
+    }
+
+    fn peek_opt(&self) -> Option<char> {
+        self.rest.chars().next()
+    }
 }
 
 /// A node being built: a list or a mapping whose end has not come yet.
@@ -716,6 +849,59 @@ impl Builder<'_> {
     }
 }
 
+/// A JSON value (an Ansible option) as a tree, without parsing text:
+/// strings are quoted scalars (always text), numbers, booleans and null
+/// plain ones (read by the same rules as YAML). JSON has no places, so
+/// every node is at line 0 (messages name only the origin).
+pub(super) fn from_json(value: &serde_json::Value, origin: &str) -> Result<Node, SpecError> {
+    json_node(value, origin, 0)
+}
+
+fn json_node(value: &serde_json::Value, origin: &str, depth: usize) -> Result<Node, SpecError> {
+    use serde_json::Value as J;
+    let scalar = |text: String, plain: bool| {
+        Kind::Scalar(Scalar {
+            text,
+            plain,
+            tag: None,
+        })
+    };
+    let kind = match value {
+        J::Null => scalar("null".into(), true),
+        J::Bool(b) => scalar(b.to_string(), true),
+        J::Number(n) => scalar(n.to_string(), true),
+        J::String(s) => scalar(s.clone(), false),
+        J::Array(_) | J::Object(_) if depth >= MAX_DEPTH => {
+            return Err(SpecError {
+                location: Mark::default().at(origin),
+                message: format!("lists and mappings nested deeper than {MAX_DEPTH} levels"),
+                hint: Some("a spec needs only a few levels".into()),
+            })
+        }
+        J::Array(items) => Kind::Seq(
+            items
+                .iter()
+                .map(|i| json_node(i, origin, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        J::Object(map) => Kind::Map(
+            map.iter()
+                .map(|(k, v)| {
+                    let key = Node {
+                        mark: Mark::default(),
+                        kind: scalar(k.clone(), false),
+                    };
+                    Ok((key, json_node(v, origin, depth + 1)?))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    };
+    Ok(Node {
+        mark: Mark::default(),
+        kind,
+    })
+}
+
 /// A tag as users write it: `!!str` for the core schema, `!foo` for local.
 fn tag_name(handle: &str, suffix: &str) -> String {
     match handle {
@@ -985,6 +1171,29 @@ mod tests {
         assert_eq!(entries.len(), 20_001);
         // Flow detection maps character positions to bytes past non-ASCII text.
         let (node, errors) = parse("é: [a, {b: é}]\nü: &x\n  - [c]\n", "t.yaml");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(node.is_some());
+    }
+
+    /// A large flow collection inside another is refused before the parser
+    /// holds all of its tokens; one large scalar is fine.
+    #[test]
+    fn lookahead_budget() {
+        let nested = format!("a: [[{}]]\n", "x,".repeat(MAX_BUFFERED_INDICATORS));
+        let (node, errors) = parse(&nested, "t.yaml");
+        assert!(node.is_none());
+        assert!(
+            errors[0]
+                .message
+                .starts_with("too many or too deeply nested flow"),
+            "{errors:?}"
+        );
+        let big = format!(
+            "v: \"{}\"\nw: |\n  {}\n",
+            "xxxx,".repeat(200_000),
+            "y".repeat(1_000_000)
+        );
+        let (node, errors) = parse(&big, "t.yaml");
         assert!(errors.is_empty(), "{errors:?}");
         assert!(node.is_some());
     }
