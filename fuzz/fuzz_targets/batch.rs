@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let edits: Vec<Edit<'_>> = resolved
         .iter()
-        .map(|(n, v)| (n.as_str(), v.as_ref()))
+        .map(|(n, v)| (n.as_bytes(), v.as_ref()))
         .collect();
     let mut doc = original.clone();
     if let Err(e) = doc.apply_edits(&edits) {

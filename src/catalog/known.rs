@@ -233,7 +233,7 @@ impl NameContext {
                 .map(|e| e.value)
                 .unwrap_or_else(|_| value.as_bytes().to_vec());
             for class in expanded
-                .split(|&b| macros::is_comma_space(b))
+                .split(|&b| crate::postfix::list::is_comma_space(b))
                 .filter(|c| !c.is_empty())
             {
                 restriction_classes.insert(String::from_utf8_lossy(class).into_owned());

@@ -5,119 +5,37 @@
 //! parameters split on commas and whitespace (`a, b` = `a b` = folded
 //! lines, `{ ... }` groups one item); booleans ignore case.
 
-use crate::catalog::{Catalog, ParamType};
+use crate::catalog::{is_list_param, Catalog, ParamType};
+use crate::postfix::list::comparable_items;
+use crate::postfix::macros::canonical_references;
 use crate::postfix::maincf::normalize;
-
-/// Parameters whose value is a list (split on `, \t\r\n` by
-/// mail_parm_split / the table and restriction parsers).
-pub fn is_list_param(name: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "mydestination",
-        "mynetworks",
-        "inet_interfaces",
-        "inet_protocols",
-        "relay_domains",
-        "virtual_alias_domains",
-        "virtual_mailbox_domains",
-        "proxy_interfaces",
-        "permit_mx_backup_networks",
-        "smtpd_restriction_classes",
-        "notify_classes",
-        "authorized_submit_users",
-        "authorized_mailq_users",
-        "authorized_flush_users",
-        "authorized_verp_clients",
-        "authorized_xclient_hosts",
-        "authorized_xforward_hosts",
-        "debug_peer_list",
-        "fast_flush_domains",
-        "import_environment",
-        "export_environment",
-        "milter_protocol",
-        "smtpd_milters",
-        "non_smtpd_milters",
-        "masquerade_domains",
-        "masquerade_exceptions",
-        "mynetworks_style",
-        "propagate_unmatched_extensions",
-        "smtpd_tls_mandatory_protocols",
-        "smtpd_tls_protocols",
-        "smtp_tls_mandatory_protocols",
-        "smtp_tls_protocols",
-        "lmtp_tls_mandatory_protocols",
-        "lmtp_tls_protocols",
-        "smtpd_tls_mandatory_exclude_ciphers",
-        "smtpd_tls_exclude_ciphers",
-        "smtp_tls_mandatory_exclude_ciphers",
-        "smtp_tls_exclude_ciphers",
-        "smtpd_sasl_security_options",
-        "smtpd_sasl_tls_security_options",
-        "smtp_sasl_security_options",
-        "smtp_sasl_tls_security_options",
-        "smtp_sasl_mechanism_filter",
-        "postscreen_dnsbl_sites",
-        "postscreen_access_list",
-        "smtpd_discard_ehlo_keywords",
-        "smtp_discard_ehlo_keywords",
-        "smtpd_forbidden_commands",
-        "local_recipient_maps",
-        "relay_recipient_maps",
-    ];
-    const SUFFIXES: &[&str] = &[
-        "_maps",
-        "_restrictions",
-        "_milters",
-        "_networks",
-        "_domains",
-        "_checks",
-        "_classes",
-        "_interfaces",
-        "_ehlo_keywords",
-    ];
-    EXACT.contains(&name) || SUFFIXES.iter().any(|s| name.ends_with(s))
-}
-
-/// Split a list value into items: separators `,` and whitespace, empty
-/// items dropped, `{ ... }` keeps one item with its inner whitespace.
-pub fn list_items(value: &[u8]) -> Vec<Vec<u8>> {
-    let is_sep = |b: u8| matches!(b, b',' | b' ' | b'\t' | b'\r' | b'\n');
-    let mut items = Vec::new();
-    let mut i = 0;
-    while i < value.len() {
-        if is_sep(value[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut depth = 0usize;
-        while i < value.len() {
-            match value[i] {
-                b'{' => depth += 1,
-                b'}' => depth = depth.saturating_sub(1),
-                b if depth == 0 && is_sep(b) => break,
-                _ => {}
-            }
-            i += 1;
-        }
-        let item = &value[start..i];
-        // `{ a b }` and `{a b}` are one item "a b" (extpar strips the
-        // braces and the whitespace inside them).
-        match item.strip_prefix(b"{").and_then(|t| t.strip_suffix(b"}")) {
-            Some(inner) => {
-                let mut v = b"{".to_vec();
-                v.extend(normalize(inner));
-                v.push(b'}');
-                items.push(v);
-            }
-            None => items.push(normalize(item)),
-        }
-    }
-    items
-}
 
 /// Is the raw main.cf value `current` the same, for Postfix, as `desired`?
 pub fn equivalent(catalog: &Catalog, name: &str, current: &[u8], desired: &str) -> bool {
     let (a, b) = (normalize(current), normalize(desired.as_bytes()));
+    if a == b {
+        return true;
+    }
+    // `$name`, `${name}` and `$(name)` are one reference (not in raw
+    // parameters, which Postfix never expands).
+    let raw = catalog.get(name).is_some_and(|p| p.ty == ParamType::Raw);
+    if !raw {
+        let (ca, cb) = (
+            canonical_references(current),
+            canonical_references(desired.as_bytes()),
+        );
+        if ca != std::borrow::Cow::Borrowed(current)
+            || cb != std::borrow::Cow::Borrowed(desired.as_bytes())
+        {
+            return equivalent_spelled(catalog, name, &ca, &cb);
+        }
+    }
+    equivalent_spelled(catalog, name, current, desired.as_bytes())
+}
+
+/// [`equivalent`] once the reference spelling is settled.
+fn equivalent_spelled(catalog: &Catalog, name: &str, current: &[u8], desired: &[u8]) -> bool {
+    let (a, b) = (normalize(current), normalize(desired));
     if a == b {
         return true;
     }
@@ -128,7 +46,7 @@ pub fn equivalent(catalog: &Catalog, name: &str, current: &[u8], desired: &str) 
         return a.eq_ignore_ascii_case(&b);
     }
     if is_list_param(name) {
-        return list_items(current) == list_items(desired.as_bytes());
+        return comparable_items(current) == comparable_items(desired);
     }
     false
 }
@@ -178,6 +96,13 @@ mod tests {
         let c = Catalog::builtin();
         assert!(equivalent(c, "smtpd_banner", b"a   b", "a b"));
         assert!(!equivalent(c, "smtpd_banner", b"a, b", "a b"));
+        assert!(equivalent(
+            c,
+            "smtp_tls_session_cache_database",
+            b"btree:${data_directory}/smtp_scache",
+            "btree:$data_directory/smtp_scache"
+        ));
+        assert!(!equivalent(c, "smtpd_expansion_filter", b"${a}", "$a"));
     }
 
     #[test]

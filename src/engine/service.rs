@@ -15,6 +15,7 @@
 //! `postconf -n` and `postfix status` (under a pseudo-terminal, the only
 //! way Postfix prints its errors on stderr) with the failing file.
 
+use crate::io::programs::Programs;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -358,9 +359,26 @@ impl Service {
                 ));
             }
             // A master that read the new file: make it read the old one.
-            let cmd = self.perform(action, &now)?;
-            let done = format!("`{cmd}` was run again so Postfix uses it, and Postfix is running");
-            (cmd, done)
+            match self.perform(action, &now) {
+                Ok(cmd) => {
+                    let done =
+                        format!("`{cmd}` was run again so Postfix uses it, and Postfix is running");
+                    (cmd, done)
+                }
+                // A master that failed to start can still be exiting when
+                // it is looked at: when it is gone now, start Postfix.
+                Err(e) if !self.snapshot().running => {
+                    let argv = match &self.manager {
+                        Manager::Systemd => svec(&["systemctl", "start", "postfix"]),
+                        _ => self.postfix_argv("start"),
+                    };
+                    self.exec(&argv, &now).map_err(|_| e)?;
+                    let cmd = argv.join(" ");
+                    let done = format!("Postfix was started again with `{cmd}` and is running");
+                    (cmd, done)
+                }
+                Err(e) => return Err(e),
+            }
         };
         if self.is_running_with(queue.as_deref()) {
             Ok(done)
@@ -514,7 +532,7 @@ impl Service {
                 return found;
             }
         }
-        if matches!(self.manager, Manager::Systemd) || find_on_path("script").is_none() {
+        if matches!(self.manager, Manager::Systemd) || Programs::get().script.is_none() {
             return Vec::new();
         }
         let cmd = format!(
@@ -607,39 +625,21 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-fn find_on_path(prog: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(prog))
-            .find(|c| c.is_file())
-    })
-}
-
-/// A Postfix program: `$env_var` when set, else `name` when it is on PATH,
-/// else `/usr/sbin/name` when that exists (sbin is not on every PATH).
-fn postfix_program(env_var: &str, name: &str) -> String {
-    if let Ok(v) = std::env::var(env_var) {
-        if !v.is_empty() {
-            return v;
-        }
-    }
-    if find_on_path(name).is_none() {
-        let sbin = Path::new("/usr/sbin").join(name);
-        if sbin.is_file() {
-            return sbin.display().to_string();
-        }
-    }
-    name.to_string()
-}
-
-/// The `postfix` command (env `POSTFORM_POSTFIX` overrides).
+/// The `postfix` command (env `POSTFORM_POSTFIX` overrides), as found by
+/// [`Programs`]; the bare name when it is not installed, so that running
+/// it fails with a message that names it.
 pub fn postfix_bin() -> String {
-    postfix_program("POSTFORM_POSTFIX", "postfix")
+    program_or_name(Programs::get().postfix.as_deref(), "postfix")
 }
 
-/// The `postconf` command (env `POSTFORM_POSTCONF` overrides).
+/// The `postconf` command (env `POSTFORM_POSTCONF` overrides); see
+/// [`postfix_bin`].
 pub fn postconf_bin() -> String {
-    postfix_program("POSTFORM_POSTCONF", "postconf")
+    program_or_name(Programs::get().postconf.as_deref(), "postconf")
+}
+
+fn program_or_name(found: Option<&Path>, name: &str) -> String {
+    found.map_or_else(|| name.to_string(), |p| p.display().to_string())
 }
 
 #[cfg(test)]

@@ -21,7 +21,10 @@ use crate::catalog::known::{SERVICE_SUFFIXES, TIME_LIMIT_SUFFIX};
 use crate::catalog::{
     check_value, read_only, value_rule, Catalog, NameContext, Param, ParamType, ValueRuleKind,
 };
+use crate::engine::equivalence::equivalent;
+use crate::engine::live::LiveConfig;
 use crate::engine::spec::{Spec, SpecError, SpecErrors, SpecValue};
+use crate::postfix::list::{item_problem, ItemProblem};
 use crate::postfix::maincf::{Effective, MainCf};
 use crate::postfix::mastercf::MasterCf;
 use std::borrow::Cow;
@@ -31,36 +34,51 @@ use std::path::Path;
 /// Validation errors (the same shape as spec errors: location, message, hint).
 pub type ValidationErrors = SpecErrors;
 
-/// Validate `spec` for the config dir (its master.cf and main.cf give
-/// service-derived and referenced names). Returns warnings.
+/// Validate `spec` for the live configuration: its master.cf gives the
+/// service-derived names, its main.cf the referenced names and the values
+/// already there (their problems are warnings). `complete`: the spec
+/// loaded without errors; for one that did not (see
+/// [`Spec::load_partial`]) each value is checked, but not the
+/// cross-parameter rules, which judge the whole configuration and would
+/// report nonsense about a layer or value that could not be read.
 pub fn validate(
     spec: &Spec,
-    config_dir: &Path,
+    live: &LiveConfig,
     catalog: &Catalog,
-) -> Result<Vec<String>, SpecErrors> {
-    validate_in_dir(spec, config_dir, catalog, true)
+    complete: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(), SpecErrors> {
+    let master = match live.master_cf() {
+        Ok(m) => Some(m),
+        Err(why) => {
+            warnings.push(format!(
+                "{}: {why}; service-derived parameter names (e.g. relay_destination_concurrency_limit) are not known",
+                live.master.path.display()
+            ));
+            None
+        }
+    };
+    // A main.cf that cannot be read is reported when planning; validation
+    // then has no live values.
+    let main = live.main_cf().ok().map(|(_, doc)| doc);
+    check(spec, catalog, master, main, warnings, complete)
 }
 
 /// Load the spec at `path` (with its `extends` layers) and validate it for
-/// the config dir, reporting the problems of both steps together: a spec
-/// with a structural mistake (`purge: maybe`, a mapping as a value) and
-/// bad parameter values gets every error in one run, each with its
+/// the live configuration, reporting the problems of both steps together:
+/// a spec with a structural mistake (`purge: maybe`, a mapping as a value)
+/// and bad parameter values gets every error in one run, each with its
 /// location. Returns the spec and the warnings.
-///
-/// When loading found problems, the cross-parameter rules are not run:
-/// they judge the whole configuration, and a layer or value that could not
-/// be read would make them report nonsense.
 pub fn load_and_validate(
     path: &Path,
-    config_dir: &Path,
+    live: &LiveConfig,
     catalog: &Catalog,
 ) -> Result<(Spec, Vec<String>), SpecErrors> {
     let (spec, mut errors) = Spec::load_partial(path);
     let complete = errors.is_empty();
     let mut warnings = Vec::new();
-    match validate_in_dir(&spec, config_dir, catalog, complete) {
-        Ok(w) => warnings = w,
-        Err(SpecErrors(e)) => errors.extend(e),
+    if let Err(SpecErrors(e)) = validate(&spec, live, catalog, complete, &mut warnings) {
+        errors.extend(e);
     }
     if errors.is_empty() {
         Ok((spec, warnings))
@@ -68,64 +86,6 @@ pub fn load_and_validate(
         sort_errors(&mut errors);
         Err(SpecErrors(errors))
     }
-}
-
-fn validate_in_dir(
-    spec: &Spec,
-    config_dir: &Path,
-    catalog: &Catalog,
-    cross: bool,
-) -> Result<Vec<String>, SpecErrors> {
-    // Through plan's reader: it refuses a FIFO or device (a plain read
-    // of a FIFO main.cf would hang here, before planning reports it).
-    let live = crate::engine::plan::read_main_cf(config_dir)
-        .ok()
-        .and_then(|(_, b)| MainCf::parse(&b).ok());
-    validate_in_dir_with(spec, config_dir, catalog, live.as_ref(), cross)
-}
-
-/// [`validate`] with main.cf already parsed (`None`: missing or
-/// unreadable), so that a caller that also plans parses it once (see
-/// [`crate::engine::checked_plan`]).
-pub fn validate_with_live(
-    spec: &Spec,
-    config_dir: &Path,
-    catalog: &Catalog,
-    live: Option<&MainCf>,
-) -> Result<Vec<String>, SpecErrors> {
-    validate_in_dir_with(spec, config_dir, catalog, live, true)
-}
-
-fn validate_in_dir_with(
-    spec: &Spec,
-    config_dir: &Path,
-    catalog: &Catalog,
-    live: Option<&MainCf>,
-    cross: bool,
-) -> Result<Vec<String>, SpecErrors> {
-    let mut warnings = Vec::new();
-    let master = match crate::io::read::read_regular(&config_dir.join("master.cf")) {
-        Ok(bytes) => match MasterCf::parse(&bytes) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                warnings.push(format!(
-                    "{}: {e}; service-derived parameter names are not known",
-                    config_dir.join("master.cf").display()
-                ));
-                None
-            }
-        },
-        Err(e) => {
-            let why = crate::io::read::unread_reason(&e);
-            warnings.push(format!(
-                "{}: {why}; service-derived parameter names (e.g. relay_destination_concurrency_limit) are not known",
-                config_dir.join("master.cf").display()
-            ));
-            None
-        }
-    };
-    check(spec, catalog, master.as_ref(), live, &mut warnings, cross)?;
-    Ok(warnings)
 }
 
 /// A configuration's effective values, by name: main.cf as parsed (none
@@ -188,23 +148,6 @@ impl Config for AfterChange<'_> {
     }
 }
 
-/// Validate against already-loaded inputs (used by the fleet plan, which
-/// reads snapshots instead of a live directory): `live` is main.cf as
-/// parsed, `None` when there is none. `complete`: the spec loaded without
-/// errors; for a spec that did not (see [`Spec::load_partial`]) each value
-/// is checked, but not the cross-parameter rules, which judge the whole
-/// configuration.
-pub fn validate_against(
-    spec: &Spec,
-    catalog: &Catalog,
-    master: Option<&MasterCf>,
-    live: Option<&MainCf>,
-    warnings: &mut Vec<String>,
-    complete: bool,
-) -> Result<(), SpecErrors> {
-    check(spec, catalog, master, live, warnings, complete)
-}
-
 /// Every check; `cross`: also the cross-parameter rules.
 fn check(
     spec: &Spec,
@@ -248,74 +191,37 @@ fn check(
     };
     let builtin = Catalog::builtin();
     for (name, value) in &spec.main {
-        let at = spec.location_of(name);
-        let mut err = |message: String, hint: Option<String>| {
-            errors.push(SpecError {
-                location: at.clone(),
-                message,
-                hint,
-            })
-        };
         let Some(value) = value else {
             // Removing any name is fine, known or not (it cleans up junk).
             continue;
         };
-        if read_only(name) {
-            err(
-                format!("{name} is read-only: Postfix sets it itself and ignores main.cf (\"read-only parameter assignment\")"),
-                Some(format!("remove {name} from the spec (or set it to null to remove it from main.cf)")),
-            );
+        let problems = value_checks(catalog, builtin, services, &names, name, value);
+        if problems.is_empty() {
             continue;
         }
-        let plain_builtin = catalog.contains(name) && builtin.contains(name);
-        if !plain_builtin
-            && (!names().is_known(catalog, name) || foreign_service_name(catalog, names(), name))
-        {
-            let known = names().known_names(catalog);
-            let suggestion = catalog.suggest(name, &known);
-            let why = match service_prefix(name) {
-                Some((service, kind)) => format!(
-                    "master.cf has no `{service}` service {kind} that would define it, so Postfix would ignore it (\"unused parameter\")"
-                ),
-                None => "Postfix 3.7 has no such parameter and would ignore it (\"unused parameter\")".to_string(),
-            };
-            err(
-                format!("unknown parameter `{name}`: {why}"),
-                Some(match suggestion {
-                    Some(s) => format!("did you mean `{s}`? If `{name}` is your own parameter, use it as ${name} in another value or list it under custom_parameters"),
-                    None => format!("check the spelling (postconf -d lists every parameter); if `{name}` is your own parameter, use it as ${name} in another value or list it under custom_parameters"),
-                }),
-            );
-            continue;
-        }
-        let problems = value_problems(name, value);
-        let syntax_ok = problems.is_empty();
-        for problem in problems {
-            err(problem.0, problem.1);
-        }
-        if !syntax_ok {
-            continue;
-        }
-        // Service-derived names (relay_destination_concurrency_limit...)
-        // are typed like the parameter they default to.
-        let Some(param) = catalog.get_with_services(services, name) else {
-            continue;
-        };
-        let doc = Some(format!(
-            "see https://www.postfix.org/postconf.5.html#{}",
-            if plain_builtin {
-                name.clone()
-            } else {
-                doc_anchor(names(), name)
-            }
-        ));
-        if let Some(message) = type_mismatch(&param, value) {
-            err(format!("{name}: {message}"), doc);
-            continue;
-        }
+        // A value main.cf already has is the live state (postconf -n
+        // prints it): restating it changes nothing, so its problems are
+        // warnings, like every problem the live file already has.
         let rendered = value.render();
-        if let Err(p) = check_value(&param, &rendered) {
-            err(format!("{name}: {p}"), doc);
+        let restated = live
+            .get(name)
+            .is_some_and(|current| equivalent(catalog, name, current.as_bytes(), &rendered));
+        let at = spec.location_of(name);
+        for Problem {
+            message,
+            hint,
+            spelling,
+        } in problems
+        {
+            if restated && !spelling {
+                warnings.push(format!("already in the live main.cf: {message}"));
+            } else {
+                errors.push(SpecError {
+                    location: at.clone(),
+                    message,
+                    hint,
+                });
+            }
         }
     }
     // Cross-parameter rules: errors only when the spec introduces them.
@@ -356,6 +262,100 @@ fn check(
     } else {
         sort_errors(&mut errors);
         Err(SpecErrors(errors))
+    }
+}
+
+/// One problem of a desired value.
+struct Problem {
+    message: String,
+    hint: Option<String>,
+    /// About how the spec writes the value (a YAML list for a scalar, an
+    /// item with a comma, a newline): always an error. Otherwise about
+    /// the value Postfix would read, which is only a warning when main.cf
+    /// already has that value (restating the live state changes nothing).
+    spelling: bool,
+}
+
+impl Problem {
+    fn value(message: String, hint: Option<String>) -> Self {
+        Problem {
+            message,
+            hint,
+            spelling: false,
+        }
+    }
+
+    fn spelling(message: String, hint: Option<String>) -> Self {
+        Problem {
+            message,
+            hint,
+            spelling: true,
+        }
+    }
+}
+
+/// The problems of one desired value, as (message, hint): a read-only or
+/// unknown name, injection and syntax, the YAML type, the catalog's value
+/// rules. The caller decides whether they block.
+fn value_checks<'a>(
+    catalog: &Catalog,
+    builtin: &Catalog,
+    services: &[crate::postfix::mastercf::Service],
+    names: &dyn Fn() -> &'a NameContext,
+    name: &str,
+    value: &SpecValue,
+) -> Vec<Problem> {
+    if read_only(name) {
+        return vec![Problem::value(
+            format!("{name} is read-only: Postfix sets it itself and ignores main.cf (\"read-only parameter assignment\")"),
+            Some(format!("remove {name} from the spec (or set it to null to remove it from main.cf)")),
+        )];
+    }
+    let plain_builtin = catalog.contains(name) && builtin.contains(name);
+    if !plain_builtin
+        && (!names().is_known(catalog, name) || foreign_service_name(catalog, names(), name))
+    {
+        let known = names().known_names(catalog);
+        let suggestion = catalog.suggest(name, &known);
+        let why = match service_prefix(name) {
+            Some((service, kind)) => format!(
+                "master.cf has no `{service}` service {kind} that would define it, so Postfix would ignore it (\"unused parameter\")"
+            ),
+            None => "Postfix 3.7 has no such parameter and would ignore it (\"unused parameter\")".to_string(),
+        };
+        return vec![Problem::value(
+            format!("unknown parameter `{name}`: {why}"),
+            Some(match suggestion {
+                Some(s) => format!("did you mean `{s}`? If `{name}` is your own parameter, use it as ${name} in another value or list it under custom_parameters"),
+                None => format!("check the spelling (postconf -d lists every parameter); if `{name}` is your own parameter, use it as ${name} in another value or list it under custom_parameters"),
+            }),
+        )];
+    }
+    // Service-derived names (relay_destination_concurrency_limit...) are
+    // typed like the parameter they default to.
+    let param = catalog.get_with_services(services, name);
+    let raw = param.is_some_and(|p| p.ty == ParamType::Raw);
+    let problems = value_problems(name, value, raw);
+    if !problems.is_empty() {
+        return problems;
+    }
+    let Some(param) = param else {
+        return Vec::new();
+    };
+    let doc = Some(format!(
+        "see https://www.postfix.org/postconf.5.html#{}",
+        if plain_builtin {
+            name.to_string()
+        } else {
+            doc_anchor(names(), name)
+        }
+    ));
+    if let Some(message) = type_mismatch(&param, value) {
+        return vec![Problem::spelling(format!("{name}: {message}"), doc)];
+    }
+    match check_value(&param, &value.render()) {
+        Err(p) => vec![Problem::value(format!("{name}: {p}"), doc)],
+        Ok(()) => Vec::new(),
     }
 }
 
@@ -420,8 +420,9 @@ fn sort_errors(errors: &mut [SpecError]) {
     });
 }
 
-/// Injection and syntax problems of one value: (message, hint).
-fn value_problems(name: &str, value: &SpecValue) -> Vec<(String, Option<String>)> {
+/// Injection and syntax problems of one value: (message, hint). `raw`:
+/// Postfix never expands the parameter (its `$` and braces are data).
+fn value_problems(name: &str, value: &SpecValue, raw: bool) -> Vec<Problem> {
     let mut out = Vec::new();
     let pieces: Vec<String> = match value {
         SpecValue::List(items) => items.clone(),
@@ -438,10 +439,26 @@ fn value_problems(name: &str, value: &SpecValue) -> Vec<(String, Option<String>)
                 c => format!("the control character U+{:04X}", c as u32),
             });
         if let Some(what) = control {
-            out.push((
-                format!("{name}: value contains {what}, which would inject lines into main.cf"),
-                Some("write the value on one line; for a long list use a YAML list".into()),
-            ));
+            // A newline, CR or NUL in a new value would split or end its
+            // line. Other control characters (VT, FF, ESC...) are data for
+            // Postfix, refused in a new value but not in one main.cf
+            // already has.
+            let injects = piece.contains(['\n', '\r', '\0']);
+            let (message, hint) = if injects {
+                (
+                    format!("{name}: value contains {what}, which would inject lines into main.cf"),
+                    "write the value on one line; for a long list use a YAML list",
+                )
+            } else {
+                (
+                    format!("{name}: value contains {what}, which is invisible in editors and terminals; postform does not write control characters into main.cf"),
+                    "remove the control character",
+                )
+            };
+            out.push(Problem {
+                spelling: injects,
+                ..Problem::value(message, Some(hint.into()))
+            });
             continue;
         }
         if piece.trim_start().starts_with('#') {
@@ -449,40 +466,42 @@ fn value_problems(name: &str, value: &SpecValue) -> Vec<(String, Option<String>)
                 SpecValue::List(_) => format!("list item {piece:?}"),
                 _ => "value".to_string(),
             };
-            out.push((
+            out.push(Problem::spelling(
                 format!("{name}: {what} starts with '#', which Postfix would read as a comment when the value is folded"),
                 Some("remove the '#'; main.cf has no inline comments".into()),
             ));
             continue;
         }
-        // The same rules the main.cf writer enforces (maincf/edit.rs), so
-        // that they are reported here with the others and a location.
+        // The rule the main.cf writer enforces (postfix/list.rs), reported
+        // here with the others and a location.
         if matches!(value, SpecValue::List(_)) {
-            if piece.trim().is_empty() {
-                out.push((
-                    format!("{name}: list item {piece:?} is empty"),
-                    Some("remove the empty item from the list".into()),
-                ));
-            } else if piece.contains(',') {
-                out.push((
-                    format!("{name}: list item {piece:?} contains ',', which separates list items"),
-                    Some("give each item separately: [a, b] instead of ['a,b']".into()),
+            // An unclosed `{` is reported below for the whole value, in
+            // Postfix's words.
+            if let Some(problem) = item_problem(piece).filter(|p| *p != ItemProblem::Unbalanced) {
+                let hint = match problem {
+                    ItemProblem::Empty => "remove the empty item from the list",
+                    ItemProblem::Separator => "give each item separately: [a, b] instead of ['a,b']; a comma inside { } is fine",
+                    ItemProblem::Unbalanced | ItemProblem::Comment => "remove the '#'",
+                };
+                out.push(Problem::spelling(
+                    format!("{name}: list item {piece:?} {problem}"),
+                    Some(hint.into()),
                 ));
             }
         }
     }
-    if !out.is_empty() {
+    if !out.is_empty() || raw {
         return out;
     }
     let rendered = value.render();
     if let Err(e) = crate::postfix::macros::check_syntax(rendered.as_bytes()) {
-        out.push((
+        out.push(Problem::value(
             format!("{name}: {e}"),
             Some("write $name, ${name}, ${name?value} or ${name:value}; a literal $ is $$".into()),
         ));
     }
-    if let Err(e) = crate::postfix::macros::check_braces(rendered.as_bytes()) {
-        out.push((
+    if let Err(e) = crate::postfix::list::check_braces(rendered.as_bytes()) {
+        out.push(Problem::value(
             format!("{name}: {e}"),
             Some("balance the braces: { ... } groups one list item".into()),
         ));
@@ -525,7 +544,7 @@ struct Finding {
 }
 
 fn tokens(v: &str) -> Vec<String> {
-    crate::engine::equivalence::list_items(v.as_bytes())
+    crate::postfix::list::comparable_items(v.as_bytes())
         .into_iter()
         .map(|t| String::from_utf8_lossy(&t).to_lowercase())
         .collect()

@@ -29,7 +29,8 @@
 //! not taken today is still an error the day the condition flips.
 //! [`expand`] reproduces the expand-mode behaviour exactly.
 
-use crate::postfix::space;
+use crate::postfix::number::compat_level;
+use crate::postfix::space::until_nul;
 use thiserror::Error;
 
 /// A malformed macro expression. The messages are the warnings postconf
@@ -140,6 +141,57 @@ pub fn references(value: &[u8]) -> Vec<String> {
     engine.names
 }
 
+/// The value with each plain reference spelled `$name`: `${name}` and
+/// `$(name)` name the same parameter for Postfix (mac_parse.c), so two
+/// values that differ only in that spelling expand alike. A reference is
+/// rewritten only when the byte after it cannot extend the name
+/// (`${a}b` stays as it is); `$$`, conditionals and expressions are kept.
+pub fn canonical_references(value: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !value.contains(&b'$') {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        let b = value[i];
+        if b != b'$' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        match value.get(i + 1) {
+            Some(b'$') => {
+                out.extend_from_slice(b"$$");
+                i += 2;
+            }
+            Some(&open @ (b'{' | b'(')) => {
+                let close = if open == b'{' { b'}' } else { b')' };
+                let start = i + 2;
+                let mut end = start;
+                while end < value.len() && is_name_byte(value[end]) {
+                    end += 1;
+                }
+                let plain = end > start
+                    && value.get(end) == Some(&close)
+                    && !value.get(end + 1).is_some_and(|&n| is_name_byte(n));
+                if plain {
+                    out.push(b'$');
+                    out.extend_from_slice(&value[start..end]);
+                    i = end + 1;
+                } else {
+                    out.push(b'$');
+                    i += 1;
+                }
+            }
+            _ => {
+                out.push(b'$');
+                i += 1;
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Check the macro syntax of a parameter value, visiting every branch (see
 /// the module docs). Literal operands of `<level`-style comparisons must be
 /// compatibility levels. Values of `raw` parameters are never expanded by
@@ -187,122 +239,6 @@ pub fn expand(
     })
 }
 
-/// A `{}` grouping problem in a list value.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum BraceError {
-    /// An element starts with `{` that is never closed.
-    #[error("missing '}}' in \"{element}\"")]
-    Missing { element: String, offset: usize },
-    /// Text follows the `}` that closes an element's group, e.g. `{a b}c`.
-    #[error("syntax error after '}}' in \"{element}\"")]
-    TextAfter { element: String, offset: usize },
-}
-
-impl BraceError {
-    /// Byte offset of the offending element in the value.
-    pub fn offset(&self) -> usize {
-        match self {
-            BraceError::Missing { offset, .. } | BraceError::TextAfter { offset, .. } => *offset,
-        }
-    }
-}
-
-/// Check `{ }` grouping the way `mail_parm_split` does: postconf warns about
-/// it for every value, and daemons refuse to start when a list parameter
-/// has it wrong.
-pub fn check_braces(value: &[u8]) -> Result<(), BraceError> {
-    list_items(value).map(|_| ())
-}
-
-/// Split a list value into its elements like `mail_parm_split`: separators
-/// `", \t\r\n"` (runs of them, so empty elements vanish), and an element
-/// entirely inside `{ }` has the braces removed and the inside trimmed, so
-/// it may contain separators. `a, b` and `a b` and `{a}, b` all give the
-/// same elements.
-pub fn list_items(value: &[u8]) -> Result<Vec<&[u8]>, BraceError> {
-    let value = until_nul(value);
-    let mut items = Vec::new();
-    for (start, token) in tokens_q(value, is_comma_space) {
-        if token.first() != Some(&b'{') {
-            items.push(token);
-            continue;
-        }
-        match balpar(token) {
-            None => {
-                return Err(BraceError::Missing {
-                    element: lossy(token),
-                    offset: start,
-                })
-            }
-            Some(len) if len != token.len() => {
-                return Err(BraceError::TextAfter {
-                    element: lossy(token),
-                    offset: start,
-                })
-            }
-            Some(len) => items.push(space::trim(&token[1..len - 1])),
-        }
-    }
-    Ok(items)
-}
-
-/// Tokens of `value` separated by runs of `is_sep` bytes, where a `{`...`}`
-/// group (nested) is never split (`mystrtokq`). Unbalanced `{` runs to the
-/// end. Yields (byte offset, token).
-pub(crate) fn tokens_q(
-    value: &[u8],
-    is_sep: impl Fn(u8) -> bool,
-) -> impl Iterator<Item = (usize, &[u8])> {
-    let mut pos = 0;
-    std::iter::from_fn(move || {
-        while pos < value.len() && is_sep(value[pos]) {
-            pos += 1;
-        }
-        if pos >= value.len() {
-            return None;
-        }
-        let start = pos;
-        let mut level = 0usize;
-        while pos < value.len() {
-            let b = value[pos];
-            if b == b'{' {
-                level += 1;
-            } else if level > 0 && b == b'}' {
-                level -= 1;
-            } else if level == 0 && is_sep(b) {
-                break;
-            }
-            pos += 1;
-        }
-        Some((start, &value[start..pos]))
-    })
-}
-
-/// Length of the balanced `{...}` group at the start of `s` (including both
-/// braces), or `None` when it never closes (`util/balpar.c`).
-pub(crate) fn balpar(s: &[u8]) -> Option<usize> {
-    if s.first() != Some(&b'{') {
-        return None;
-    }
-    let mut level = 1usize;
-    for (i, &b) in s.iter().enumerate().skip(1) {
-        if b == b'}' {
-            level -= 1;
-            if level == 0 {
-                return Some(i + 1);
-            }
-        } else if b == b'{' {
-            level += 1;
-        }
-    }
-    None
-}
-
-/// `CHARS_COMMA_SP`: the list separators.
-pub(crate) fn is_comma_space(b: u8) -> bool {
-    matches!(b, b',' | b' ' | b'\t' | b'\r' | b'\n')
-}
-
 /// `CHARS_SPACE` as used by mac_expand: VT and FF are not included.
 fn is_expr_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
@@ -310,14 +246,6 @@ fn is_expr_space(b: u8) -> bool {
 
 fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// Postfix values are C strings: nothing after a NUL byte exists.
-fn until_nul(value: &[u8]) -> &[u8] {
-    match value.iter().position(|&b| b == 0) {
-        Some(n) => &value[..n],
-        None => value,
-    }
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -829,74 +757,20 @@ fn parse_long(s: &[u8]) -> Option<i64> {
     std::str::from_utf8(s).ok()?.parse().ok()
 }
 
-/// C `strtol(s, &end, 10)`: leading C whitespace, optional sign, digits.
-/// Returns the value and the index after the digits, or `None` when there
-/// are no digits or the number overflows (ERANGE).
-pub(crate) fn strtol(s: &[u8]) -> Option<(i64, usize)> {
-    let mut i = 0;
-    while i < s.len() && space::is_space(s[i]) {
-        i += 1;
-    }
-    let negative = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let digits_start = i;
-    let mut value: i64 = 0;
-    while let Some(d) = s.get(i).filter(|b| b.is_ascii_digit()) {
-        let digit = i64::from(d - b'0');
-        value = value.checked_mul(10)?;
-        value = if negative {
-            value.checked_sub(digit)?
-        } else {
-            value.checked_add(digit)?
-        };
-        i += 1;
-    }
-    (i > digits_start).then_some((value, i))
-}
-
-/// `compat_level_from_string`: `major[.minor[.patch]]` as one comparable
-/// number (global/compat_level.c), `None` when malformed.
-pub(crate) fn compat_level(s: &[u8]) -> Option<i64> {
-    const MINOR_BITS: i64 = 0x3ff;
-    const PATCH_BITS: i64 = 0x3ff;
-    const MAJOR_SHIFT: u32 = 20;
-    let (major, n) = strtol(s)?;
-    if !(0..=(i64::MAX >> MAJOR_SHIFT)).contains(&major) {
-        return None;
-    }
-    let mut level = major << MAJOR_SHIFT;
-    let rest = &s[n..];
-    let Some(rest) = rest.strip_prefix(b".") else {
-        return rest.is_empty().then_some(level);
-    };
-    let (minor, n) = strtol(rest)?;
-    if !(0..=MINOR_BITS).contains(&minor) {
-        return None;
-    }
-    level |= minor << 10;
-    let rest = &rest[n..];
-    let Some(rest) = rest.strip_prefix(b".") else {
-        return rest.is_empty().then_some(level);
-    };
-    let (patch, n) = strtol(rest)?;
-    if !(0..=PATCH_BITS).contains(&patch) || n != rest.len() {
-        return None;
-    }
-    Some(level | patch)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reference_spellings() {
+        let c =
+            |v: &str| String::from_utf8(canonical_references(v.as_bytes()).into_owned()).unwrap();
+        assert_eq!(c("btree:${data_directory}/x"), "btree:$data_directory/x");
+        assert_eq!(c("$(a) ${b}"), "$a $b");
+        assert_eq!(c("${a}b"), "${a}b");
+        assert_eq!(c("$${a} ${a?x} ${a:y}"), "$${a} ${a?x} ${a:y}");
+        assert_eq!(c("no refs"), "no refs");
+    }
 
     fn refs(v: &str) -> Vec<String> {
         references(v.as_bytes())
@@ -1122,49 +996,5 @@ mod tests {
             .spawn(move || check_syntax(nested.as_bytes()).is_err())
             .expect("spawn");
         assert_eq!(worker.join().ok(), Some(true));
-    }
-
-    #[test]
-    fn braces_like_mail_parm_split() {
-        assert_eq!(check_braces(b"a b, c"), Ok(()));
-        assert_eq!(check_braces(b"a{b c}"), Ok(()));
-        assert_eq!(check_braces(b"}"), Ok(()));
-        assert_eq!(check_braces(b"permit }"), Ok(()));
-        assert_eq!(
-            check_braces(b"x, {a b").map_err(|e| e.to_string()),
-            Err("missing '}' in \"{a b\"".to_string())
-        );
-        assert_eq!(
-            check_braces(b"{a b}c").map_err(|e| e.to_string()),
-            Err("syntax error after '}' in \"{a b}c\"".to_string())
-        );
-        assert_eq!(check_braces(b"x, {a b").map_err(|e| e.offset()), Err(3));
-    }
-
-    #[test]
-    fn list_items_split_and_ungroup() {
-        let items = list_items(b" a,b\t\r\n{ c d } ,, {e}").expect("ok");
-        assert_eq!(items, [&b"a"[..], b"b", b"c d", b"e"]);
-        assert_eq!(list_items(b"a{b c}d").expect("ok"), [&b"a{b c}d"[..]]);
-        assert!(list_items(b"").expect("ok").is_empty());
-    }
-
-    #[test]
-    fn compat_levels() {
-        assert_eq!(compat_level(b"0"), Some(0));
-        assert!(compat_level(b"3.6").is_some());
-        assert!(compat_level(b"3.6.1").is_some());
-        assert!(compat_level(b"3.10") > compat_level(b"3.9"));
-        for bad in ["", "a", "3.", "3.x", "-1", "3.6.1.2", "3.1024", "3.6x"] {
-            assert_eq!(compat_level(bad.as_bytes()), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn strtol_like_c() {
-        assert_eq!(strtol(b" +12x"), Some((12, 4)));
-        assert_eq!(strtol(b"-0"), Some((0, 2)));
-        assert_eq!(strtol(b"x"), None);
-        assert_eq!(strtol(b"99999999999999999999"), None);
     }
 }

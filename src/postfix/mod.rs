@@ -5,7 +5,9 @@
 //! * [`macros`]: `$name` expansion and the text primitives under it.
 //! * [`space`]: Postfix's whitespace (C `isspace`, VT and FF included).
 
+pub mod list;
 pub mod macros;
 pub mod maincf;
 pub mod mastercf;
+pub mod number;
 pub mod space;

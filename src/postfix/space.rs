@@ -35,6 +35,14 @@ pub fn print_words(s: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|w| !w.is_empty())
 }
 
+/// Postfix values are C strings: nothing after a NUL byte exists.
+pub fn until_nul(value: &[u8]) -> &[u8] {
+    match value.iter().position(|&b| b == 0) {
+        Some(n) => &value[..n],
+        None => value,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,17 +25,23 @@ pub struct ImportArgs {
 
 pub fn run(args: ImportArgs) -> CmdResult {
     let catalog = Catalog::host();
-    let cfg = EffectiveConfig::load(&args.config_dir, &catalog)
+    let live = super::read_config_dir(&args.config_dir)?;
+    let cfg = EffectiveConfig::from_live(&live, &catalog)
         .with_context(|| format!("reading {}", args.config_dir.display()))?;
     let (text, mut warnings) = cfg.to_spec_yaml(&catalog, args.non_default_only);
     // The spec names each parameter once; main.cf may define it more
-    // often. Applying the spec keeps the effective value and drops the
-    // dead earlier definitions, which a plan then shows.
+    // often. Applying the spec leaves the dead earlier definitions (a
+    // plan says so; purge removes them). One pass over the entries: a
+    // count per name would make import quadratic.
+    let mut counts: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+    for e in cfg.main_cf.entries() {
+        *counts.entry(e.name.as_slice()).or_default() += 1;
+    }
     for (name, value) in &cfg.parameters {
-        let count = cfg.main_cf.count(name);
+        let count = counts.get(name.as_bytes()).copied().unwrap_or(0);
         if count > 1 && !(args.non_default_only && is_default(&catalog, name, value)) {
             warnings.push(format!(
-                "{name} is defined {count} times in main.cf; applying this spec keeps the last (effective) value and removes the {} dead earlier definition(s), with no reload needed",
+                "{name} is defined {count} times in main.cf; the spec has the last (effective) value, and applying it leaves the {} dead earlier definition(s) as they are (purge: true removes them)",
                 count - 1
             ));
         }

@@ -31,11 +31,11 @@ pub enum EditError {
     BadName { name: String },
     #[error("value of {name} contains {what}, which would change other lines of main.cf; write the value on one line without control characters")]
     Injection { name: String, what: &'static str },
-    #[error("list item {item:?} of {name} {why}")]
+    #[error("list item {item:?} of {name} {problem}")]
     BadListItem {
         name: String,
         item: String,
-        why: &'static str,
+        problem: crate::postfix::list::ItemProblem,
     },
     #[error("internal error: the edited main.cf no longer parses ({0}); nothing was written")]
     Reparse(#[from] MainCfError),
@@ -45,13 +45,20 @@ pub enum EditError {
 const FOLD_COLUMNS: usize = 80;
 
 /// Render `name = value` as physical lines (without line terminators).
-pub fn fold_entry(name: &str, value: &NewValue) -> Vec<Vec<u8>> {
+pub fn fold_entry(name: &[u8], value: &NewValue) -> Vec<Vec<u8>> {
+    let line = |head: &[u8], text: &str| {
+        let mut l = head.to_vec();
+        l.extend_from_slice(text.as_bytes());
+        l
+    };
+    let mut first = name.to_vec();
+    first.extend_from_slice(b" = ");
     match value {
-        NewValue::Scalar(s) => vec![format!("{name} = {s}").into_bytes()],
+        NewValue::Scalar(s) => vec![line(&first, s)],
         NewValue::List(items) => {
-            let one_line = format!("{name} = {}", items.join(", "));
-            if one_line.len() <= FOLD_COLUMNS || items.len() < 2 {
-                return vec![one_line.into_bytes()];
+            let joined = items.join(", ");
+            if first.len() + joined.len() <= FOLD_COLUMNS || items.len() < 2 {
+                return vec![line(&first, &joined)];
             }
             let last = items.len() - 1;
             items
@@ -59,31 +66,29 @@ pub fn fold_entry(name: &str, value: &NewValue) -> Vec<Vec<u8>> {
                 .enumerate()
                 .map(|(i, item)| {
                     let sep = if i == last { "" } else { "," };
-                    if i == 0 {
-                        format!("{name} = {item}{sep}").into_bytes()
-                    } else {
-                        format!("    {item}{sep}").into_bytes()
-                    }
+                    let head: &[u8] = if i == 0 { &first } else { b"    " };
+                    line(head, &format!("{item}{sep}"))
                 })
                 .collect()
         }
     }
 }
 
-fn check_name(name: &str) -> Result<(), EditError> {
+fn check_name(name: &[u8]) -> Result<(), EditError> {
     let ok = !name.is_empty()
-        && !name.starts_with('#')
-        && name.bytes().all(|b| !is_space(b) && b != b'=' && b != 0);
+        && name[0] != b'#'
+        && name.iter().all(|&b| !is_space(b) && b != b'=' && b != 0);
     if ok {
         Ok(())
     } else {
         Err(EditError::BadName {
-            name: name.to_string(),
+            name: String::from_utf8_lossy(name).into_owned(),
         })
     }
 }
 
-fn check_value(name: &str, value: &NewValue) -> Result<(), EditError> {
+fn check_value(name: &[u8], value: &NewValue) -> Result<(), EditError> {
+    let name = &*String::from_utf8_lossy(name);
     let injection = |s: &str| -> Option<&'static str> {
         if s.contains('\n') {
             Some("a newline")
@@ -110,31 +115,24 @@ fn check_value(name: &str, value: &NewValue) -> Result<(), EditError> {
         }
     }
     if let NewValue::List(list) = value {
-        for item in list {
-            let why = if item.trim().is_empty() {
-                Some("is empty; remove it from the list")
-            } else if item.trim_start().starts_with('#') {
-                Some("starts with '#', which would turn its folded line into a comment")
-            } else if item.contains(',') {
-                Some("contains ',', which separates list items; give each item separately")
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                return Err(EditError::BadListItem {
-                    name: name.to_string(),
-                    item: item.clone(),
-                    why,
-                });
-            }
+        if let Some((item, problem)) = list
+            .iter()
+            .find_map(|item| crate::postfix::list::item_problem(item).map(|p| (item, p)))
+        {
+            return Err(EditError::BadListItem {
+                name: name.to_string(),
+                item: item.clone(),
+                problem,
+            });
         }
     }
     Ok(())
 }
 
 /// One edit of a batch: make `name` equal to the value, or remove it
-/// (`None`).
-pub type Edit<'a> = (&'a str, Option<&'a NewValue>);
+/// (`None`). Names are bytes: Postfix accepts any byte but whitespace and
+/// `=` in a name, and a purge must be able to remove every name it finds.
+pub type Edit<'a> = (&'a [u8], Option<&'a NewValue>);
 
 /// A batch edit was refused: the index of the edit and why. Nothing is
 /// changed.
@@ -149,16 +147,17 @@ impl MainCf {
     /// Make `name` effectively equal to `value`: rewrite its last definition
     /// in place and drop earlier duplicates, or add it.
     pub fn set(&mut self, name: &str, value: &NewValue) -> Result<(), EditError> {
-        self.apply_edits(&[(name, Some(value))])
+        self.apply_edits(&[(name.as_bytes(), Some(value))])
             .map_err(|e| e.error)
     }
 
     /// Remove every definition of `name` (Postfix then uses its default).
     /// Returns how many definitions were removed.
     pub fn remove(&mut self, name: &str) -> Result<usize, EditError> {
-        check_name(name)?;
+        check_name(name.as_bytes())?;
         let removed = self.count(name);
-        self.apply_edits(&[(name, None)]).map_err(|e| e.error)?;
+        self.apply_edits(&[(name.as_bytes(), None)])
+            .map_err(|e| e.error)?;
         Ok(removed)
     }
 
@@ -190,16 +189,16 @@ impl MainCf {
         // The last edit of each name, in edit order.
         let mut last_edit: HashMap<&[u8], usize> = HashMap::with_capacity(edits.len());
         for (i, (name, _)) in edits.iter().enumerate() {
-            last_edit.insert(name.as_bytes(), i);
+            last_edit.insert(name, i);
         }
-        let edits: Vec<(usize, &str, Option<&NewValue>)> = edits
+        let edits: Vec<(usize, &[u8], Option<&NewValue>)> = edits
             .iter()
             .enumerate()
-            .filter(|(i, (name, _))| last_edit[name.as_bytes()] == *i)
+            .filter(|(i, (name, _))| last_edit[name] == *i)
             .map(|(i, (name, value))| (i, *name, *value))
             .collect();
         let crlf = self.uses_crlf();
-        let render = |name: &str, value: &NewValue| -> Vec<PhysLine> {
+        let render = |name: &[u8], value: &NewValue| -> Vec<PhysLine> {
             fold_entry(name, value)
                 .into_iter()
                 .map(|mut text| {
@@ -217,9 +216,9 @@ impl MainCf {
                 defs.entry(e.name.as_slice()).or_default().push(e);
             }
         }
-        let new_names: Vec<&str> = edits
+        let new_names: Vec<&[u8]> = edits
             .iter()
-            .filter(|(_, name, value)| value.is_some() && !defs.contains_key(name.as_bytes()))
+            .filter(|(_, name, value)| value.is_some() && !defs.contains_key(name))
             .map(|(_, name, _)| *name)
             .collect();
         let examples = commented_examples(&self.lines, &new_names);
@@ -231,7 +230,7 @@ impl MainCf {
         let mut before: HashMap<usize, (Vec<PhysLine>, Vec<PhysLine>)> = HashMap::new();
         let mut appended: Vec<PhysLine> = Vec::new();
         for &(_, name, value) in &edits {
-            match (defs.get(name.as_bytes()), value) {
+            match (defs.get(name), value) {
                 (Some(found), Some(value)) => {
                     let last = found[found.len() - 1];
                     for e in found {
@@ -265,7 +264,7 @@ impl MainCf {
                 }
                 (None, Some(value)) => {
                     let at = examples
-                        .get(name.as_bytes())
+                        .get(name)
                         .and_then(|&example| insert_point_after_example(lines, example))
                         .filter(|&at| at < n);
                     match at {
@@ -361,12 +360,12 @@ fn end_last_line(lines: &mut [PhysLine], crlf: bool) -> bool {
 
 /// The last commented example (`#name = ...`) of each of `names`, by line
 /// index, in one scan.
-fn commented_examples<'a>(lines: &[PhysLine], names: &[&'a str]) -> HashMap<&'a [u8], usize> {
+fn commented_examples<'a>(lines: &[PhysLine], names: &[&'a [u8]]) -> HashMap<&'a [u8], usize> {
     let mut found = HashMap::new();
     if names.is_empty() {
         return found;
     }
-    let wanted: HashSet<&'a [u8]> = names.iter().map(|n| n.as_bytes()).collect();
+    let wanted: HashSet<&'a [u8]> = names.iter().copied().collect();
     for (i, line) in lines.iter().enumerate() {
         let Some(rest) = line.text().strip_prefix(b"#") else {
             continue;

@@ -16,7 +16,7 @@
 //!   (postconf_user.c) with `split_nameval`.
 
 use super::{MasterCfError, MasterCfWarning, Service};
-use crate::postfix::macros::{balpar, tokens_q};
+use crate::postfix::list::{balpar, tokens_q};
 use crate::postfix::space::{is_space, trim};
 use std::collections::HashMap;
 
