@@ -382,9 +382,9 @@ fn section_schema(section: Section) -> Value {
             })
         }
         Section::PostfixVersion => json!({
-            "description": "The Postfix release the spec is written for, as a string (\"3.10\": unquoted, YAML reads 3.10 as the number 3.1).",
+            "description": "The Postfix release the spec is written for, as a string (\"3.10\", \"3.10.13\"; unquoted, YAML reads 3.10 as the number 3.1).",
             "type": "string",
-            "pattern": r"^[0-9]+\.[0-9]+(\.[0-9]+)?$"
+            "pattern": r"^\s*[0-9]{1,4}\.[0-9]{1,4}(\.[0-9]{1,4})?(-.*)?\s*$"
         }),
         Section::CustomParameters => json!({
             "description": "User-defined parameter names that are valid even if no value references them.",

@@ -77,6 +77,7 @@ pub use crate::postfix::mastercf::fields::{Flag, MaxProc, ServiceType, Wakeup};
 pub use load::LayerCache;
 pub use render::render_short_form;
 
+use crate::catalog::PostfixVersion;
 use crate::engine::service::ServiceMode;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -623,8 +624,9 @@ pub struct Spec {
     pub aliases: BTreeMap<String, Option<Vec<String>>>,
     /// Safety-policy ids this host allows.
     pub allow: BTreeSet<String>,
-    /// The Postfix version the spec is written for (`"3.10"`), if it says.
-    pub postfix_version: Option<String>,
+    /// The Postfix version the spec is written for (`"3.10"`,
+    /// `"3.10.13"`), if it says.
+    pub postfix_version: Option<PostfixVersion>,
     /// Also remove parameters the spec does not name.
     pub purge: bool,
     /// How to reload/restart Postfix, when the spec says.

@@ -10,6 +10,7 @@ use super::{
     Section, ServiceField, ServiceKey, ServiceKeyError, Spec, SpecError, SpecKey, SpecValue,
 };
 use super::{Flag, MaxProc, Wakeup};
+use crate::catalog::PostfixVersion;
 use crate::engine::service::ServiceMode;
 use std::path::{Path, PathBuf};
 
@@ -372,19 +373,19 @@ impl Reader<'_> {
             );
             return;
         }
-        match value.as_str() {
-            Some(v) if is_release(v) => self.spec.postfix_version = Some(v.to_string()),
-            Some(v) => self.error(
+        match value.as_str().map(|v| (v, PostfixVersion::parse(v))) {
+            Some((_, Ok(version))) => self.spec.postfix_version = Some(version),
+            Some((_, Err(e))) => self.error(
                 key,
-                format!(
-                    "`postfix_version`: expected a Postfix release like \"3.10\" or \"3.7.11\", found {:?}",
-                    shown(v)
-                ),
+                format!("`postfix_version`: {e}"),
                 "postfix_version: \"3.10\" (as `postconf -h mail_version` prints it)",
             ),
             None => self.error(
                 key,
-                format!("`postfix_version` must be a string, found {}", kind_of(value)),
+                format!(
+                    "`postfix_version` must be a string, found {}",
+                    kind_of(value)
+                ),
                 "postfix_version: \"3.10\" (as `postconf -h mail_version` prints it)",
             ),
         }
@@ -1206,15 +1207,6 @@ fn octal_mode(text: &str) -> Option<u32> {
         return None;
     }
     u32::from_str_radix(digits, 8).ok().filter(|m| *m <= 0o7777)
-}
-
-/// `3.10`, `3.7.11`.
-fn is_release(v: &str) -> bool {
-    let parts: Vec<&str> = v.split('.').collect();
-    (2..=3).contains(&parts.len())
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Why a table path is unusable, if it is.

@@ -335,7 +335,10 @@ fn aliases_allow_and_postfix_version() {
         Some(vec!["root, security@example.com".to_string()])
     );
     assert!(s.allow.contains("open_relay") && s.allow.contains("auth_plaintext"));
-    assert_eq!(s.postfix_version.as_deref(), Some("3.10"));
+    assert_eq!(
+        s.postfix_version,
+        Some(crate::catalog::PostfixVersion::new(3, 10))
+    );
     assert_eq!(s.location(&SpecKey::Alias("team".into())).line, 3);
     assert_eq!(
         s.location(&SpecKey::Allow("auth_plaintext".into())).column,
@@ -533,7 +536,10 @@ postfix_version: '3.10'
     assert!(s.aliases.contains_key("team"));
     assert_eq!(s.allow.len(), 2);
     assert_eq!(s.custom_parameters.len(), 2);
-    assert_eq!(s.postfix_version.as_deref(), Some("3.10"));
+    assert_eq!(
+        s.postfix_version.map(|v| v.to_string()).as_deref(),
+        Some("3.10")
+    );
     assert!(!s.purge, "mid's purge: false wins over base's true");
     assert_eq!(s.service, Some(ServiceMode::Reload));
     // Locations follow the winning layer; a removed service's old fields
