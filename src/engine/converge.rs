@@ -7,6 +7,7 @@ use crate::catalog::Catalog;
 use crate::engine::apply::{apply, ApplyError, ApplyOptions};
 use crate::engine::live::LiveConfig;
 use crate::engine::plan::{plan, Plan, PlanError};
+use crate::engine::policy::{self, view::View, Finding, POLICIES};
 use crate::engine::service::{ServiceAction, ServiceMode};
 use crate::engine::spec::Spec;
 use crate::engine::validate::{validate, ValidationErrors};
@@ -22,6 +23,52 @@ pub enum CheckedPlanError {
     Invalid(#[from] ValidationErrors),
     #[error(transparent)]
     Plan(#[from] PlanError),
+    #[error("{}", refusal_text(.0))]
+    Refused(Vec<Finding>),
+}
+
+/// Every blocking finding with its hint, then how to allow a policy.
+fn refusal_text(findings: &[Finding]) -> String {
+    let mut out = Vec::new();
+    for f in findings.iter().filter(|f| f.blocks()) {
+        let mut s = format!("refused by {f}");
+        if let Some(h) = &f.hint {
+            s.push_str(&format!("\n  hint: {h}"));
+        }
+        if POLICIES.iter().any(|(id, _)| *id == f.id) {
+            s.push_str(&format!(
+                "\n  hint: if this host must run it anyway, list the policy in the spec: allow: [{}]",
+                f.id
+            ));
+        }
+        out.push(s);
+    }
+    format!("{}\n  nothing was written", out.join("\n"))
+}
+
+/// The policy findings of `plan` (with smtpd's start-up check): an error
+/// when any blocks.
+pub fn check_policies(
+    spec: &Spec,
+    live: &LiveConfig,
+    plan: &Plan,
+    catalog: &Catalog,
+) -> Result<Vec<Finding>, CheckedPlanError> {
+    let before = live
+        .main_cf()
+        .ok()
+        .map(|(_, doc)| View::new(doc, live.master.doc(), catalog));
+    let after = View::new(
+        &plan.candidate.main,
+        plan.candidate.master.as_deref(),
+        catalog,
+    );
+    let mut findings = policy::startup_failures(before.as_ref(), &after);
+    findings.extend(policy::evaluate(before.as_ref(), &after, &spec.allow));
+    if findings.iter().any(Finding::blocks) {
+        return Err(CheckedPlanError::Refused(findings));
+    }
+    Ok(findings)
 }
 
 /// Validate `spec` (when `validate`) and plan it against `live`. Returns
@@ -65,8 +112,12 @@ pub fn validate_and_plan(
         Some(v) => v?,
         None => Vec::new(),
     };
-    let plan = planned.expect("planned when validation passed")?;
+    let mut plan = planned.expect("planned when validation passed")?;
     warnings.extend(plan.warnings.iter().cloned());
+    if validate_spec {
+        plan.findings = check_policies(spec, live, &plan, catalog)?;
+        warnings.extend(plan.findings.iter().map(ToString::to_string));
+    }
     Ok((plan, warnings))
 }
 

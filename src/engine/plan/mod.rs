@@ -288,6 +288,10 @@ impl Plan {
     /// * `summary`: `{add, change, remove}` counts (a dedupe is a change).
     /// * `service_action`: the strongest action of all changes.
     /// * `service_commands`: the spec's own reload/restart argv, or `null`.
+    /// * `findings`: policy findings that did not block (warnings, allowed
+    ///   refusals, problems the live configuration already has): `id`,
+    ///   `severity`, `subject`, `location`, `message`, `hint`, `allowed`,
+    ///   `already`.
     /// * `warnings`: warnings about the live files.
     pub fn to_json(&self) -> serde_json::Value {
         let base = |path: &PathBuf| {
@@ -339,6 +343,7 @@ impl Plan {
             "summary": self.summary(),
             "service_action": self.service_action,
             "service_commands": service_commands,
+            "findings": self.findings,
             "warnings": self.warnings,
         })
     }

@@ -231,6 +231,13 @@ fn downgrades(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding>) {
     // Security levels: main.cf, then every service present before and after.
     let mut scopes: Vec<(Option<&Service>, Option<&Service>, String)> =
         vec![(None, None, String::new())];
+    // A service has a scope of its own only where its -o sets a level
+    // (otherwise it follows main.cf, judged above).
+    let own_level = |s: &Service| {
+        s.overrides
+            .iter()
+            .any(|(n, _)| n.ends_with("_tls_security_level") || n.ends_with("_use_tls") || n.ends_with("_enforce_tls"))
+    };
     for s in after.services() {
         if let Some(old) = before
             .services()
@@ -238,7 +245,9 @@ fn downgrades(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding>) {
             .rev()
             .find(|o| o.name == s.name && o.kind == s.kind)
         {
-            scopes.push((Some(old), Some(s), format!(" for {}", service_key(s))));
+            if own_level(s) || own_level(old) {
+                scopes.push((Some(old), Some(s), format!(" for {}", service_key(s))));
+            }
         }
     }
     for (old_s, new_s, scope) in &scopes {
