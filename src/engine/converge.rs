@@ -65,6 +65,13 @@ pub fn check_policies(
     );
     let mut findings = policy::startup_failures(before.as_ref(), &after);
     findings.extend(policy::evaluate(before.as_ref(), &after, &spec.allow));
+    let named: Vec<&str> = spec
+        .main
+        .iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    findings.extend(policy::warnings(&named, &after));
     if findings.iter().any(Finding::blocks) {
         return Err(CheckedPlanError::Refused(findings));
     }

@@ -61,7 +61,25 @@ pub fn validate(
     // A main.cf that cannot be read is reported when planning; validation
     // then has no live values.
     let main = live.main_cf().ok().map(|(_, doc)| doc);
-    check(spec, catalog, master, main, warnings, complete)
+    check(spec, catalog, master, main, warnings, complete, &[])
+}
+
+/// [`validate`], where `policy_ids` are further policies `allow:` may name
+/// (a GitOps repository's own).
+pub fn validate_with_policies(
+    spec: &Spec,
+    live: &LiveConfig,
+    catalog: &Catalog,
+    complete: bool,
+    warnings: &mut Vec<String>,
+    policy_ids: &[String],
+) -> Result<(), SpecErrors> {
+    let master = live.master_cf().ok();
+    let main = live.main_cf().ok().map(|(_, doc)| doc);
+    if master.is_none() {
+        return validate(spec, live, catalog, complete, warnings);
+    }
+    check(spec, catalog, master, main, warnings, complete, policy_ids)
 }
 
 /// Load the spec at `path` (with its `extends` layers) and validate it for
@@ -156,6 +174,7 @@ fn check(
     live: Option<&MainCf>,
     warnings: &mut Vec<String>,
     cross: bool,
+    extra_policy_ids: &[String],
 ) -> Result<(), SpecErrors> {
     let mut errors = Vec::new();
     // main.cf's values are read in place, not copied (a large main.cf has
@@ -223,6 +242,28 @@ fn check(
                 });
             }
         }
+    }
+    // `allow:` names policies that exist.
+    for id in &spec.allow {
+        if crate::engine::policy::POLICIES.iter().any(|(p, _)| p == id)
+            || extra_policy_ids.contains(id)
+        {
+            continue;
+        }
+        let known: Vec<&str> = crate::engine::policy::POLICIES
+            .iter()
+            .map(|(p, _)| *p)
+            .chain(extra_policy_ids.iter().map(String::as_str))
+            .collect();
+        let close = crate::catalog::closest(id, known.iter().copied());
+        errors.push(SpecError {
+            location: spec.location(&crate::engine::spec::SpecKey::Allow(id.clone())),
+            message: format!("allow: unknown policy id `{id}`"),
+            hint: Some(match close {
+                Some(k) => format!("did you mean `{k}`? The policies are: {}", known.join(", ")),
+                None => format!("the policies are: {}", known.join(", ")),
+            }),
+        });
     }
     // Cross-parameter rules: errors only when the spec introduces them.
     let before = cross_rules(live);

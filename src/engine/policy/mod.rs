@@ -150,6 +150,107 @@ pub fn startup_failures(before: Option<&View<'_>>, after: &View<'_>) -> Vec<Find
         .collect()
 }
 
+/// Warnings that never block: a main.cf value the spec sets that a
+/// master.cf `-o` overrides for a service; `-o` lines that follow a
+/// commented-out service line (they configure the previous live service);
+/// a public MX (`smtp/inet`) that requires TLS.
+pub fn warnings(spec_main: &[&str], after: &View<'_>) -> Vec<Finding> {
+    let warn = |id: &str, subject: String, location: Option<String>, message: String| Finding {
+        id: id.into(),
+        severity: Severity::Warning,
+        subject,
+        location,
+        message,
+        hint: None,
+        allowed: false,
+        already: false,
+    };
+    let mut out = Vec::new();
+    for name in spec_main {
+        for s in after.services() {
+            if let Some(v) = s.override_value(name) {
+                out.push(warn(
+                    "overridden_by_master",
+                    (*name).to_string(),
+                    master_at(s),
+                    format!(
+                        "the spec sets {name} in main.cf, but service {} overrides it with -o {name}={v}",
+                        service_key(s)
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(master) = after.master {
+        out.extend(orphan_options(master.as_bytes(), after.services()).into_iter().map(
+            |(line, commented, owner)| {
+                warn(
+                    "orphan_options",
+                    owner.clone(),
+                    Some(format!("master.cf:{line}")),
+                    format!(
+                        "these indented lines follow the commented-out service line {commented} and belong to {owner}: Postfix applies them to {owner}, not to the commented service"
+                    ),
+                )
+            },
+        ));
+    }
+    for s in relay::reachable_smtpd_services(after) {
+        let port25 = s.kind == "inet" && matches!(s.name.rsplit(':').next(), Some("smtp" | "25"));
+        if port25 && tls::smtpd_level(after, Some(s)) >= 2 {
+            out.push(warn(
+                "mx_requires_tls",
+                service_key(s),
+                master_at(s),
+                "this public MX requires TLS: servers that cannot or do not start TLS can no longer deliver mail to it (RFC 3207 says a public MX must not require TLS)".into(),
+            ));
+        }
+    }
+    out
+}
+
+/// (first orphan line, the commented service line's number, the service
+/// the lines attach to): indented lines after a commented-out service
+/// line, with only comments or blank lines between (readllines joins them
+/// to the previous live entry).
+fn orphan_options(text: &[u8], services: &[Service]) -> Vec<(usize, usize, String)> {
+    const TYPES: [&str; 5] = ["inet", "unix", "unix-dgram", "fifo", "pass"];
+    let mut out = Vec::new();
+    let mut commented: Option<usize> = None;
+    let mut reported = false;
+    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+        let line = String::from_utf8_lossy(raw);
+        let n = i + 1;
+        let trimmed = line.trim_start();
+        if let Some(body) = trimmed.strip_prefix('#') {
+            let words: Vec<&str> = body.split_whitespace().collect();
+            if line.starts_with('#') && words.len() >= 8 && TYPES.contains(&words[1]) {
+                commented = Some(n);
+                reported = false;
+            }
+            continue;
+        }
+        if trimmed.is_empty() {
+            continue;
+        }
+        if line.starts_with(|c: char| c.is_ascii_whitespace()) {
+            if let (Some(c), false) = (commented, reported) {
+                let owner = services
+                    .iter()
+                    .filter(|s| s.line < n)
+                    .max_by_key(|s| s.line)
+                    .map(service_key)
+                    .unwrap_or_else(|| "no service (Postfix drops them)".into());
+                out.push((n, c, owner));
+                reported = true;
+            }
+            continue;
+        }
+        commented = None;
+    }
+    out
+}
+
 fn service_key(s: &Service) -> String {
     format!("{}/{}", s.name, s.kind)
 }
@@ -234,9 +335,11 @@ fn downgrades(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding>) {
     // A service has a scope of its own only where its -o sets a level
     // (otherwise it follows main.cf, judged above).
     let own_level = |s: &Service| {
-        s.overrides
-            .iter()
-            .any(|(n, _)| n.ends_with("_tls_security_level") || n.ends_with("_use_tls") || n.ends_with("_enforce_tls"))
+        s.overrides.iter().any(|(n, _)| {
+            n.ends_with("_tls_security_level")
+                || n.ends_with("_use_tls")
+                || n.ends_with("_enforce_tls")
+        })
     };
     for s in after.services() {
         if let Some(old) = before

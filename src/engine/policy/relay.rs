@@ -447,67 +447,96 @@ fn is_known_restriction(n: &str) -> bool {
 }
 
 /// Does `mynetworks` (for this service, expanded) trust an arbitrary
-/// Internet address? First match wins, `!` negates; a probe set of
-/// global unicast addresses spread over the address space stands for
-/// "any address on the Internet".
+/// Internet address? Postfix matches the list first-match-wins with `!`
+/// negation (util/match_list.c). It does when, for some /8 of the IPv4
+/// unicast space that is not reserved as a whole (0/8, 10/8, 127/8 and
+/// 224/3 are), the first network pattern that contains all of that /8 is
+/// positive; or when a positive IPv6 pattern shorter than /32 that no
+/// earlier negation contains overlaps the global unicast space 2000::/3.
+/// Smaller networks (a /16 of one's own) are somebody's, not anybody's.
 pub fn mynetworks_cover_the_internet(view: &View<'_>, s: &Service) -> bool {
     let Some(value) = view.value("mynetworks", Some(s)) else {
         return false;
     };
-    let items = tokens(&value);
-    PROBES.iter().any(|probe| {
-        let probe: IpAddr = probe.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        for item in &items {
+    let nets: Vec<(bool, Option<Net>)> = tokens(&value)
+        .iter()
+        .map(|item| {
             let negated = item.starts_with('!');
-            let net = item.trim_start_matches('!');
-            if let Some(hit) = cidr_contains(net, probe) {
-                if hit {
-                    return !negated;
-                }
-            }
-        }
-        false
-    })
+            (negated, Net::parse(item.trim_start_matches('!')))
+        })
+        .collect();
+    let v4_block = (1u32..224).filter(|a| !matches!(a, 10 | 127)).any(|a| {
+        let block = Net::V4(a << 24, 8);
+        nets.iter()
+            .find(|(_, n)| n.as_ref().is_some_and(|n| n.contains(&block)))
+            .is_some_and(|(negated, _)| !negated)
+    });
+    let global6 = Net::V6(0x2000u128 << 112, 3);
+    let v6_block = nets.iter().enumerate().any(|(i, (negated, n))| {
+        let Some(n @ Net::V6(_, len)) = n else {
+            return false;
+        };
+        !negated
+            && *len < 32
+            && (n.contains(&global6) || global6.contains(n))
+            && !nets[..i]
+                .iter()
+                .any(|(neg, m)| *neg && m.as_ref().is_some_and(|m| m.contains(n)))
+    });
+    v4_block || v6_block
 }
 
-/// Addresses of the public Internet in different /8s and /16s (none of
-/// them special-purpose), IPv4 and IPv6.
-const PROBES: [&str; 6] = [
-    "8.8.8.8",
-    "45.33.32.156",
-    "93.184.216.34",
-    "151.101.1.69",
-    "2606:4700::1111",
-    "2a00:1450:4001::1",
-];
+/// A network pattern of mynetworks: `a.b.c.d[/n]`, `[v6][/n]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Net {
+    V4(u32, u32),
+    V6(u128, u32),
+}
 
-/// `Some(true)` when the pattern `net` (`a.b.c.d[/n]`, `[v6][/n]`) contains
-/// `addr`, `Some(false)` when it is a network pattern that does not,
-/// `None` when it is not a network pattern (a host name, a table, a file).
-fn cidr_contains(net: &str, addr: IpAddr) -> Option<bool> {
-    let (host, len) = match net.split_once('/') {
-        Some((h, l)) => (h, Some(l.parse::<u32>().ok()?)),
-        None => (net, None),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let base: IpAddr = host.parse().ok()?;
-    match (base, addr) {
-        (IpAddr::V4(b), IpAddr::V4(a)) => {
-            let len = len.unwrap_or(32).min(32);
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-            Some(u32::from(b) & mask == u32::from(a) & mask)
+impl Net {
+    /// `None` for what is not a network pattern (a host name, a table, a
+    /// file, `0/0`, which Postfix refuses).
+    fn parse(s: &str) -> Option<Net> {
+        let (host, len) = match s.split_once('/') {
+            Some((h, l)) => (h, Some(l.parse::<u32>().ok()?)),
+            None => (s, None),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        match host.parse::<IpAddr>().ok()? {
+            IpAddr::V4(a) => {
+                let len = len.unwrap_or(32);
+                (len <= 32).then(|| Net::V4(u32::from(a) & mask32(len), len))
+            }
+            IpAddr::V6(a) => {
+                let len = len.unwrap_or(128);
+                (len <= 128).then(|| Net::V6(u128::from(a) & mask128(len), len))
+            }
         }
-        (IpAddr::V6(b), IpAddr::V6(a)) => {
-            let len = len.unwrap_or(128).min(128);
-            let mask = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - len)
-            };
-            Some(u128::from(b) & mask == u128::from(a) & mask)
+    }
+
+    /// Every address of `other` is in `self`.
+    fn contains(&self, other: &Net) -> bool {
+        match (*self, *other) {
+            (Net::V4(a, l), Net::V4(b, m)) => l <= m && b & mask32(l) == a,
+            (Net::V6(a, l), Net::V6(b, m)) => l <= m && b & mask128(l) == a,
+            _ => false,
         }
-        // An IPv4 client is matched only by IPv4 patterns (and v6 by v6).
-        _ => Some(false),
+    }
+}
+
+fn mask32(len: u32) -> u32 {
+    if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - len)
+    }
+}
+
+fn mask128(len: u32) -> u128 {
+    if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len)
     }
 }
 
@@ -515,14 +544,39 @@ fn cidr_contains(net: &str, addr: IpAddr) -> Option<bool> {
 mod tests {
     use super::*;
 
+    fn covers(mynetworks: &str) -> bool {
+        let main = crate::postfix::maincf::MainCf::parse(
+            format!("compatibility_level = 3.6\nmynetworks = {mynetworks}\n").as_bytes(),
+        )
+        .unwrap();
+        let view = View::new(&main, None, crate::catalog::Catalog::builtin());
+        mynetworks_cover_the_internet(&view, &Service::default())
+    }
+
     #[test]
-    fn networks_match_like_postfix() {
-        let a: IpAddr = "8.8.8.8".parse().unwrap();
-        assert_eq!(cidr_contains("0.0.0.0/0", a), Some(true));
-        assert_eq!(cidr_contains("8.0.0.0/8", a), Some(true));
-        assert_eq!(cidr_contains("10.0.0.0/8", a), Some(false));
-        assert_eq!(cidr_contains("[::]/0", a), Some(false));
-        assert_eq!(cidr_contains("mail.example.com", a), None);
-        assert_eq!(cidr_contains("hash:/etc/postfix/x", a), None);
+    fn mynetworks_that_trust_the_internet() {
+        for open in [
+            "0.0.0.0/0",
+            "127.0.0.0/8 0.0.0.0/1 128.0.0.0/1",
+            "203.0.0.0/8",
+            "[::]/0",
+            "[2000::]/3",
+            "!10.0.0.0/8 0.0.0.0/0",
+        ] {
+            assert!(covers(open), "{open}");
+        }
+        for closed in [
+            "127.0.0.0/8 [::1]/128",
+            "10.0.0.0/8 192.168.0.0/16",
+            "203.0.113.0/24",
+            "8.8.0.0/16",
+            "!0.0.0.0/0 0.0.0.0/0",
+            "0/0",
+            "[fc00::]/7",
+            "[2001:db8::]/32",
+            "hash:/etc/postfix/network_table",
+        ] {
+            assert!(!covers(closed), "{closed}");
+        }
     }
 }
