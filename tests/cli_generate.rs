@@ -20,12 +20,6 @@ fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("UTF-8 stdout")
 }
 
-/// `3.7.11` -> `3.7`.
-fn builtin_series() -> String {
-    let v = postform::catalog::BUILTIN_VERSION;
-    v.split('.').take(2).collect::<Vec<_>>().join(".")
-}
-
 /// The visible commands, as `postform --help` lists them.
 fn visible_commands() -> Vec<String> {
     let help = stdout(&postform(&["--help"]));
@@ -49,7 +43,7 @@ fn version_names_the_crate_version_and_the_postfix_catalogs() {
             format!(
                 "postform {} (Postfix parameter catalogs: {})\n",
                 env!("CARGO_PKG_VERSION"),
-                builtin_series()
+                postform::catalog::KNOWN_SERIES_RANGE
             )
         );
     }
