@@ -5,6 +5,9 @@
 # shellcheck shell=bash
 PF_ARCHES=(x86_64 aarch64)
 
+# Debian's interpreter first: pyenv shims on PATH may be broken.
+if [[ -x /usr/bin/python3 ]]; then PF_PYTHON=/usr/bin/python3; else PF_PYTHON=python3; fi
+
 pf_die() {
   printf '%s: ERROR: %s\n' "${PF_TOOL:-package}" "$*" >&2
   exit 1
