@@ -359,9 +359,26 @@ impl Service {
                 ));
             }
             // A master that read the new file: make it read the old one.
-            let cmd = self.perform(action, &now)?;
-            let done = format!("`{cmd}` was run again so Postfix uses it, and Postfix is running");
-            (cmd, done)
+            match self.perform(action, &now) {
+                Ok(cmd) => {
+                    let done =
+                        format!("`{cmd}` was run again so Postfix uses it, and Postfix is running");
+                    (cmd, done)
+                }
+                // A master that failed to start can still be exiting when
+                // it is looked at: when it is gone now, start Postfix.
+                Err(e) if !self.snapshot().running => {
+                    let argv = match &self.manager {
+                        Manager::Systemd => svec(&["systemctl", "start", "postfix"]),
+                        _ => self.postfix_argv("start"),
+                    };
+                    self.exec(&argv, &now).map_err(|_| e)?;
+                    let cmd = argv.join(" ");
+                    let done = format!("Postfix was started again with `{cmd}` and is running");
+                    (cmd, done)
+                }
+                Err(e) => return Err(e),
+            }
         };
         if self.is_running_with(queue.as_deref()) {
             Ok(done)

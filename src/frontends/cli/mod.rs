@@ -11,6 +11,7 @@ mod apply;
 mod generate;
 mod import;
 mod plan;
+mod render;
 mod schema;
 mod show;
 mod validate;
@@ -92,6 +93,15 @@ pub fn use_color_stdout() -> bool {
 
 fn use_color_stderr() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Read a config directory once, after finishing or undoing a
+/// transaction an interrupted postform run left there (said as a warning).
+pub fn read_config_dir(dir: &std::path::Path) -> anyhow::Result<crate::engine::live::LiveConfig> {
+    if let Some(r) = crate::engine::apply::recover_interrupted(dir)? {
+        print_warnings(&[r.to_string()]);
+    }
+    Ok(crate::engine::live::LiveConfig::read(dir))
 }
 
 /// Print warnings on stderr.
