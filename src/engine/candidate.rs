@@ -173,12 +173,10 @@ fn compare(
 /// parameters and macros, and fatal errors.
 pub fn postconf_problems(main_cf: &[u8], master_cf: &[u8]) -> Result<Vec<String>, std::io::Error> {
     let dir = scratch(main_cf, master_cf, None)?;
-    let out = Command::new(postconf_bin())
+    let out = run(Command::new(postconf_bin())
         .arg("-c")
         .arg(dir.path())
-        .arg("-n")
-        .stdin(std::process::Stdio::null())
-        .output()?;
+        .arg("-n"))?;
     let mut problems = messages(&String::from_utf8_lossy(&out.stderr), dir.path());
     if !out.status.success() && problems.iter().all(|p| !p.starts_with("fatal")) {
         problems.push(format!("fatal: postconf exited with {}", out.status));
@@ -196,12 +194,10 @@ pub fn parameter_problems(
     master_cf: &[u8],
 ) -> Result<Vec<String>, std::io::Error> {
     let dir = scratch(main_cf, master_cf, None)?;
-    let out = Command::new(postmap)
+    let out = run(Command::new(postmap)
         .arg("-c")
         .arg(dir.path())
-        .args(["-q", "x", "static:x"])
-        .stdin(std::process::Stdio::null())
-        .output()?;
+        .args(["-q", "x", "static:x"]))?;
     let mut problems: Vec<String> = messages(&String::from_utf8_lossy(&out.stderr), dir.path())
         .into_iter()
         .filter(|p| p.starts_with("fatal"))
@@ -232,10 +228,7 @@ fn postfix_check_problems(main_cf: &[u8], master_cf: &[u8]) -> Result<Vec<String
         shell_quote(&postfix_bin()),
         shell_quote(&dir.path().display().to_string())
     );
-    let out = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .stdin(std::process::Stdio::null())
-        .output()?;
+    let out = run(Command::new("script").args(["-qec", &cmd, "/dev/null"]))?;
     let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
     let mut problems: Vec<String> = messages(&text, dir.path())
         .into_iter()
@@ -258,6 +251,13 @@ fn installation_changed(before: &[u8], after: &[u8]) -> bool {
     INSTALLATION_PARAMETERS
         .iter()
         .any(|n| value(&b, n) != value(&a, n))
+}
+
+/// Run a Postfix tool on a scratch directory with the time limit; a tool
+/// that hangs is an error of the check (nothing is written).
+fn run(cmd: &mut Command) -> Result<std::process::Output, std::io::Error> {
+    crate::io::process::output(cmd, crate::io::process::timeout())
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// Pull `warning:`/`fatal:` messages out of Postfix output, with the

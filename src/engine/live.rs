@@ -138,6 +138,14 @@ impl<D: Document> LiveFile<D> {
         }
     }
 
+    /// The shared parsed document, when the file was read and parses.
+    pub fn doc_arc(&self) -> Option<std::sync::Arc<D>> {
+        match &self.state {
+            FileState::Read { doc: Ok(d), .. } => Some(d.clone()),
+            _ => None,
+        }
+    }
+
     /// The parsed document, when the file was read and parses.
     pub fn doc(&self) -> Option<&D> {
         match &self.state {
@@ -238,6 +246,24 @@ impl LiveConfig {
             FileState::Absent => Err("not found".into()),
             FileState::Unreadable(e) => Err(crate::io::read::unread_reason(e)),
         }
+    }
+
+    /// The fingerprints of `dir`'s files now, read without parsing them
+    /// (apply's re-check under the locks), in [`LiveConfig::fingerprints`]
+    /// order.
+    pub fn current_fingerprints(dir: &Path) -> Vec<(PathBuf, Fingerprint)> {
+        ["main.cf", "master.cf"]
+            .into_iter()
+            .map(|name| {
+                let path = dir.join(name);
+                let f = match crate::io::read::read_regular(&path) {
+                    Ok(bytes) => Fingerprint::Sha256(sha256_hex(&bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Fingerprint::Absent,
+                    Err(_) => Fingerprint::Unreadable,
+                };
+                (path, f)
+            })
+            .collect()
     }
 
     /// Every file read, with its fingerprint, in a fixed order.

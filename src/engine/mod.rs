@@ -9,6 +9,7 @@ pub mod equivalence;
 pub mod live;
 pub mod plan;
 pub mod planfile;
+pub mod policy;
 pub mod schema;
 pub mod service;
 pub mod spec;

@@ -97,21 +97,50 @@ pub enum PlanFileError {
     Write(#[from] crate::io::atomic::WriteError),
 }
 
-/// Is this file a saved plan (rather than a spec)? A regular file holding
-/// a JSON object whose `format` is [`FORMAT`]. Never reads a FIFO or a
-/// device.
+/// Is this file a saved plan (rather than a spec)? A regular file that
+/// opens a JSON object with `"format": "postform-plan"` in its first
+/// bytes (as postform writes it), or a JSON object whose `format` is
+/// [`FORMAT`] anywhere (a plan re-serialized with sorted keys). A spec
+/// that merely mentions the words is not a plan (adversarial review L9),
+/// and a truncated plan is still recognised, so that apply says what is
+/// wrong with it. Never reads a FIFO or a device.
 pub fn looks_like_plan_file(path: &Path) -> bool {
+    use std::io::Read;
     #[derive(Deserialize)]
     struct Probe {
         format: String,
     }
-    let Ok(bytes) = crate::io::read::read_regular(path) else {
+    let Ok((mut f, _)) = crate::io::read::open_regular(path) else {
         return false;
     };
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    let mut head = [0u8; 256];
+    let n = f.read(&mut head).unwrap_or(0);
+    let head = &head[..n];
+    if head.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return false;
     }
-    serde_json::from_slice::<Probe>(&bytes).is_ok_and(|p| p.format == FORMAT)
+    if format_marker_at_start(head) {
+        return true;
+    }
+    let mut all = head.to_vec();
+    f.read_to_end(&mut all).is_ok()
+        && serde_json::from_slice::<Probe>(&all).is_ok_and(|p| p.format == FORMAT)
+}
+
+/// `"format"`, optional whitespace, `:`, optional whitespace, then
+/// `"postform-plan"`, within `head`.
+fn format_marker_at_start(head: &[u8]) -> bool {
+    let key = b"\"format\"";
+    head.windows(key.len())
+        .enumerate()
+        .filter(|(_, w)| *w == key)
+        .any(|(i, _)| {
+            let rest = &head[i + key.len()..];
+            let rest = rest.trim_ascii_start();
+            rest.strip_prefix(b":")
+                .map(|r| r.trim_ascii_start())
+                .is_some_and(|r| r.starts_with(format!("\"{FORMAT}\"").as_bytes()))
+        })
 }
 
 /// Save `plan`, computed from the spec at `spec_path` (loaded as `spec`),

@@ -230,8 +230,7 @@ impl Repo {
         // A spec's locations name a few files many times over.
         let mut shown: Vec<(String, String)> = Vec::new();
         for loc in spec
-            .locations
-            .values_mut()
+            .locations_mut()
             .chain(errors.iter_mut().map(|e| &mut e.location))
         {
             match shown.iter().find(|(from, _)| *from == loc.file) {

@@ -34,6 +34,12 @@ pub struct WriteError {
     pub source: io::Error,
 }
 
+/// Why a write could not happen, as a hint after the error (empty when
+/// there is nothing to add).
+pub fn write_hint(e: &io::Error) -> &'static str {
+    hint(e)
+}
+
 fn hint(e: &io::Error) -> &'static str {
     match e.kind() {
         io::ErrorKind::PermissionDenied => {

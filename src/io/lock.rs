@@ -40,7 +40,7 @@ pub fn lock_timeout() -> Duration {
 /// A lock could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("{}: cannot lock: {source}", path.display())]
+    #[error("{}: cannot lock: {source}{}", path.display(), super::atomic::write_hint(source))]
     Open {
         path: PathBuf,
         #[source]

@@ -108,11 +108,14 @@ impl Transaction {
     /// config directory; a symlink is followed and the link kept). `lock`
     /// is Postfix's edit lock on `target`, when it has one: the content
     /// goes into its `.tmp` file. A new file gets `new_mode`; an existing
-    /// one keeps its mode, owner and group.
+    /// one keeps its mode, owner and group. `before`: the SHA-256 of the
+    /// target's current content, as the caller checked it (`None`: the
+    /// file does not exist).
     pub fn stage(
         &mut self,
         target: &Path,
         bytes: &[u8],
+        before: Option<&str>,
         lock: Option<EditLock>,
         new_mode: u32,
     ) -> Result<(), TxnError> {
@@ -136,12 +139,7 @@ impl Transaction {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_err(&real, "cannot read file metadata")(e)),
         };
-        let before = match &old {
-            Some(_) => Some(sha256_hex(
-                &super::read::read_regular(&real).map_err(io_err(&real, "cannot read"))?,
-            )),
-            None => None,
-        };
+        let before = before.map(str::to_string);
         let (staged, holder) = match lock {
             Some(lock) if !link => {
                 let mut f = lock
@@ -512,6 +510,10 @@ mod tests {
         (d, main, master)
     }
 
+    fn sha_of(p: &Path) -> String {
+        sha256_hex(&fs::read(p).unwrap())
+    }
+
     fn leftovers(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(dir)
             .unwrap()
@@ -529,6 +531,7 @@ mod tests {
         t.stage(
             &master,
             b"new master\n",
+            Some(&sha_of(&master)),
             Some(EditLock::acquire(&master, Duration::from_secs(1)).unwrap()),
             0o644,
         )
@@ -536,6 +539,7 @@ mod tests {
         t.stage(
             &main,
             b"new main\n",
+            Some(&sha_of(&main)),
             Some(EditLock::acquire(&main, Duration::from_secs(1)).unwrap()),
             0o644,
         )
@@ -551,8 +555,16 @@ mod tests {
     fn rollback_puts_every_file_back() {
         let (d, main, master) = setup();
         let mut t = Transaction::new(d.path(), "test".into());
-        t.stage(&master, b"new master\n", None, 0o644).unwrap();
-        t.stage(&main, b"new main\n", None, 0o644).unwrap();
+        t.stage(
+            &master,
+            b"new master\n",
+            Some(&sha_of(&master)),
+            None,
+            0o644,
+        )
+        .unwrap();
+        t.stage(&main, b"new main\n", Some(&sha_of(&main)), None, 0o644)
+            .unwrap();
         let c = t.commit().unwrap();
         assert_eq!(c.rollback().unwrap(), Vec::<String>::new());
         assert_eq!(fs::read(&main).unwrap(), b"old main\n");
@@ -564,8 +576,16 @@ mod tests {
     fn an_uncommitted_journal_is_undone_and_a_committed_one_finished() {
         let (d, main, master) = setup();
         let mut t = Transaction::new(d.path(), "apply".into());
-        t.stage(&master, b"new master\n", None, 0o644).unwrap();
-        t.stage(&main, b"new main\n", None, 0o644).unwrap();
+        t.stage(
+            &master,
+            b"new master\n",
+            Some(&sha_of(&master)),
+            None,
+            0o644,
+        )
+        .unwrap();
+        t.stage(&main, b"new main\n", Some(&sha_of(&main)), None, 0o644)
+            .unwrap();
         let c = t.commit().unwrap();
         // As if killed after the first rename: the journal says staged.
         let mut j = c.journal.clone();
@@ -579,7 +599,8 @@ mod tests {
         assert_eq!(leftovers(d.path()), Vec::<String>::new());
         // Committed: kept.
         let mut t = Transaction::new(d.path(), "apply".into());
-        t.stage(&main, b"newer main\n", None, 0o644).unwrap();
+        t.stage(&main, b"newer main\n", Some(&sha_of(&main)), None, 0o644)
+            .unwrap();
         let c = t.commit().unwrap();
         std::mem::forget(c);
         let r = recover(d.path()).unwrap().unwrap();
@@ -600,6 +621,7 @@ mod tests {
         t.stage(
             &link,
             b"new\n",
+            Some(&sha_of(&link)),
             Some(EditLock::acquire(&link, Duration::from_secs(1)).unwrap()),
             0o644,
         )

@@ -153,8 +153,8 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
     for f in &changed {
         locks.push((f.file, EditLock::acquire(&f.path, opts.lock_timeout)?));
     }
-    let live = LiveConfig::read(dir);
-    let now = live.fingerprints();
+    // Hashes only: the plan holds the parsed documents and the bytes.
+    let now = LiveConfig::current_fingerprints(dir);
     for (path, expected) in &plan.bases {
         let found = now
             .iter()
@@ -168,21 +168,31 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
             });
         }
     }
-    let before_main = live.main_cf()?.0.to_vec();
-    let after_main = plan
+    // The files as the plan read them (their hashes were just checked),
+    // borrowed from the plan.
+    let live_bytes = |which: ManagedFile, name: &str| -> std::borrow::Cow<'_, [u8]> {
+        match plan.file(which) {
+            Some(f) => std::borrow::Cow::Borrowed(&f.before[..]),
+            None => std::borrow::Cow::Owned(
+                crate::io::read::read_regular(&dir.join(name)).unwrap_or_default(),
+            ),
+        }
+    };
+    let before_main = live_bytes(ManagedFile::MainCf, "main.cf");
+    let after_main: &[u8] = plan
         .file(ManagedFile::MainCf)
-        .map_or(before_main.clone(), |f| f.after.clone());
-    let before_master = live.master.bytes().unwrap_or_default().to_vec();
-    let after_master = plan
+        .map_or(&before_main[..], |f| &f.after[..]);
+    let before_master = live_bytes(ManagedFile::MasterCf, "master.cf");
+    let after_master: &[u8] = plan
         .file(ManagedFile::MasterCf)
-        .map_or(before_master.clone(), |f| f.after.clone());
+        .map_or(&before_master[..], |f| &f.after[..]);
     if opts.validate {
         warnings.extend(candidate::check(
             dir,
             &before_main,
-            &after_main,
+            after_main,
             &before_master,
-            &after_master,
+            after_master,
         )?);
     }
     let mut backup_files = Vec::new();
@@ -195,7 +205,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
     let needed = plan.service_action;
     let action = opts.service.action_for(needed);
     let service = (action != ServiceAction::None).then(|| {
-        Service::detect(dir, &opts.service, maillog_file(&after_main))
+        Service::detect(dir, &opts.service, maillog_file(after_main))
             .with_maillog(maillog_file(&before_main))
     });
     // Postfix's state before the write: with a broken new main.cf even
@@ -210,7 +220,15 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
             .iter()
             .position(|(which, _)| *which == f.file)
             .map(|i| locks.remove(i).1);
-        txn.stage(&f.path, &f.after, lock, 0o644)
+        let before = plan
+            .bases
+            .iter()
+            .find(|(p, _)| *p == f.path)
+            .and_then(|(_, fp)| match fp {
+                Fingerprint::Sha256(h) => Some(h.as_str()),
+                _ => None,
+            });
+        txn.stage(&f.path, &f.after, before, lock, 0o644)
             .map_err(ApplyError::Commit)?;
     }
     let committed = txn.commit().map_err(ApplyError::Commit)?;

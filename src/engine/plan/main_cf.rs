@@ -27,7 +27,7 @@ pub(super) fn plan_main_cf(
     before: &[u8],
     doc: &MainCf,
     catalog: &Catalog,
-) -> Result<(FilePlan, Vec<String>), PlanError> {
+) -> Result<(FilePlan, Vec<String>, MainCf), PlanError> {
     // Every definition of each name: how many, and the effective (last).
     let mut defined: HashMap<&[u8], (usize, &Entry)> = HashMap::new();
     for e in doc.entries() {
@@ -191,6 +191,7 @@ pub(super) fn plan_main_cf(
             line_origin: Some(line_origin),
         },
         warnings,
+        edited,
     ))
 }
 

@@ -136,6 +136,15 @@ impl FilePlan {
     }
 }
 
+/// The configuration after the plan, parsed: what policies and the
+/// service decision judge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub main: std::sync::Arc<crate::postfix::maincf::MainCf>,
+    /// `None` when master.cf could not be read.
+    pub master: Option<std::sync::Arc<crate::postfix::mastercf::MasterCf>>,
+}
+
 /// A computed plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -152,6 +161,11 @@ pub struct Plan {
     /// The spec's own service mode, when it names one.
     pub service_mode: Option<ServiceMode>,
     pub warnings: Vec<String>,
+    /// The configuration after the plan.
+    pub candidate: Candidate,
+    /// Policy findings (warnings and allowed refusals; a refusal that
+    /// blocks never makes a plan).
+    pub findings: Vec<crate::engine::policy::Finding>,
 }
 
 /// Planning failed; nothing was written.
@@ -169,7 +183,12 @@ pub enum PlanError {
 /// Plan `spec` against the live configuration.
 pub fn plan(spec: &Spec, live: &LiveConfig, catalog: &Catalog) -> Result<Plan, PlanError> {
     let (before, doc) = live.main_cf()?;
-    let (main, warnings) = main_cf::plan_main_cf(spec, &live.main.path, before, doc, catalog)?;
+    let (main, warnings, main_after) =
+        main_cf::plan_main_cf(spec, &live.main.path, before, doc, catalog)?;
+    let candidate = Candidate {
+        main: std::sync::Arc::new(main_after),
+        master: live.master.doc_arc(),
+    };
     let files = vec![main];
     let service_action = files
         .iter()
@@ -184,6 +203,8 @@ pub fn plan(spec: &Spec, live: &LiveConfig, catalog: &Catalog) -> Result<Plan, P
         service_action,
         service_mode: spec.service.clone(),
         warnings,
+        candidate,
+        findings: Vec::new(),
     })
 }
 

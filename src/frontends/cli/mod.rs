@@ -81,7 +81,11 @@ fn render_error(e: &anyhow::Error) -> String {
     };
     let mut out = format!("{head} {e}");
     for cause in e.chain().skip(1) {
-        out.push_str(&format!("\n  caused by: {cause}"));
+        // Most messages already end with their cause: say it once.
+        let cause = cause.to_string();
+        if !out.contains(&cause) {
+            out.push_str(&format!("\n  caused by: {cause}"));
+        }
     }
     out
 }

@@ -11,6 +11,7 @@
 //! [`Service`] entries. The rules are those of postconf 3.7
 //! (`postconf/postconf_master.c`, `util/readlline.c`), see `parse.rs`.
 
+pub mod fields;
 mod parse;
 
 use std::fmt;
