@@ -54,10 +54,12 @@ const NO_LOG_VALUE: &str = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER";
 /// executable's file name starts with `AnsiballZ_` (how Ansible names the
 /// copy it runs) or is `main_cf` / `main_cf_linux_<arch>` (the file in the
 /// collection), and exactly one argument (the args file) follows.
+/// An argument that starts with `-` is an option, never Ansible's args file
+/// (an absolute path): `main_cf_linux_x86_64 --version` is the CLI's.
 ///
 /// `argv0` is the program path (`argv[0]`), `args` the arguments after it.
 pub fn is_module_invocation(argv0: &str, args: &[String]) -> bool {
-    if args.len() != 1 {
+    if args.len() != 1 || args[0].starts_with('-') {
         return false;
     }
     let file = Path::new(argv0)
@@ -781,6 +783,15 @@ mod tests {
         assert!(!is_module_invocation("AnsiballZ_main_cf", &[]));
         let two = vec!["a".to_string(), "b".to_string()];
         assert!(!is_module_invocation("AnsiballZ_main_cf", &two));
+        // Review finding #15: the shipped file must answer --version.
+        for option in ["--version", "-V", "--help", "-h"] {
+            let one = vec![option.to_string()];
+            assert!(!is_module_invocation(
+                "/c/files/bin/main_cf_linux_x86_64",
+                &one
+            ));
+            assert!(!is_module_invocation("AnsiballZ_main_cf", &one));
+        }
     }
 
     #[test]
