@@ -233,7 +233,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
 
 /// The effective `maillog_file` of main.cf bytes (Postfix logs there when
 /// there is no syslog).
-fn maillog_file(main_cf: &[u8]) -> Option<PathBuf> {
+pub(crate) fn maillog_file(main_cf: &[u8]) -> Option<PathBuf> {
     let doc = crate::maincf::MainCf::parse(main_cf).ok()?;
     let e = doc.get("maillog_file")?;
     let v = e.value_str().trim().to_string();
