@@ -608,7 +608,8 @@ fn service_commands(m: &Map<String, Value>) -> Result<ServiceMode, String> {
     Ok(ServiceMode::Command { reload, restart })
 }
 
-fn service_mode_json(mode: &ServiceMode) -> Value {
+/// A service mode as the `service` option and spec key write it.
+pub fn service_mode_json(mode: &ServiceMode) -> Value {
     match mode {
         ServiceMode::None => "none".into(),
         ServiceMode::Auto => "auto".into(),

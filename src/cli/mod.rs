@@ -10,6 +10,7 @@ use std::process::ExitCode;
 mod apply;
 mod import;
 mod plan;
+mod resolve;
 mod schema;
 mod show;
 mod validate;
@@ -31,6 +32,7 @@ enum Command {
     Show(show::ShowArgs),
     Import(import::ImportArgs),
     Schema(schema::SchemaArgs),
+    Resolve(resolve::ResolveArgs),
 }
 
 /// A command's result: exit code on success.
@@ -54,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::Show(a) => show::run(a),
         Command::Import(a) => import::run(a),
         Command::Schema(a) => schema::run(a),
+        Command::Resolve(a) => resolve::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
