@@ -17,6 +17,8 @@
 
 mod support;
 
+#[path = "ansible/fleet.rs"]
+mod fleet;
 #[path = "ansible/options.rs"]
 mod options;
 #[path = "ansible/pending.rs"]
