@@ -64,7 +64,9 @@ fn is_executable(p: &Path) -> bool {
 fn find_ansible() -> Result<Ansible, String> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(v) = std::env::var_os(support::VENV_ENV).filter(|v| !v.is_empty()) {
-        candidates.push(PathBuf::from(v).join("bin"));
+        // Absolute: the tools run with another working directory.
+        let v = std::path::absolute(&v).unwrap_or_else(|_| PathBuf::from(&v));
+        candidates.push(v.join("bin"));
     }
     candidates.push(support::repo_root().join("target/venv/bin"));
     if let Some(path) = std::env::var_os("PATH") {
@@ -768,11 +770,30 @@ fn collection_installs_from_tarball_and_documents_module() {
     let installed = c.installed_dir();
     for f in [
         "MANIFEST.json",
+        "LICENSE",
+        "changelogs/changelog.yaml",
         "plugins/modules/main_cf.py",
+        "plugins/modules/service_action.py",
+        "plugins/module_utils/argspecs.py",
+        "plugins/plugin_utils/binary_module.py",
         "plugins/action/main_cf.py",
+        "plugins/action/service_action.py",
+        "plugins/lookup/host_spec.py",
+        "roles/service/handlers/main.yml",
+        "playbooks/gitops.yml",
     ] {
         let p = installed.join(f);
         assert!(p.is_file(), "{} missing after install", p.display());
+    }
+    assert_eq!(
+        fs::read(installed.join("LICENSE")).unwrap(),
+        fs::read(support::repo_root().join("LICENSE")).unwrap(),
+        "ansible/LICENSE must be a copy of the repository's LICENSE"
+    );
+    // ansible-test sanity needs an ignore file per supported ansible-core.
+    for minor in 15..=21 {
+        let p = support::repo_root().join(format!("ansible/tests/sanity/ignore-2.{minor}.txt"));
+        assert!(p.is_file(), "{} missing", p.display());
     }
     let bin = installed.join(format!("files/bin/main_cf_linux_{}", target_arch()));
     assert!(
@@ -789,6 +810,22 @@ fn collection_installs_from_tarball_and_documents_module() {
     );
     assert_eq!(manifest["collection_info"]["namespace"], json!("postform"));
     assert_eq!(manifest["collection_info"]["name"], json!("postfix"));
+    let info = &manifest["collection_info"];
+    for key in ["repository", "documentation", "homepage"] {
+        assert!(
+            info[key]
+                .as_str()
+                .is_some_and(|u| u.starts_with("https://")),
+            "galaxy.yml {key}: {info:#}"
+        );
+    }
+    let tags = info["tags"].as_array().unwrap();
+    for tag in ["linux", "infrastructure"] {
+        assert!(
+            tags.contains(&json!(tag)),
+            "galaxy.yml tags lack {tag}: {info:#}"
+        );
+    }
 
     let out = c.run(Command::new(c.ansible.tool("ansible-doc")).arg("postform.postfix.main_cf"));
     let text = support::stdout(&out);

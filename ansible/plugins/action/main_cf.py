@@ -22,7 +22,6 @@ least as strong (``service: auto``/``restart``). The module
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible.errors import AnsibleActionFail
 from ansible.utils.vars import merge_hash
 
 from ansible_collections.postform.postfix.plugins.module_utils.argspecs import (
@@ -72,12 +71,10 @@ class ActionModule(BinaryModuleAction):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp  # no longer has any effect
         args = self._task.args.copy()
-        try:
-            self.check_option_names(args)
-            result = merge_hash(result, self.run_binary(task_vars, args))
-        except AnsibleActionFail as e:
-            result.update(e.result)
-            return result
+        # AnsibleActionFail from these fails the task (ansible-core turns
+        # it into the task's result in every supported version).
+        self.check_option_names(args)
+        result = merge_hash(result, self.run_binary(task_vars, args))
         if not result.get('failed') and not self._task.async_val:
             in_loop = bool(self._task.loop or self._task.loop_with)
             key = (self._task._uuid, task_vars.get('inventory_hostname'))

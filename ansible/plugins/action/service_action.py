@@ -14,7 +14,6 @@ sent to the host.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible.errors import AnsibleActionFail
 from ansible.utils.vars import merge_hash
 
 from ansible_collections.postform.postfix.plugins.module_utils.argspecs import (
@@ -36,22 +35,19 @@ class ActionModule(BinaryModuleAction):
         del tmp  # no longer has any effect
         args = self._task.args.copy()
         known = dict((task_vars.get('ansible_facts') or {}).get(PENDING_FACT) or {})
-        try:
-            self.check_option_names(args)
-            if args.get('pending') is None:
-                args['pending'] = known
-            pending = args['pending']
-            if isinstance(pending, dict) and all(a in (None, 'none') for a in pending.values()):
-                # Nothing to run: do not send the binary.
-                result.update(changed=False, msg='no Postfix service action pending',
-                              actions=[], done=sorted(pending))
-                result['ansible_facts'] = {PENDING_FACT: dict(
-                    (d, a) for d, a in known.items() if d not in pending)}
-                return result
-            result = merge_hash(result, self.run_binary(task_vars, args))
-        except AnsibleActionFail as e:
-            result.update(e.result)
+        # AnsibleActionFail from these fails the task.
+        self.check_option_names(args)
+        if args.get('pending') is None:
+            args['pending'] = known
+        pending = args['pending']
+        if isinstance(pending, dict) and all(a in (None, 'none') for a in pending.values()):
+            # Nothing to run: do not send the binary.
+            result.update(changed=False, msg='no Postfix service action pending',
+                          actions=[], done=sorted(pending))
+            result['ansible_facts'] = {PENDING_FACT: dict(
+                (d, a) for d, a in known.items() if d not in pending)}
             return result
+        result = merge_hash(result, self.run_binary(task_vars, args))
         if not result.get('failed') and not self._task.async_val:
             done = set(result.get('done') or [])
             facts = dict(result.get('ansible_facts') or {})

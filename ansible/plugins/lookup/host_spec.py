@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 name: host_spec
 author:
   - postform developers (@postform)
-version_added: 0.2.0
+version_added: 0.1.0
 short_description: A host's postform spec from a GitOps repository, layers resolved on the controller
 description:
   - Reads C(hosts/<host>.yaml) of a postform GitOps repository on the controller, applies

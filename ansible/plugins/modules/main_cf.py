@@ -167,26 +167,20 @@ seealso:
 
 EXAMPLES = r"""
 # The seed case: a relay whose IPv6 mail bounces at Gmail. inet_protocols only
-# takes effect after a full restart. The role postform.postfix.service brings
-# the handler: it runs the strongest action every notifying task left pending
-# (per config dir) once, however many tasks, loop items or reused registers.
-- name: Postfix relays talk IPv4 only
-  hosts: mail_relays
+# takes effect after a full restart. Add the role postform.postfix.service to
+# the play (roles: [postform.postfix.service]); its handler runs the strongest
+# action every notifying task left pending (per config dir) once, however many
+# tasks, loop items or reused registers. Without the role, write the handler:
+#   handlers:
+#     - name: Reload or restart Postfix as the changes need
+#       listen: postform.postfix.service
+#       postform.postfix.service_action:
+- name: Postfix talks IPv4 only
+  postform.postfix.main_cf:
+    parameters:
+      inet_protocols: ipv4
   become: true
-  roles:
-    - postform.postfix.service        # the handler, topic postform.postfix.service
-  tasks:
-    - name: Postfix talks IPv4 only
-      postform.postfix.main_cf:
-        parameters:
-          inet_protocols: ipv4
-      notify: postform.postfix.service
-
-# Without the role: your own handler runs the pending actions.
-# handlers:
-#   - name: Reload or restart Postfix as the changes need
-#     listen: postform.postfix.service
-#     postform.postfix.service_action:
+  notify: postform.postfix.service
 
 - name: Several parameters with typed values; remove relayhost
   postform.postfix.main_cf:

@@ -15,7 +15,7 @@ DOCUMENTATION = r"""
 ---
 module: service_action
 short_description: Run the Postfix reload or restart that earlier main_cf tasks left pending
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs, once per Postfix config dir, the strongest service action that
     M(postform.postfix.main_cf) tasks recorded in the host fact C(postform_postfix_pending)
@@ -83,30 +83,20 @@ seealso:
 """
 
 EXAMPLES = r"""
-# Most plays use the role, which brings this handler:
-- name: Postfix relays
-  hosts: mail_relays
-  become: true
-  roles:
-    - postform.postfix.service
-  tasks:
-    - name: IPv4 only (needs a restart)
-      postform.postfix.main_cf:
-        parameters: {inet_protocols: ipv4}
-      notify: postform.postfix.service
-    - name: A banner (needs a reload; the restart stays pending)
-      postform.postfix.main_cf:
-        parameters: {smtpd_banner: "$myhostname ESMTP"}
-      notify: postform.postfix.service
-
+# Most plays use the role postform.postfix.service, which brings this
+# handler; notify postform.postfix.service from every main_cf task.
 # The same handler written out, with custom commands:
-# handlers:
-#   - name: Reload or restart Postfix as the changes need
-#     listen: postform.postfix.service
-#     postform.postfix.service_action:
-#       service:
-#         reload: [/usr/sbin/postfix, reload]
-#         restart: [/usr/bin/systemctl, restart, postfix]
+- name: Reload or restart Postfix as the changes need
+  listen: postform.postfix.service
+  postform.postfix.service_action:
+    service:
+      reload: [/usr/sbin/postfix, reload]
+      restart: [/usr/bin/systemctl, restart, postfix]
+
+- name: Handle only one instance now, the rest later
+  postform.postfix.service_action:
+    pending:
+      /etc/postfix-out: "{{ ansible_facts.postform_postfix_pending['/etc/postfix-out'] | default('none') }}"
 """
 
 RETURN = r"""

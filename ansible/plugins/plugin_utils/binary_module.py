@@ -85,11 +85,16 @@ def closest(name, choices):
 def diagnose_start_failure(module_fqcn, result, platform, binary):
     """Why the module binary produced no JSON, or None when it is not a start failure.
 
-    ``result`` is what ``_execute_module`` returned. ansible-core marks a
-    result it could not parse with ``_ansible_parsed: False`` and keeps the
-    binary's ``rc``, ``module_stdout`` and ``module_stderr``.
+    ``result`` is what ``_execute_module`` returned. For output it could not
+    parse, ansible-core keeps the binary's ``rc``, ``module_stdout`` and
+    ``module_stderr`` in the result.
     """
-    if not result.get('failed') or result.get('_ansible_parsed') is not False:
+    # ansible-core <= 2.20 also sets _ansible_parsed: False; 2.21 keeps that
+    # in its result object only. module_stdout/module_stderr are in every
+    # version, and only for output that was not the module's JSON.
+    unparsed = result.get('_ansible_parsed') is False or (
+        'module_stderr' in result or 'module_stdout' in result)
+    if not result.get('failed') or not unparsed:
         return None
     rc = result.get('rc')
     stderr = result.get('module_stderr') or ''
