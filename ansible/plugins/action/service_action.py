@@ -26,6 +26,8 @@ from ansible_collections.postform.postfix.plugins.plugin_utils.binary_module imp
 class ActionModule(BinaryModuleAction):
 
     MODULE_FQCN = 'postform.postfix.service_action'
+    # The pending fact is cleared from the result; async results never pass here.
+    _supports_async = False
     ARGUMENT_SPEC = SERVICE_ACTION_ARGUMENT_SPEC
 
     def run(self, tmp=None, task_vars=None):
