@@ -10,8 +10,8 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use postform::catalog::Catalog;
-use postform::maincf::{MainCf, NewValue};
-use postform::spec::Spec;
+use postform::engine::spec::Spec;
+use postform::postfix::maincf::{MainCf, NewValue};
 use std::path::Path;
 
 /// `lines` lines of main.cf (a multiple of 10).
@@ -74,7 +74,7 @@ fn bench(c: &mut Criterion) {
                 }),
                 _ => group.bench_with_input(id, &bytes, |b, bytes| {
                     b.iter(|| {
-                        postform::plan::plan_bytes(
+                        postform::engine::plan::plan_bytes(
                             &spec,
                             Path::new("."),
                             Path::new("main.cf"),

@@ -1,9 +1,8 @@
 //! The `postform` binary: CLI verbs, or an Ansible binary module when
 //! Ansible runs it (as `AnsiballZ_main_cf <args-file>`).
 
+use postform::frontends::{ansible, cli};
 use std::process::ExitCode;
-
-mod cli;
 
 fn main() -> ExitCode {
     // Lossy: a non-UTF-8 argument must not panic here; clap re-reads the
@@ -13,8 +12,8 @@ fn main() -> ExitCode {
         .collect();
     let argv0 = argv.first().cloned().unwrap_or_default();
     let rest = argv.get(1..).unwrap_or(&[]);
-    if postform::ansible::is_module_invocation(&argv0, rest) {
-        let (result, code) = postform::ansible::run_module(std::path::Path::new(&argv[1]));
+    if ansible::is_module_invocation(&argv0, rest) {
+        let (result, code) = ansible::run_module(std::path::Path::new(&argv[1]));
         println!("{result}");
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }

@@ -6,9 +6,9 @@
 
 mod support;
 
-use postform::candidate::{self, CandidateError};
 use postform::catalog::Catalog;
-use postform::spec::Spec;
+use postform::engine::candidate::{self, CandidateError};
+use postform::engine::spec::Spec;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -115,10 +115,10 @@ fn candidate_check_catches_what_rust_validation_lets_through() {
         let catalog = Catalog::host();
         let spec = Spec::from_yaml_str(m.spec, "spec.yaml").expect("the spec loads");
         // 1. postform's own validation accepts it.
-        let warnings = postform::validate::validate(&spec, cfg.path(), &catalog)
+        let warnings = postform::engine::validate::validate(&spec, cfg.path(), &catalog)
             .unwrap_or_else(|e| panic!("Rust-side validation refuses {:?} already:\n{e}", m.spec));
         // 2. The real Postfix refuses the candidate.
-        let plan = postform::plan::plan(&spec, cfg.path(), &catalog).expect("plan");
+        let plan = postform::engine::plan::plan(&spec, cfg.path(), &catalog).expect("plan");
         match candidate::check(cfg.path(), &plan.before, &plan.after) {
             Err(CandidateError::Rejected { tool, problems }) => {
                 assert_eq!(tool, m.tool, "{}", m.spec);

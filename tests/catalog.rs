@@ -5,11 +5,13 @@
 mod support;
 
 use postform::catalog::{
-    check_value, enum_values, read_only, restart_class, Catalog, NameContext, Param, ParamType,
-    RestartClass, ValueProblem,
+    check_value, check_value_for, enum_values, is_legacy_in, name_history, read_only,
+    restart_class, Catalog, NameChange, NameContext, Param, ParamType, PostfixVersion,
+    RestartClass, SeriesFit, SeriesMatch, ValueProblem, KNOWN_SERIES, KNOWN_SERIES_RANGE,
 };
-use postform::macros::{check_braces, check_syntax, expand, references, MacroError};
-use postform::mastercf::MasterCf;
+use postform::postfix::list::check_braces;
+use postform::postfix::macros::{check_syntax, expand, references, MacroError};
+use postform::postfix::mastercf::MasterCf;
 
 const DEBIAN_MASTER_CF: &[u8] = include_bytes!("fixtures/mastercf/debian/master.cf");
 
@@ -260,6 +262,218 @@ fn host_catalog_is_usable_with_or_without_postfix() {
     assert!(c.len() >= 831);
 }
 
+// --- Postfix versions ---------------------------------------------------------
+
+fn version(text: &str) -> PostfixVersion {
+    PostfixVersion::parse(text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// What validating `name: value` against Postfix `version`'s catalog
+/// finds, the way validation is meant to ask (catalog, legacy names,
+/// user-defined names, then the name's history): "ok", "warning: ...",
+/// "invalid: ..." or "unknown: ...".
+fn outcome(text: &str, name: &str, value: &str) -> String {
+    let v = version(text);
+    let catalog = Catalog::builtin_for(v);
+    if let Some(param) = catalog.get(name) {
+        return match check_value_for(param, value, v) {
+            Ok(()) => "ok".to_string(),
+            Err(e) => format!("invalid: {e}"),
+        };
+    }
+    if is_legacy_in(name, v) {
+        return match name_history(name, v) {
+            Some(h) => format!("warning: {h}"),
+            None => "ok".to_string(),
+        };
+    }
+    let context = NameContext::new(catalog, &[], &[(name, value)], &[]);
+    if context.is_known(catalog, name) {
+        return "ok".to_string();
+    }
+    match name_history(name, v) {
+        Some(h) => format!("unknown: {h}"),
+        None => "unknown".to_string(),
+    }
+}
+
+#[test]
+fn one_spec_three_versions() {
+    let spec = [
+        ("smtp_tlsrpt_enable", "yes"),
+        ("smtp_per_record_deadline", "yes"),
+        ("postscreen_denylist_action", "drop"),
+        ("smtpd_tls_protocols", ">=TLSv1.2"),
+        ("compatibility_level", "3.6"),
+        ("milter_default_action", "shutdown"),
+        ("smtpd_forbid_bare_newline", "note"),
+        ("inet_protocols", "ipv4"),
+        ("no_such_parameter", "1"),
+    ];
+    let run = |v: &str| -> Vec<String> {
+        spec.iter()
+            .map(|(n, val)| format!("{n}: {}", outcome(v, n, val)))
+            .collect()
+    };
+    assert_eq!(
+        run("3.5"),
+        [
+            "smtp_tlsrpt_enable: unknown: `smtp_tlsrpt_enable` was added in Postfix 3.10; Postfix 3.5 does not have it",
+            "smtp_per_record_deadline: ok",
+            "postscreen_denylist_action: unknown: `postscreen_denylist_action` was added in Postfix 3.6 as the new name of `postscreen_blacklist_action`; Postfix 3.5 uses `postscreen_blacklist_action`",
+            "smtpd_tls_protocols: invalid: invalid TLS protocol \">=TLSv1.2\" in \">=TLSv1.2\": expected names from SSLv2, SSLv3, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, each optionally with ! (exclude) (>=/<= bounds need Postfix 3.6 or later)",
+            "compatibility_level: invalid: invalid value \"3.6\": expected a whole number",
+            "milter_default_action: invalid: invalid value \"shutdown\": expected one of: accept, reject, tempfail, quarantine",
+            "smtpd_forbid_bare_newline: invalid: invalid value \"note\": expected one of: normalize, yes, reject, no",
+            "inet_protocols: ok",
+            "no_such_parameter: unknown",
+        ]
+    );
+    assert_eq!(
+        run("3.7"),
+        [
+            "smtp_tlsrpt_enable: unknown: `smtp_tlsrpt_enable` was added in Postfix 3.10; Postfix 3.7 does not have it",
+            "smtp_per_record_deadline: warning: `smtp_per_record_deadline` was renamed to `smtp_per_request_deadline` in Postfix 3.7; Postfix 3.7 still accepts the old name",
+            "postscreen_denylist_action: ok",
+            "smtpd_tls_protocols: ok",
+            "compatibility_level: ok",
+            // 3.7 without a patch level is the newest 3.7 (3.7.22); 3.7.11
+            // below has no shutdown yet.
+            "milter_default_action: ok",
+            "smtpd_forbid_bare_newline: invalid: invalid value \"note\": expected one of: normalize, yes, reject, no",
+            "inet_protocols: ok",
+            "no_such_parameter: unknown",
+        ]
+    );
+    assert_eq!(
+        run("3.10"),
+        [
+            "smtp_tlsrpt_enable: ok",
+            "smtp_per_record_deadline: warning: `smtp_per_record_deadline` was renamed to `smtp_per_request_deadline` in Postfix 3.7; Postfix 3.10 still accepts the old name",
+            "postscreen_denylist_action: ok",
+            "smtpd_tls_protocols: ok",
+            "compatibility_level: ok",
+            "milter_default_action: ok",
+            "smtpd_forbid_bare_newline: ok",
+            "inet_protocols: ok",
+            "no_such_parameter: unknown",
+        ]
+    );
+    assert!(outcome("3.7.11", "milter_default_action", "shutdown").starts_with("invalid: "));
+    assert_eq!(outcome("3.7.20", "milter_default_action", "shutdown"), "ok");
+    // A 3.11 name removed without a replacement.
+    assert_eq!(
+        outcome("3.11", "tls_legacy_public_key_fingerprints", "no"),
+        "unknown: `tls_legacy_public_key_fingerprints` was removed in Postfix 3.11; Postfix 3.11 does not have it"
+    );
+    assert_eq!(
+        outcome("3.10", "tls_legacy_public_key_fingerprints", "no"),
+        "ok"
+    );
+    // A name that only newer series have is still fine as a user-defined
+    // parameter when something references it.
+    let catalog = Catalog::builtin_for(version("3.7"));
+    let context = NameContext::new(
+        catalog,
+        &[],
+        &[
+            ("smtp_tlsrpt_enable", "yes"),
+            ("smtpd_banner", "$smtp_tlsrpt_enable"),
+        ],
+        &[],
+    );
+    assert!(context.is_known(catalog, "smtp_tlsrpt_enable"));
+}
+
+#[test]
+fn defaults_and_types_differ_by_version() {
+    let default = |v: &str, n: &str| {
+        Catalog::builtin_for(version(v))
+            .get(n)
+            .map(|p| (p.ty, p.default))
+    };
+    assert_eq!(
+        default("3.5", "smtpd_tls_protocols"),
+        Some((ParamType::Str, "!SSLv2, !SSLv3"))
+    );
+    assert_eq!(
+        default("3.7", "smtpd_tls_protocols"),
+        Some((ParamType::Str, ">=TLSv1"))
+    );
+    assert_eq!(
+        default("3.8", "smtpd_forbid_bare_newline"),
+        Some((ParamType::Str, "no"))
+    );
+    assert_eq!(
+        default("3.10", "smtpd_forbid_bare_newline"),
+        Some((ParamType::Str, "normalize"))
+    );
+    assert_eq!(
+        default("3.5", "milter_default_action"),
+        Some((ParamType::Str, "tempfail"))
+    );
+    assert_eq!(
+        default("3.10", "milter_default_action"),
+        Some((ParamType::Str, "shutdown"))
+    );
+    assert_eq!(
+        default("3.10", "alias_maps"),
+        Some((ParamType::Str, "hash:/etc/aliases, nis:mail.aliases"))
+    );
+    assert_eq!(
+        default("3.11", "alias_maps"),
+        Some((
+            ParamType::Str,
+            "$default_database_type:/etc/aliases, nis:mail.aliases"
+        ))
+    );
+    assert_eq!(
+        default("3.5", "compatibility_level"),
+        Some((ParamType::Int, "0"))
+    );
+    assert_eq!(
+        default("3.10", "compatibility_level"),
+        Some((ParamType::Str, "0"))
+    );
+    assert_eq!(default("3.7", "smtp_tlsrpt_enable"), None);
+    // The Debian 3.7.11 catalog keeps Debian's paths; upstream 3.7 does not.
+    assert_eq!(
+        Catalog::builtin()
+            .get("daemon_directory")
+            .map(|p| p.default),
+        Some("/usr/lib/postfix/sbin")
+    );
+    assert_eq!(
+        default("3.7", "daemon_directory"),
+        Some((ParamType::Str, "/usr/libexec/postfix"))
+    );
+}
+
+#[test]
+fn known_series_and_nearest_series() {
+    assert_eq!(KNOWN_SERIES_RANGE, "3.4-3.11");
+    assert_eq!(KNOWN_SERIES.first(), Some(&version("3.4")));
+    assert_eq!(KNOWN_SERIES.last(), Some(&version("3.11")));
+    let m = SeriesMatch::for_version(version("3.13.1"));
+    assert_eq!(
+        (m.series, m.fit),
+        (version("3.11"), SeriesFit::NewerThanKnown)
+    );
+    assert!(std::ptr::eq(
+        Catalog::builtin_for(version("3.13.1")),
+        Catalog::builtin_for(version("3.11"))
+    ));
+    assert_eq!(
+        name_history("smtp_tlsrpt_enable", version("3.13")),
+        None,
+        "a 3.11 name is current for a newer version"
+    );
+    assert!(matches!(
+        name_history("smtp_tlsrpt_enable", version("3.9.1")).map(|h| h.change),
+        Some(NameChange::AddedIn { .. })
+    ));
+}
+
 // --- against the real postconf ----------------------------------------------
 
 #[test]
@@ -284,6 +498,67 @@ fn live_postconf_d_with_debian_master_cf() {
                 assert_eq!(ours.default, p.default, "default of {}", p.name);
             }
         }
+    }
+}
+
+#[test]
+fn live_postconf_d_matches_the_table_of_its_series() {
+    let Some(postconf) = support::postconf() else {
+        return;
+    };
+    let scratch = support::scratch_config_dir(b"", Some(b""));
+    let host = Catalog::from_postconf(&postconf, Some(scratch.path())).expect("postconf -d");
+    let v = host.postfix_version().expect("mail_version");
+    let table = Catalog::builtin_for(v);
+    let host_names: Vec<&str> = host.names().collect();
+    let table_names: Vec<&str> = table.names().collect();
+    assert_eq!(
+        table_names,
+        host_names,
+        "postconf {v} vs the {} table",
+        SeriesMatch::for_version(v).release
+    );
+}
+
+#[test]
+fn live_postconf_accepts_exactly_the_legacy_names_of_its_version() {
+    let Some(postconf) = support::postconf() else {
+        return;
+    };
+    let v = Catalog::from_postconf(&postconf, None)
+        .ok()
+        .and_then(|c| c.postfix_version())
+        .expect("mail_version");
+    // Every legacy name of the version is accepted (no "unused parameter"
+    // warning); a name only later series have is not, and its history
+    // says so.
+    let mut main = String::new();
+    for name in postform::catalog::legacy_params(v) {
+        main.push_str(&format!("{name} = x\n"));
+    }
+    let later = KNOWN_SERIES
+        .iter()
+        .filter(|s| **s > v.series())
+        .flat_map(|s| Catalog::builtin_for(*s).names())
+        .find(|n| !Catalog::builtin_for(v).contains(n) && !is_legacy_in(n, v));
+    if let Some(name) = later {
+        main.push_str(&format!("{name} = x\n"));
+        assert!(matches!(
+            name_history(name, v).map(|h| h.change),
+            Some(NameChange::AddedIn { .. })
+        ));
+    }
+    let scratch = support::scratch_config_dir(main.as_bytes(), Some(DEBIAN_MASTER_CF));
+    let out = support::postconf_n(scratch.path());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    for name in postform::catalog::legacy_params(v) {
+        assert!(!stderr.contains(&format!("{name}=")), "{name}: {stderr}");
+    }
+    if let Some(name) = later {
+        assert!(
+            stderr.contains(&format!("unused parameter: {name}=x")),
+            "{name} should be unknown to postconf {v}: {stderr}"
+        );
     }
 }
 
@@ -434,6 +709,28 @@ mod properties {
             let p = catalog.params()[name_index];
             let _ = check_value(&p, &value);
             let _ = catalog.suggest(&value, &[]);
+        }
+
+        #[test]
+        fn versions_and_histories_never_panic(
+            text in "[0-9.a-z_ -]{0,16}",
+            major in 0u16..6,
+            minor in 0u16..20,
+            patch in proptest::option::of(0u16..40),
+            value in "\\PC{0,20}",
+        ) {
+            if let Ok(v) = PostfixVersion::parse(&text) {
+                prop_assert_eq!(PostfixVersion::parse(&v.to_string()), Ok(v));
+            }
+            let v = PostfixVersion { major, minor, patch };
+            let catalog = Catalog::builtin_for(v);
+            prop_assert!(catalog.len() >= 811);
+            let _ = name_history(&text, v).map(|h| h.to_string());
+            let _ = SeriesMatch::for_version(v).to_string();
+            for p in catalog.params().iter().step_by(37) {
+                let _ = check_value_for(p, &value, v);
+                prop_assert_eq!(name_history(p.name, v), None);
+            }
         }
     }
 }

@@ -256,7 +256,7 @@ fn reset(dir: &Path, bytes: &[u8]) {
 }
 
 fn parses(bytes: &[u8]) -> bool {
-    postform::maincf::MainCf::parse(bytes).is_ok()
+    postform::postfix::maincf::MainCf::parse(bytes).is_ok()
 }
 
 /// Build the cases: reference run (unkilled) on a scratch copy of each

@@ -18,8 +18,8 @@
 mod support;
 
 use postform::catalog::Catalog;
-use postform::effective_config::EffectiveConfig;
-use postform::maincf::{MainCf, NewValue};
+use postform::engine::effective_config::EffectiveConfig;
+use postform::postfix::maincf::{MainCf, NewValue};
 use std::path::Path;
 
 /// xorshift64*: small, deterministic, good enough for test data.
@@ -287,7 +287,7 @@ fn lines_without(doc: &MainCf, bytes: &[u8], name: &str) -> Vec<Vec<u8>> {
                 let t: Vec<u8> = l.iter().copied().filter(|&b| b != b'\n').collect();
                 let first = t
                     .iter()
-                    .position(|&b| !postform::postfix_space::is_space(b));
+                    .position(|&b| !postform::postfix::space::is_space(b));
                 first.is_none_or(|p| t[p] == b'#')
             };
             !skip.contains(&(i + 1)) || trivia

@@ -17,7 +17,7 @@
 
 mod support;
 
-use postform::maincf::MainCf;
+use postform::postfix::maincf::MainCf;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -6,8 +6,8 @@
 //! postconf 3.7.11's missing-final-newline bug.
 
 use postform::catalog::Catalog;
-use postform::effective_config::{EffectiveConfig, LoadError};
-use postform::maincf::{MainCf, NewValue};
+use postform::engine::effective_config::{EffectiveConfig, LoadError};
+use postform::postfix::maincf::{MainCf, NewValue};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> PathBuf {

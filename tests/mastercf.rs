@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use postform::catalog::known::service_parameters;
 use postform::catalog::{Catalog, NameContext};
-use postform::mastercf::{MasterCf, Service};
+use postform::postfix::mastercf::{MasterCf, Service};
 
 fn fixtures_dir() -> PathBuf {
     support::repo_root().join("tests/fixtures/mastercf")

@@ -15,8 +15,8 @@
 //! --release --test proptest_maincf` for a long run. Named regression tests
 //! at the end come from fuzzing (see fuzz/README.md).
 
-use postform::maincf::{normalize, Edit, EditError, MainCf, NewValue};
-use postform::postfix_space::trim;
+use postform::postfix::maincf::{normalize, Edit, EditError, MainCf, NewValue};
+use postform::postfix::space::trim;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -326,8 +326,8 @@ fn check_batch(data: &[u8], ops: Vec<(Option<usize>, Op)>) -> Result<(), TestCas
     let edits: Vec<Edit<'_>> = ops
         .iter()
         .map(|op| match op {
-            Op::Set(n, v) => (n.as_str(), Some(v)),
-            Op::Remove(n) => (n.as_str(), None),
+            Op::Set(n, v) => (n.as_bytes(), Some(v)),
+            Op::Remove(n) => (n.as_bytes(), None),
         })
         .collect();
     let mut doc = original.clone();
@@ -498,9 +498,10 @@ proptest! {
 
 /// `Plan::unified_diff` of a plan whose before/after are the given bytes.
 fn plan_diff(before: &[u8], after: &[u8]) -> String {
-    let spec = postform::spec::Spec::from_yaml_str("{}\n", "spec.yaml").expect("empty spec");
+    let spec =
+        postform::engine::spec::Spec::from_yaml_str("{}\n", "spec.yaml").expect("empty spec");
     let catalog = postform::catalog::Catalog::builtin();
-    let mut plan = postform::plan::plan_bytes(
+    let mut plan = postform::engine::plan::plan_bytes(
         &spec,
         std::path::Path::new("."),
         std::path::Path::new("main.cf"),

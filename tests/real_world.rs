@@ -7,8 +7,8 @@
 mod support;
 
 use postform::catalog::Catalog;
-use postform::effective_config::EffectiveConfig;
-use postform::maincf::MainCf;
+use postform::engine::effective_config::EffectiveConfig;
+use postform::postfix::maincf::MainCf;
 use std::path::{Path, PathBuf};
 
 fn files(kind: &str) -> Vec<PathBuf> {

@@ -18,8 +18,8 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use postform::maincf::{normalize, Edit, EditError, MainCf, NewValue};
-use postform::postfix_space::trim;
+use postform::postfix::maincf::{normalize, Edit, EditError, MainCf, NewValue};
+use postform::postfix::space::trim;
 use std::collections::BTreeMap;
 
 #[path = "common.rs"]
@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let edits: Vec<Edit<'_>> = resolved
         .iter()
-        .map(|(n, v)| (n.as_str(), v.as_ref()))
+        .map(|(n, v)| (n.as_bytes(), v.as_ref()))
         .collect();
     let mut doc = original.clone();
     if let Err(e) = doc.apply_edits(&edits) {

@@ -2,8 +2,8 @@
 //! operation and a name, and the effective view they compare.
 
 use arbitrary::Arbitrary;
-use postform::maincf::MainCf;
-use postform::postfix_space::trim;
+use postform::postfix::maincf::MainCf;
+use postform::postfix::space::trim;
 use std::collections::BTreeMap;
 
 /// Names worth trying beside the document's own.

@@ -20,8 +20,8 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use postform::maincf::{normalize, EditError, MainCf, NewValue};
-use postform::postfix_space::trim;
+use postform::postfix::maincf::{normalize, EditError, MainCf, NewValue};
+use postform::postfix::space::trim;
 
 #[path = "common.rs"]
 mod common;

@@ -11,8 +11,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use postform::maincf::MainCf;
-use postform::postfix_space::is_space;
+use postform::postfix::maincf::MainCf;
+use postform::postfix::space::is_space;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(doc) = MainCf::parse(data) else {

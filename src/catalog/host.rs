@@ -20,11 +20,10 @@
 //! strings seen.
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Mutex, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use thiserror::Error;
 
 use super::Catalog;
@@ -50,34 +49,12 @@ pub enum HostCatalogError {
     Empty { program: PathBuf },
 }
 
-/// Environment variable naming the postconf program to use.
-pub const POSTCONF_ENV: &str = "POSTFORM_POSTCONF";
-
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The postconf program: `$POSTFORM_POSTCONF` when set and not empty, else
-/// `postconf` on PATH, else /usr/sbin/postconf or /usr/local/sbin/postconf
-/// (Debian installs it in sbin, which is often not on a user's PATH).
+/// The postconf program, as [`crate::io::programs::Programs`] finds it
+/// (`$POSTFORM_POSTCONF`, PATH, /usr/sbin, /usr/local/sbin).
 pub fn find_postconf() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(POSTCONF_ENV).filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join("postconf"))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    on_path
-        .into_iter()
-        .chain(["/usr/sbin/postconf", "/usr/local/sbin/postconf"].map(PathBuf::from))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    crate::io::programs::Programs::get().postconf.clone()
 }
 
 pub(super) fn run_postconf_defaults(
@@ -104,58 +81,25 @@ fn run_postconf_d(program: &Path, config_dir: Option<&Path>) -> Result<String, H
     if let Some(dir) = config_dir {
         cmd.arg("-c").arg(dir);
     }
-    cmd.arg("-d")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let spawn_error = |source| HostCatalogError::Spawn {
-        program: program.to_path_buf(),
-        source,
-    };
-    let mut child = cmd.spawn().map_err(spawn_error)?;
-    // Read both pipes on threads so a full pipe cannot stall the child
-    // while we wait for it with a timeout.
-    let stdout = child.stdout.take().map(drain);
-    let stderr = child.stderr.take().map(drain);
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() > TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(HostCatalogError::Timeout {
-                    program: program.to_path_buf(),
-                    seconds: TIMEOUT.as_secs(),
-                });
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(spawn_error(e)),
-        }
-    };
-    let join = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
-        h.and_then(|h| h.join().ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    };
-    let out = join(stdout);
-    let err = join(stderr);
-    if !status.success() {
+    cmd.arg("-d");
+    let out = crate::io::process::output(&mut cmd, TIMEOUT).map_err(|e| match e {
+        crate::io::process::ProcessError::Spawn { source, .. } => HostCatalogError::Spawn {
+            program: program.to_path_buf(),
+            source,
+        },
+        crate::io::process::ProcessError::TimedOut { .. } => HostCatalogError::Timeout {
+            program: program.to_path_buf(),
+            seconds: TIMEOUT.as_secs(),
+        },
+    })?;
+    if !out.status.success() {
         return Err(HostCatalogError::Failed {
             program: program.to_path_buf(),
-            status: status.to_string(),
-            stderr: err.trim().to_string(),
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
-    Ok(out)
-}
-
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        buf
-    })
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// A `&'static str` equal to `s`, allocated at most once per distinct string.
@@ -209,7 +153,7 @@ pub fn cached_defaults(program: &Path) -> Result<Catalog, HostCatalogError> {
             if let Some(dir) = file.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
-            let _ = crate::atomic::write_atomic(&file, &bytes);
+            let _ = crate::io::atomic::write_atomic(&file, &bytes);
         }
     }
     Ok(catalog)
@@ -298,7 +242,7 @@ fn host_fingerprint() -> String {
         h.update(std::fs::read(f).unwrap_or_default());
         h.update([0]);
     }
-    crate::plan::sha256_hex(&h.finalize())
+    crate::io::hash::sha256_hex(&h.finalize())
 }
 
 fn cache_header(
@@ -313,7 +257,7 @@ fn cache_header(
         "{CACHE_MAGIC}\nprogram\t{}\nprogram-id\t{program_id}\nmaster-cf\t{}\nmaster-cf-id\t{master_id}\nhost\t{host}\nbody-sha256\t{}\n\n",
         program.display(),
         master.display(),
-        crate::plan::sha256_hex(body.as_bytes()),
+        crate::io::hash::sha256_hex(body.as_bytes()),
     )
 }
 
@@ -399,7 +343,7 @@ mod tests {
                 &out,
             );
             std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
-            crate::atomic::write_atomic(&file, format!("{header}{out}").as_bytes())
+            crate::io::atomic::write_atomic(&file, format!("{header}{out}").as_bytes())
                 .expect("write cache");
             parse_defaults(&program, &out).expect("parse")
         };

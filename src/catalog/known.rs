@@ -11,7 +11,7 @@
 //!    Their defaults are `$<default parameter>`. The 16 suffixes are those of
 //!    Postfix 3.7.11 (`postconf -d` with such services, checked by a test).
 //! 3. **User-defined**: any other `name = value` is valid only if `$name`
-//!    (in any form, see [`crate::macros::references`]) appears in the value
+//!    (in any form, see [`crate::postfix::macros::references`]) appears in the value
 //!    of a main.cf parameter, in a master.cf `-o` value, or in the default
 //!    of a parameter main.cf leaves at its default, or if the name is listed
 //!    in `smtpd_restriction_classes` (main.cf or a `-o`). Values of `raw`
@@ -25,8 +25,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{read_only, Catalog, Param, ParamType};
-use crate::macros;
-use crate::mastercf::Service;
+use crate::postfix::macros;
+use crate::postfix::mastercf::Service;
 
 /// The 16 parameter suffixes every local/error/virtual/smtp/lmtp service
 /// (and pipe) gets, with the built-in parameter that is the default of each.
@@ -233,7 +233,7 @@ impl NameContext {
                 .map(|e| e.value)
                 .unwrap_or_else(|_| value.as_bytes().to_vec());
             for class in expanded
-                .split(|&b| macros::is_comma_space(b))
+                .split(|&b| crate::postfix::list::is_comma_space(b))
                 .filter(|c| !c.is_empty())
             {
                 restriction_classes.insert(String::from_utf8_lossy(class).into_owned());
@@ -322,7 +322,7 @@ pub enum NameKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mastercf::MasterCf;
+    use crate::postfix::mastercf::MasterCf;
 
     fn services(src: &str) -> Vec<Service> {
         MasterCf::parse(src.as_bytes())

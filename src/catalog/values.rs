@@ -20,12 +20,44 @@
 //! lookups (single keywords) ignore case; `name_mask()` lists are
 //! case-sensitive unless documented otherwise (verified for inet_protocols
 //! with postconf 3.7.11: `IPv4` is fatal).
+//!
+//! ## Across versions (3.4 ... 3.11)
+//!
+//! [`value_rule`] / [`check_value`] are the rules of the built-in Debian
+//! 3.7.11 catalog, unchanged from before versions were known;
+//! [`value_rule_for`] / [`check_value_for`] are a version's. Every
+//! `NAME_CODE`/`NAME_MASK` table of the Postfix source was compared
+//! between the newest tags of 3.4 ... 3.11, and every postconf(5) section
+//! of a parameter below between those tags. These differ:
+//!
+//! * TLS protocol lists: the `>=version` / `<=version` bounds exist from
+//!   3.6 on (tls/tls_misc.c `tls_proto_mask_lims`, v3.6.0); 3.4 and 3.5
+//!   take names with `!` only (`tls_protocol_mask`), so `>=TLSv1.2` there
+//!   is an invalid protocol.
+//! * compatibility_level: an int up to 3.5 (the catalog type; levels 0, 1,
+//!   2), `major.minor.patch` from 3.6 (global/mail_params.h
+//!   `COMPAT_LEVEL_3_6`), level 3.11 added in 3.11 (`COMPAT_LEVEL_3_11`).
+//! * milter_default_action: `shutdown` from 3.7.20, 3.8.15, 3.9.9, 3.10.8
+//!   and 3.11 (milter/milter8.c; postconf(5): "Available in Postfix 3.11,
+//!   3.10.8, 3.9.9, 3.8.15, 3.7.20, and later").
+//! * smtpd_forbid_bare_newline (only in the versioned rules, so the
+//!   built-in rules and the committed schema stay as they were): `yes`/`no`
+//!   when it was backported (3.5.23, 3.6.13, 3.7.9, 3.8.4), `normalize`
+//!   and `reject` from the next patch release of each (smtpd/smtpd.c
+//!   `bare_lf_mask_table`), `note` from 3.9.0.
+//!
+//! The same in every series (checked): TLS security levels
+//! (tls/tls_level.c), cipher grades (3.8 maps `export` and `low` to
+//! `medium` but keeps the names), inet_protocols, notify_classes, the SASL
+//! options, the postscreen actions, lock methods, smtputf8 classes, DNS
+//! support levels. `smtpd_tls_eecdh_grade` has been ignored since 3.6; its
+//! documented values are unchanged.
 
-use crate::macros::{compat_level, strtol};
-use crate::postfix_space;
+use crate::postfix::number::{compat_level, strtol};
+use crate::postfix::space;
 use thiserror::Error;
 
-use super::{Param, ParamType};
+use super::{Param, ParamType, PostfixVersion};
 
 /// Why a value is not acceptable for its parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -52,11 +84,24 @@ pub enum ValueProblem {
     #[error("empty value: expected one or more of: {}", .allowed.join(", "))]
     EmptyList { allowed: &'static [&'static str] },
     #[error(
-        "invalid TLS protocol {item:?} in {value:?}: expected names from SSLv2, SSLv3, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, each optionally with ! (exclude), or >=/<= with a name or hex version (e.g. >=TLSv1.2)"
+        "invalid TLS protocol {item:?} in {value:?}: expected names from SSLv2, SSLv3, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, each optionally with ! (exclude){}",
+        if *bounds { ", or >=/<= with a name or hex version (e.g. >=TLSv1.2)" } else { " (>=/<= bounds need Postfix 3.6 or later)" }
     )]
-    BadProtocol { value: String, item: String },
-    #[error("invalid value {value:?}: expected a compatibility level like 0, 1, 2, 3.6 or 3.7")]
-    NotCompatLevel { value: String },
+    BadProtocol {
+        value: String,
+        item: String,
+        /// Whether `>=`/`<=` bounds were allowed (Postfix 3.6 and later).
+        bounds: bool,
+    },
+    #[error(
+        "invalid value {value:?}: expected a compatibility level like {}",
+        or_list(levels)
+    )]
+    NotCompatLevel {
+        value: String,
+        /// The levels the version documents.
+        levels: &'static [&'static str],
+    },
 }
 
 /// The shape of a closed value set.
@@ -67,10 +112,11 @@ pub enum ValueRuleKind {
     /// A list (separators `, \t\r\n`) of the values.
     List,
     /// A TLS protocol list: names with `!`, `>=`, `<=` prefixes (`>=`/`<=`
-    /// also take hex versions); separators whitespace, commas and colons.
+    /// also take hex versions; only when [`ValueRule::protocol_bounds`]);
+    /// separators whitespace, commas and colons.
     Protocols,
     /// A compatibility level `major[.minor[.patch]]`; `values` are the
-    /// levels Postfix 3.7 documents.
+    /// documented levels (examples; any well-formed level is accepted).
     CompatLevel,
 }
 
@@ -83,6 +129,9 @@ pub struct ValueRule {
     /// parameters" or "none").
     pub allow_empty: bool,
     pub case_sensitive: bool,
+    /// [`ValueRuleKind::Protocols`]: whether `>=`/`<=` bounds are valid
+    /// (Postfix 3.6 and later). False for the other kinds.
+    pub protocol_bounds: bool,
 }
 
 /// The allowed values of a parameter with a closed set of keywords, e.g.
@@ -95,7 +144,9 @@ pub fn enum_values(name: &str) -> Option<&'static [&'static str]> {
         .map(|r| r.values)
 }
 
-/// The full rule behind [`enum_values`], for schemas and checks.
+/// The full rule behind [`enum_values`], for schemas and checks: the rules
+/// of the built-in Debian 3.7.11 catalog as they were before versions were
+/// known (see [`value_rule_for`] for a version's).
 pub fn value_rule(name: &str) -> Option<ValueRule> {
     RULES
         .iter()
@@ -103,10 +154,105 @@ pub fn value_rule(name: &str) -> Option<ValueRule> {
         .map(|(_, rule)| *rule)
 }
 
+/// [`enum_values`] of a Postfix version.
+pub fn enum_values_for(name: &str, version: PostfixVersion) -> Option<&'static [&'static str]> {
+    value_rule_for(name, version)
+        .filter(|r| r.kind != ValueRuleKind::CompatLevel)
+        .map(|r| r.values)
+}
+
+/// The value rule of `name` in Postfix `version` (see the module notes for
+/// what differs and why). A version without a patch level stands for the
+/// newest release of its series, like the catalog tables.
+pub fn value_rule_for(name: &str, version: PostfixVersion) -> Option<ValueRule> {
+    let series = version.series();
+    if name == "smtpd_forbid_bare_newline" {
+        let values = if series >= PostfixVersion::new(3, 9) {
+            BARE_NEWLINE_3_9
+        } else if since_any(version, &BARE_NEWLINE_KEYWORDS_SINCE) {
+            BARE_NEWLINE_KEYWORDS
+        } else {
+            &["yes", "no"]
+        };
+        return Some(one(values, false));
+    }
+    let mut rule = value_rule(name)?;
+    match rule.kind {
+        ValueRuleKind::Protocols => {
+            rule.protocol_bounds = series >= PostfixVersion::new(3, 6);
+        }
+        ValueRuleKind::CompatLevel => {
+            rule.values = if series >= PostfixVersion::new(3, 11) {
+                &["0", "1", "2", "3.6", "3.11"]
+            } else if series >= PostfixVersion::new(3, 6) {
+                &["0", "1", "2", "3.6"]
+            } else {
+                &["0", "1", "2"]
+            };
+        }
+        ValueRuleKind::One | ValueRuleKind::List => {}
+    }
+    if name == "milter_default_action" && since_any(version, &MILTER_SHUTDOWN_SINCE) {
+        rule.values = MILTER_ACTIONS_SHUTDOWN;
+    }
+    Some(rule)
+}
+
+/// True when `version` has a change that was released in each listed
+/// release of its series (sorted by series, one per series), or is of a
+/// later series than all of them.
+fn since_any(version: PostfixVersion, releases: &[PostfixVersion]) -> bool {
+    let series = version.series();
+    match releases.iter().find(|r| r.series() == series) {
+        Some(r) => version.has_release(*r),
+        None => releases.last().is_some_and(|last| series > last.series()),
+    }
+}
+
+/// milter_default_action `shutdown` (postconf(5) 3.10.13 and milter8.c).
+const MILTER_SHUTDOWN_SINCE: [PostfixVersion; 5] = [
+    PostfixVersion::release(3, 7, 20),
+    PostfixVersion::release(3, 8, 15),
+    PostfixVersion::release(3, 9, 9),
+    PostfixVersion::release(3, 10, 8),
+    PostfixVersion::release(3, 11, 0),
+];
+const MILTER_ACTIONS: &[&str] = &["accept", "reject", "tempfail", "quarantine"];
+const MILTER_ACTIONS_SHUTDOWN: &[&str] =
+    &["accept", "reject", "tempfail", "shutdown", "quarantine"];
+
+/// smtpd_forbid_bare_newline keywords (smtpd/smtpd.c `bare_lf_mask_table`,
+/// a case-insensitive `name_code`; a bad value is fatal).
+const BARE_NEWLINE_KEYWORDS_SINCE: [PostfixVersion; 4] = [
+    PostfixVersion::release(3, 5, 24),
+    PostfixVersion::release(3, 6, 14),
+    PostfixVersion::release(3, 7, 10),
+    PostfixVersion::release(3, 8, 5),
+];
+const BARE_NEWLINE_KEYWORDS: &[&str] = &["normalize", "yes", "reject", "no"];
+const BARE_NEWLINE_3_9: &[&str] = &["normalize", "yes", "note", "reject", "no"];
+
 /// Check a value for a parameter: its type, then its value set if it has
 /// one. Surrounding whitespace is ignored (Postfix trims it); values with
-/// `$` are accepted as they are.
+/// `$` are accepted as they are. The value sets are those of
+/// [`value_rule`] (the built-in Debian 3.7.11 catalog).
 pub fn check_value(param: &Param, value: &str) -> Result<(), ValueProblem> {
+    check_with(param, value, value_rule(param.name))
+}
+
+/// [`check_value`] for Postfix `version`: pass the parameter from that
+/// version's catalog (its type may differ, e.g. compatibility_level is an
+/// int before 3.6) and the version asked for (its patch level counts where
+/// a value set changed within a series).
+pub fn check_value_for(
+    param: &Param,
+    value: &str,
+    version: PostfixVersion,
+) -> Result<(), ValueProblem> {
+    check_with(param, value, value_rule_for(param.name, version))
+}
+
+fn check_with(param: &Param, value: &str, rule: Option<ValueRule>) -> Result<(), ValueProblem> {
     let v = trimmed(value);
     if v.contains('$') {
         return Ok(());
@@ -129,14 +275,23 @@ pub fn check_value(param: &Param, value: &str) -> Result<(), ValueProblem> {
         }
         ParamType::Str | ParamType::StrFn | ParamType::Raw => {}
     }
-    match value_rule(param.name) {
+    match rule {
         Some(rule) => check_rule(&rule, v),
         None => Ok(()),
     }
 }
 
+/// `a, b or c`.
+fn or_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 fn trimmed(value: &str) -> &str {
-    value.trim_matches(|c: char| c.is_ascii() && postfix_space::is_space(c as u8))
+    value.trim_matches(|c: char| c.is_ascii() && space::is_space(c as u8))
 }
 
 fn check_integer(v: &str, min: i64, max: i64) -> Result<(), ValueProblem> {
@@ -215,6 +370,7 @@ fn check_rule(rule: &ValueRule, v: &str) -> Result<(), ValueProblem> {
         } else if rule.kind == ValueRuleKind::CompatLevel {
             Err(ValueProblem::NotCompatLevel {
                 value: String::new(),
+                levels: rule.values,
             })
         } else {
             Err(ValueProblem::EmptyList {
@@ -256,11 +412,12 @@ fn check_rule(rule: &ValueRule, v: &str) -> Result<(), ValueProblem> {
             let bad = v
                 .split([',', ' ', '\t', '\r', '\n', ':'])
                 .filter(|s| !s.is_empty())
-                .find(|item| !valid_protocol(item, &matches));
+                .find(|item| !valid_protocol(item, rule.protocol_bounds, &matches));
             match bad {
                 Some(item) => Err(ValueProblem::BadProtocol {
                     value: v.to_string(),
                     item: item.to_string(),
+                    bounds: rule.protocol_bounds,
                 }),
                 None => Ok(()),
             }
@@ -271,6 +428,7 @@ fn check_rule(rule: &ValueRule, v: &str) -> Result<(), ValueProblem> {
             } else {
                 Err(ValueProblem::NotCompatLevel {
                     value: v.to_string(),
+                    levels: rule.values,
                 })
             }
         }
@@ -278,8 +436,12 @@ fn check_rule(rule: &ValueRule, v: &str) -> Result<(), ValueProblem> {
 }
 
 /// One element of a TLS protocol list (postconf(5) smtp_tls_mandatory_protocols).
-fn valid_protocol(item: &str, is_name: &impl Fn(&str) -> bool) -> bool {
-    if let Some(bound) = item.strip_prefix(">=").or_else(|| item.strip_prefix("<=")) {
+fn valid_protocol(item: &str, bounds: bool, is_name: &impl Fn(&str) -> bool) -> bool {
+    if let Some(bound) = item
+        .strip_prefix(">=")
+        .or_else(|| item.strip_prefix("<="))
+        .filter(|_| bounds)
+    {
         // A name, or a hexadecimal version with optional "0" / "0x" prefix.
         let hex = bound
             .strip_prefix("0x")
@@ -296,6 +458,7 @@ const fn one(values: &'static [&'static str], allow_empty: bool) -> ValueRule {
         values,
         allow_empty,
         case_sensitive: false,
+        protocol_bounds: false,
     }
 }
 
@@ -309,6 +472,7 @@ const fn list(
         values,
         allow_empty,
         case_sensitive,
+        protocol_bounds: false,
     }
 }
 
@@ -409,6 +573,7 @@ static RULES: &[(&[&str], ValueRule)] = &[
             values: TLS_PROTOCOLS,
             allow_empty: true,
             case_sensitive: false,
+            protocol_bounds: true,
         },
     ),
     // notify_classes: bounce, 2bounce, data, delay, policy, protocol,
@@ -432,6 +597,7 @@ static RULES: &[(&[&str], ValueRule)] = &[
             values: &["0", "1", "2", "3.6", "3.7"],
             allow_empty: false,
             case_sensitive: true,
+            protocol_bounds: false,
         },
     ),
     // smtpd_tls_eecdh_grade: auto, none, strong, ultra.
@@ -455,11 +621,9 @@ static RULES: &[(&[&str], ValueRule)] = &[
         &["mynetworks_style"],
         one(&["host", "subnet", "class"], false),
     ),
-    // milter_default_action: accept, reject, tempfail, quarantine.
-    (
-        &["milter_default_action"],
-        one(&["accept", "reject", "tempfail", "quarantine"], false),
-    ),
+    // milter_default_action: accept, reject, tempfail, quarantine (and
+    // shutdown from 3.7.20 etc.: value_rule_for).
+    (&["milter_default_action"], one(MILTER_ACTIONS, false)),
     // header_from_format: standard, obsolete.
     (
         &["header_from_format"],
@@ -783,6 +947,193 @@ mod tests {
         for p in Catalog::builtin().params() {
             // process_id etc. are run-time values; all defaults must pass.
             assert_eq!(check_value(p, p.default), Ok(()), "{}", p.name);
+        }
+    }
+
+    fn v(text: &str) -> PostfixVersion {
+        PostfixVersion::parse(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `check_value_for` with the parameter from that version's catalog.
+    fn check_in(version: &str, name: &str, value: &str) -> Result<(), String> {
+        let version = v(version);
+        let param = Catalog::builtin_for(version)
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| panic!("{name} in {version}"));
+        check_value_for(&param, value, version).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn protocol_bounds_from_3_6() {
+        assert_eq!(check_in("3.6", "smtpd_tls_protocols", ">=TLSv1.2"), Ok(()));
+        assert_eq!(check_in("3.11", "smtp_tls_protocols", "<=0x0304"), Ok(()));
+        assert_eq!(
+            check_in("3.5", "smtpd_tls_protocols", ">=TLSv1.2"),
+            Err("invalid TLS protocol \">=TLSv1.2\" in \">=TLSv1.2\": expected names from SSLv2, SSLv3, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, each optionally with ! (exclude) (>=/<= bounds need Postfix 3.6 or later)".into())
+        );
+        assert_eq!(
+            check_in("3.4", "smtp_tls_mandatory_protocols", "!SSLv2, !SSLv3"),
+            Ok(())
+        );
+        assert_eq!(
+            check_in("3.4", "smtp_tls_mandatory_protocols", "TLSv1.3"),
+            Ok(())
+        );
+        assert_eq!(
+            value_rule_for("lmtp_tls_protocols", v("3.5.27")).map(|r| r.protocol_bounds),
+            Some(false)
+        );
+        assert_eq!(
+            value_rule("lmtp_tls_protocols").map(|r| r.protocol_bounds),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn compatibility_levels_per_version() {
+        // An int before 3.6: "3.6" is not a number there.
+        assert_eq!(check_in("3.5", "compatibility_level", "2"), Ok(()));
+        assert_eq!(
+            check_in("3.5", "compatibility_level", "3.6"),
+            Err("invalid value \"3.6\": expected a whole number".into())
+        );
+        assert_eq!(check_in("3.6", "compatibility_level", "3.6"), Ok(()));
+        assert_eq!(
+            check_in("3.10", "compatibility_level", "latest"),
+            Err(
+                "invalid value \"latest\": expected a compatibility level like 0, 1, 2 or 3.6"
+                    .into()
+            )
+        );
+        assert_eq!(
+            check_in("3.11", "compatibility_level", "x"),
+            Err(
+                "invalid value \"x\": expected a compatibility level like 0, 1, 2, 3.6 or 3.11"
+                    .into()
+            )
+        );
+        assert_eq!(check_in("3.11", "compatibility_level", "3.11"), Ok(()));
+    }
+
+    #[test]
+    fn milter_shutdown_from_its_patch_releases() {
+        let has = |version: &str| {
+            value_rule_for("milter_default_action", v(version))
+                .is_some_and(|r| r.values.contains(&"shutdown"))
+        };
+        for yes in [
+            "3.7", "3.7.20", "3.7.22", "3.8.15", "3.9.9", "3.10", "3.10.8", "3.11.0", "3.12",
+        ] {
+            assert!(has(yes), "{yes}");
+        }
+        for no in [
+            "3.4", "3.6", "3.6.20", "3.7.11", "3.7.19", "3.8.14", "3.9.8", "3.10.7",
+        ] {
+            assert!(!has(no), "{no}");
+        }
+        assert!(check_in("3.7.11", "milter_default_action", "shutdown").is_err());
+        assert_eq!(
+            check_in("3.10", "milter_default_action", "Shutdown"),
+            Ok(())
+        );
+        // The built-in Debian 3.7.11 rule is unchanged.
+        assert!(check("milter_default_action", "shutdown").is_err());
+    }
+
+    #[test]
+    fn bare_newline_keywords() {
+        assert_eq!(check_in("3.9", "smtpd_forbid_bare_newline", "note"), Ok(()));
+        assert_eq!(
+            check_in("3.8", "smtpd_forbid_bare_newline", "normalize"),
+            Ok(())
+        );
+        assert_eq!(
+            check_in("3.8", "smtpd_forbid_bare_newline", "note"),
+            Err("invalid value \"note\": expected one of: normalize, yes, reject, no".into())
+        );
+        assert_eq!(
+            check_in("3.7.11", "smtpd_forbid_bare_newline", "REJECT"),
+            Ok(())
+        );
+        assert!(check_in("3.7.9", "smtpd_forbid_bare_newline", "reject").is_err());
+        assert_eq!(
+            check_in("3.7.9", "smtpd_forbid_bare_newline", "yes"),
+            Ok(())
+        );
+        assert!(check_in("3.5", "smtpd_forbid_bare_newline", "").is_err());
+        assert_eq!(
+            value_rule("smtpd_forbid_bare_newline"),
+            None,
+            "built-in rules unchanged"
+        );
+    }
+
+    #[test]
+    fn versioned_rules_keep_everything_else() {
+        // Outside the documented differences, a version's rule is the
+        // built-in one, for every rule name and every known series.
+        let differs = |name: &str, kind: ValueRuleKind| {
+            name == "milter_default_action"
+                || matches!(kind, ValueRuleKind::Protocols | ValueRuleKind::CompatLevel)
+        };
+        for series in crate::catalog::KNOWN_SERIES {
+            for (names, rule) in RULES {
+                for name in *names {
+                    let versioned = value_rule_for(name, series).expect("rule");
+                    if differs(name, rule.kind) {
+                        assert_eq!(versioned.kind, rule.kind, "{name}");
+                    } else {
+                        assert_eq!(versioned, *rule, "{name} {series}");
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            enum_values_for("milter_default_action", v("3.10")),
+            Some(MILTER_ACTIONS_SHUTDOWN)
+        );
+        assert_eq!(enum_values_for("compatibility_level", v("3.10")), None);
+    }
+
+    #[test]
+    fn every_series_default_passes_its_versioned_check() {
+        for series in crate::catalog::KNOWN_SERIES {
+            let catalog = Catalog::builtin_for(series);
+            for p in catalog.params() {
+                assert_eq!(
+                    check_value_for(p, p.default, series),
+                    Ok(()),
+                    "{} in {series}",
+                    p.name
+                );
+            }
+        }
+        // Each rule names a parameter of some series or a legacy name,
+        // except these, which no series 3.4 ... 3.11 has (postconf -d of
+        // each): harmless, since only catalog parameters are checked.
+        let in_no_series = [
+            "lmtp_tls_dane_insecure_mx_policy",
+            "tlsproxy_client_ciphers",
+            "tlsproxy_client_mandatory_ciphers",
+            "tlsproxy_client_protocols",
+            "tlsproxy_client_mandatory_protocols",
+        ];
+        for (names, _) in RULES {
+            for name in *names {
+                let known = crate::catalog::table_mask(name) != 0
+                    || crate::catalog::RENAMES.iter().any(|r| r.old == *name);
+                assert_eq!(known, !in_no_series.contains(name), "{name}");
+            }
+        }
+        let debian = Catalog::builtin();
+        for p in debian.params() {
+            assert_eq!(
+                check_value_for(p, p.default, v("3.7.11")),
+                Ok(()),
+                "{}",
+                p.name
+            );
         }
     }
 

@@ -50,12 +50,12 @@ fn documented_options_are_the_argument_spec_and_the_rust_options() {
         (
             "postform.postfix.main_cf",
             "main_cf",
-            postform::ansible::OPTIONS,
+            postform::frontends::ansible::OPTIONS,
         ),
         (
             "postform.postfix.service_action",
             "service_action",
-            postform::ansible::service_action::OPTIONS,
+            postform::frontends::ansible::service_action::OPTIONS,
         ),
     ] {
         let doc = doc_json(c, module);

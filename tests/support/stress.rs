@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-/// Prefix of the atomic writer's temp files (`postform::atomic::TEMP_PREFIX`).
+/// Prefix of the atomic writer's temp files (`postform::io::atomic::TEMP_PREFIX`).
 pub const TEMP_PREFIX: &str = ".postform-tmp-";
 
 /// The message a stale apply prints.
@@ -131,7 +131,7 @@ pub fn skip_loudly(what: &str) {
 
 /// SHA-256 hex, as in plan files.
 pub fn sha256(bytes: &[u8]) -> String {
-    postform::plan::sha256_hex(bytes)
+    postform::io::hash::sha256_hex(bytes)
 }
 
 /// The atomic writer's temp files in `dir`.

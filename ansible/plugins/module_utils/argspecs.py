@@ -11,8 +11,8 @@ One place for the option names, types and defaults, used three ways:
 * the action plugins check the task's option *names* (and
   ``required_one_of``) on the controller, before the binary is sent;
 * ``tests/ansible.rs`` checks that the names equal the options the Rust
-  module accepts (``postform::ansible::OPTIONS``,
-  ``postform::ansible::service_action::OPTIONS``).
+  module accepts (``postform::frontends::ansible::OPTIONS``,
+  ``postform::frontends::ansible::service_action::OPTIONS``).
 
 Values are checked by the module itself on the target (postform's messages
 name the problem and suggest a fix).

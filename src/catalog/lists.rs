@@ -1,0 +1,88 @@
+//! Which parameters hold lists: values Postfix splits into elements on
+//! commas and whitespace (`mail_parm_split`, the table and restriction
+//! parsers), so that `a, b`, `a b` and folded lines are the same value.
+//! A string parameter wrongly listed here would make `a, b` equal `a b`
+//! where Postfix tells them apart, so the list errs on the side of
+//! leaving a parameter out.
+
+/// Parameters whose value is a list (split on `, \t\r\n` by
+/// mail_parm_split / the table and restriction parsers).
+pub fn is_list_param(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "mydestination",
+        "mynetworks",
+        "inet_interfaces",
+        "inet_protocols",
+        "relay_domains",
+        "virtual_alias_domains",
+        "virtual_mailbox_domains",
+        "proxy_interfaces",
+        "permit_mx_backup_networks",
+        "smtpd_restriction_classes",
+        "notify_classes",
+        "authorized_submit_users",
+        "authorized_mailq_users",
+        "authorized_flush_users",
+        "authorized_verp_clients",
+        "authorized_xclient_hosts",
+        "authorized_xforward_hosts",
+        "debug_peer_list",
+        "fast_flush_domains",
+        "import_environment",
+        "export_environment",
+        "milter_protocol",
+        "smtpd_milters",
+        "non_smtpd_milters",
+        "masquerade_domains",
+        "masquerade_exceptions",
+        "mynetworks_style",
+        "propagate_unmatched_extensions",
+        "smtpd_tls_mandatory_protocols",
+        "smtpd_tls_protocols",
+        "smtp_tls_mandatory_protocols",
+        "smtp_tls_protocols",
+        "lmtp_tls_mandatory_protocols",
+        "lmtp_tls_protocols",
+        "smtpd_tls_mandatory_exclude_ciphers",
+        "smtpd_tls_exclude_ciphers",
+        "smtp_tls_mandatory_exclude_ciphers",
+        "smtp_tls_exclude_ciphers",
+        "smtpd_sasl_security_options",
+        "smtpd_sasl_tls_security_options",
+        "smtp_sasl_security_options",
+        "smtp_sasl_tls_security_options",
+        "smtp_sasl_mechanism_filter",
+        "postscreen_dnsbl_sites",
+        "postscreen_access_list",
+        "smtpd_discard_ehlo_keywords",
+        "smtp_discard_ehlo_keywords",
+        "smtpd_forbidden_commands",
+        "local_recipient_maps",
+        "relay_recipient_maps",
+        "alias_database",
+        "receive_override_options",
+        "smtp_tls_verify_cert_match",
+        "smtp_tls_secure_cert_match",
+        "lmtp_tls_verify_cert_match",
+        "lmtp_tls_secure_cert_match",
+        "lmtp_sasl_mechanism_filter",
+        "lmtp_tls_mandatory_protocols",
+        "lmtp_tls_mandatory_exclude_ciphers",
+        "lmtp_tls_exclude_ciphers",
+        "lmtp_sasl_security_options",
+        "lmtp_sasl_tls_security_options",
+        "lmtp_discard_ehlo_keywords",
+    ];
+    const SUFFIXES: &[&str] = &[
+        "_maps",
+        "_restrictions",
+        "_milters",
+        "_networks",
+        "_domains",
+        "_checks",
+        "_classes",
+        "_interfaces",
+        "_ehlo_keywords",
+    ];
+    EXACT.contains(&name) || SUFFIXES.iter().any(|s| name.ends_with(s))
+}

@@ -1,0 +1,15 @@
+//! The desired-state engine: spec -> validate -> plan -> apply (+ service),
+//! and the views of a config directory that `show` and `import` print.
+
+pub mod apply;
+pub mod candidate;
+pub mod checked_plan;
+pub mod converge;
+pub mod effective_config;
+pub mod equivalence;
+pub mod plan;
+pub mod planfile;
+pub mod schema;
+pub mod service;
+pub mod spec;
+pub mod validate;

@@ -1,0 +1,801 @@
+//! Validation: no bad configuration reaches main.cf.
+//!
+//! Checks, all reported at once with the spec's file:line:column:
+//! * names: built-in, service-derived (master.cf), user-defined and
+//!   referenced as `$name`, listed in smtpd_restriction_classes, or
+//!   declared in `custom_parameters`; otherwise an error with a
+//!   "did you mean" suggestion;
+//! * values: line injection, macro syntax, unbalanced `{}`, types (bool,
+//!   int, long, time), closed enumerations;
+//! * cross-parameter rules on the resulting configuration.
+//!
+//! Problems the live main.cf already has are warnings; only problems the
+//! spec introduces are errors.
+//!
+//! [`load_and_validate`] loads a spec and validates it in one step, so
+//! that structural mistakes (a mapping as a value, `purge: maybe`) and bad
+//! values are reported together. The candidate check with the real
+//! Postfix, which needs the planned file, is in [`crate::engine::candidate`].
+
+use crate::catalog::known::{SERVICE_SUFFIXES, TIME_LIMIT_SUFFIX};
+use crate::catalog::{
+    check_value, read_only, value_rule, Catalog, NameContext, Param, ParamType, ValueRuleKind,
+};
+use crate::engine::equivalence::equivalent;
+use crate::engine::spec::{Spec, SpecError, SpecErrors, SpecValue};
+use crate::postfix::list::{item_problem, ItemProblem};
+use crate::postfix::maincf::{Effective, MainCf};
+use crate::postfix::mastercf::MasterCf;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Validation errors (the same shape as spec errors: location, message, hint).
+pub type ValidationErrors = SpecErrors;
+
+/// Validate `spec` for the config dir (its master.cf and main.cf give
+/// service-derived and referenced names). Returns warnings.
+pub fn validate(
+    spec: &Spec,
+    config_dir: &Path,
+    catalog: &Catalog,
+) -> Result<Vec<String>, SpecErrors> {
+    validate_in_dir(spec, config_dir, catalog, true)
+}
+
+/// Load the spec at `path` (with its `extends` layers) and validate it for
+/// the config dir, reporting the problems of both steps together: a spec
+/// with a structural mistake (`purge: maybe`, a mapping as a value) and
+/// bad parameter values gets every error in one run, each with its
+/// location. Returns the spec and the warnings.
+///
+/// When loading found problems, the cross-parameter rules are not run:
+/// they judge the whole configuration, and a layer or value that could not
+/// be read would make them report nonsense.
+pub fn load_and_validate(
+    path: &Path,
+    config_dir: &Path,
+    catalog: &Catalog,
+) -> Result<(Spec, Vec<String>), SpecErrors> {
+    let (spec, mut errors) = Spec::load_partial(path);
+    let complete = errors.is_empty();
+    let mut warnings = Vec::new();
+    match validate_in_dir(&spec, config_dir, catalog, complete) {
+        Ok(w) => warnings = w,
+        Err(SpecErrors(e)) => errors.extend(e),
+    }
+    if errors.is_empty() {
+        Ok((spec, warnings))
+    } else {
+        sort_errors(&mut errors);
+        Err(SpecErrors(errors))
+    }
+}
+
+fn validate_in_dir(
+    spec: &Spec,
+    config_dir: &Path,
+    catalog: &Catalog,
+    cross: bool,
+) -> Result<Vec<String>, SpecErrors> {
+    // Through plan's reader: it refuses a FIFO or device (a plain read
+    // of a FIFO main.cf would hang here, before planning reports it).
+    let live = crate::engine::plan::read_main_cf(config_dir)
+        .ok()
+        .and_then(|(_, b)| MainCf::parse(&b).ok());
+    validate_in_dir_with(spec, config_dir, catalog, live.as_ref(), cross)
+}
+
+/// [`validate`] with main.cf already parsed (`None`: missing or
+/// unreadable), so that a caller that also plans parses it once (see
+/// [`crate::engine::checked_plan`]).
+pub fn validate_with_live(
+    spec: &Spec,
+    config_dir: &Path,
+    catalog: &Catalog,
+    live: Option<&MainCf>,
+) -> Result<Vec<String>, SpecErrors> {
+    validate_in_dir_with(spec, config_dir, catalog, live, true)
+}
+
+fn validate_in_dir_with(
+    spec: &Spec,
+    config_dir: &Path,
+    catalog: &Catalog,
+    live: Option<&MainCf>,
+    cross: bool,
+) -> Result<Vec<String>, SpecErrors> {
+    let mut warnings = Vec::new();
+    let master = match crate::io::read::read_regular(&config_dir.join("master.cf")) {
+        Ok(bytes) => match MasterCf::parse(&bytes) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                warnings.push(format!(
+                    "{}: {e}; service-derived parameter names are not known",
+                    config_dir.join("master.cf").display()
+                ));
+                None
+            }
+        },
+        Err(e) => {
+            let why = crate::io::read::unread_reason(&e);
+            warnings.push(format!(
+                "{}: {why}; service-derived parameter names (e.g. relay_destination_concurrency_limit) are not known",
+                config_dir.join("master.cf").display()
+            ));
+            None
+        }
+    };
+    check(spec, catalog, master.as_ref(), live, &mut warnings, cross)?;
+    Ok(warnings)
+}
+
+/// A configuration's effective values, by name: main.cf as parsed (none
+/// when there is no main.cf), or a spec laid over it.
+trait Config {
+    /// The raw value of `name`, when set.
+    fn get(&self, name: &str) -> Option<Cow<'_, str>>;
+    /// Every `(name, value)`.
+    fn pairs(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)>;
+}
+
+impl Config for Option<Effective<'_>> {
+    fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        Effective::get(self.as_ref()?, name).map(|e| String::from_utf8_lossy(&e.value))
+    }
+    fn pairs(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+        self.iter()
+            .flat_map(Effective::iter)
+            .map(|e| {
+                (
+                    String::from_utf8_lossy(&e.name),
+                    String::from_utf8_lossy(&e.value),
+                )
+            })
+            .collect()
+    }
+}
+
+/// The configuration after the change: the spec's values over the live
+/// ones (none of them with `purge`).
+struct AfterChange<'a> {
+    live: &'a dyn Config,
+    spec: &'a BTreeMap<String, Option<String>>,
+    purge: bool,
+}
+
+impl Config for AfterChange<'_> {
+    fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        match self.spec.get(name) {
+            Some(v) => v.as_deref().map(Cow::Borrowed),
+            None if self.purge => None,
+            None => self.live.get(name),
+        }
+    }
+    fn pairs(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+        let mut out: Vec<(Cow<'_, str>, Cow<'_, str>)> = if self.purge {
+            Vec::new()
+        } else {
+            self.live
+                .pairs()
+                .into_iter()
+                .filter(|(k, _)| !self.spec.contains_key(k.as_ref()))
+                .collect()
+        };
+        out.extend(self.spec.iter().filter_map(|(k, v)| {
+            v.as_deref()
+                .map(|v| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v)))
+        }));
+        out
+    }
+}
+
+/// Validate against already-loaded inputs (used by the fleet plan, which
+/// reads snapshots instead of a live directory): `live` is main.cf as
+/// parsed, `None` when there is none. `complete`: the spec loaded without
+/// errors; for a spec that did not (see [`Spec::load_partial`]) each value
+/// is checked, but not the cross-parameter rules, which judge the whole
+/// configuration.
+pub fn validate_against(
+    spec: &Spec,
+    catalog: &Catalog,
+    master: Option<&MasterCf>,
+    live: Option<&MainCf>,
+    warnings: &mut Vec<String>,
+    complete: bool,
+) -> Result<(), SpecErrors> {
+    check(spec, catalog, master, live, warnings, complete)
+}
+
+/// Every check; `cross`: also the cross-parameter rules.
+fn check(
+    spec: &Spec,
+    catalog: &Catalog,
+    master: Option<&MasterCf>,
+    live: Option<&MainCf>,
+    warnings: &mut Vec<String>,
+    cross: bool,
+) -> Result<(), SpecErrors> {
+    let mut errors = Vec::new();
+    // main.cf's values are read in place, not copied (a large main.cf has
+    // tens of thousands).
+    let effective = live.map(MainCf::effective);
+    let live: &dyn Config = &effective;
+    // The configuration after the change: live values overlaid with the spec.
+    let rendered: BTreeMap<String, Option<String>> = spec
+        .main
+        .iter()
+        .map(|(name, value)| (name.clone(), value.as_ref().map(SpecValue::render)))
+        .collect();
+    let after = AfterChange {
+        live,
+        spec: &rendered,
+        purge: spec.purge,
+    };
+    let services = master.map(|m| m.services.as_slice()).unwrap_or(&[]);
+    let extra: Vec<String> = spec.custom_parameters.iter().cloned().collect();
+    // Which names are user-defined, referenced or service-derived matters
+    // only for a name beyond the built-in tables; scanning every value of
+    // a large main.cf for `$name` is skipped when the spec has none.
+    let context = std::cell::OnceCell::new();
+    let names = || {
+        context.get_or_init(|| {
+            let pairs = after.pairs();
+            let values: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_ref(), v.as_ref()))
+                .collect();
+            NameContext::new(catalog, services, &values, &extra)
+        })
+    };
+    let builtin = Catalog::builtin();
+    for (name, value) in &spec.main {
+        let Some(value) = value else {
+            // Removing any name is fine, known or not (it cleans up junk).
+            continue;
+        };
+        let problems = value_checks(catalog, builtin, services, &names, name, value);
+        if problems.is_empty() {
+            continue;
+        }
+        // A value main.cf already has is the live state (postconf -n
+        // prints it): restating it changes nothing, so its problems are
+        // warnings, like every problem the live file already has.
+        let rendered = value.render();
+        let restated = live
+            .get(name)
+            .is_some_and(|current| equivalent(catalog, name, current.as_bytes(), &rendered));
+        let at = spec.location_of(name);
+        for Problem {
+            message,
+            hint,
+            spelling,
+        } in problems
+        {
+            if restated && !spelling {
+                warnings.push(format!("already in the live main.cf: {message}"));
+            } else {
+                errors.push(SpecError {
+                    location: at.clone(),
+                    message,
+                    hint,
+                });
+            }
+        }
+    }
+    // Cross-parameter rules: errors only when the spec introduces them.
+    let before = cross_rules(live);
+    let findings = if cross {
+        cross_rules(&after)
+    } else {
+        Vec::new()
+    };
+    for finding in findings {
+        let already = before.iter().any(|b| b.message == finding.message);
+        if already || !finding.blocking {
+            warnings.push(format!(
+                "{}{}",
+                if already {
+                    "already in the live main.cf: "
+                } else {
+                    ""
+                },
+                finding.message
+            ));
+            continue;
+        }
+        let at = finding
+            .names
+            .iter()
+            .find(|n| spec.main.contains_key(**n))
+            .map(|n| spec.location_of(n))
+            .unwrap_or_else(|| spec.location_of(""));
+        errors.push(SpecError {
+            location: at,
+            message: finding.message,
+            hint: finding.hint,
+        });
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        sort_errors(&mut errors);
+        Err(SpecErrors(errors))
+    }
+}
+
+/// One problem of a desired value.
+struct Problem {
+    message: String,
+    hint: Option<String>,
+    /// About how the spec writes the value (a YAML list for a scalar, an
+    /// item with a comma, a newline): always an error. Otherwise about
+    /// the value Postfix would read, which is only a warning when main.cf
+    /// already has that value (restating the live state changes nothing).
+    spelling: bool,
+}
+
+impl Problem {
+    fn value(message: String, hint: Option<String>) -> Self {
+        Problem {
+            message,
+            hint,
+            spelling: false,
+        }
+    }
+
+    fn spelling(message: String, hint: Option<String>) -> Self {
+        Problem {
+            message,
+            hint,
+            spelling: true,
+        }
+    }
+}
+
+/// The problems of one desired value, as (message, hint): a read-only or
+/// unknown name, injection and syntax, the YAML type, the catalog's value
+/// rules. The caller decides whether they block.
+fn value_checks<'a>(
+    catalog: &Catalog,
+    builtin: &Catalog,
+    services: &[crate::postfix::mastercf::Service],
+    names: &dyn Fn() -> &'a NameContext,
+    name: &str,
+    value: &SpecValue,
+) -> Vec<Problem> {
+    if read_only(name) {
+        return vec![Problem::value(
+            format!("{name} is read-only: Postfix sets it itself and ignores main.cf (\"read-only parameter assignment\")"),
+            Some(format!("remove {name} from the spec (or set it to null to remove it from main.cf)")),
+        )];
+    }
+    let plain_builtin = catalog.contains(name) && builtin.contains(name);
+    if !plain_builtin
+        && (!names().is_known(catalog, name) || foreign_service_name(catalog, names(), name))
+    {
+        let known = names().known_names(catalog);
+        let suggestion = catalog.suggest(name, &known);
+        let why = match service_prefix(name) {
+            Some((service, kind)) => format!(
+                "master.cf has no `{service}` service {kind} that would define it, so Postfix would ignore it (\"unused parameter\")"
+            ),
+            None => "Postfix 3.7 has no such parameter and would ignore it (\"unused parameter\")".to_string(),
+        };
+        return vec![Problem::value(
+            format!("unknown parameter `{name}`: {why}"),
+            Some(match suggestion {
+                Some(s) => format!("did you mean `{s}`? If `{name}` is your own parameter, use it as ${name} in another value or list it under custom_parameters"),
+                None => format!("check the spelling (postconf -d lists every parameter); if `{name}` is your own parameter, use it as ${name} in another value or list it under custom_parameters"),
+            }),
+        )];
+    }
+    // Service-derived names (relay_destination_concurrency_limit...) are
+    // typed like the parameter they default to.
+    let param = catalog.get_with_services(services, name);
+    let raw = param.is_some_and(|p| p.ty == ParamType::Raw);
+    let problems = value_problems(name, value, raw);
+    if !problems.is_empty() {
+        return problems;
+    }
+    let Some(param) = param else {
+        return Vec::new();
+    };
+    let doc = Some(format!(
+        "see https://www.postfix.org/postconf.5.html#{}",
+        if plain_builtin {
+            name.to_string()
+        } else {
+            doc_anchor(names(), name)
+        }
+    ));
+    if let Some(message) = type_mismatch(&param, value) {
+        return vec![Problem::spelling(format!("{name}: {message}"), doc)];
+    }
+    match check_value(&param, &value.render()) {
+        Err(p) => vec![Problem::value(format!("{name}: {p}"), doc)],
+        Ok(()) => Vec::new(),
+    }
+}
+
+/// For a name shaped like a service-derived parameter: the service name
+/// and which kind of service would define it.
+fn service_prefix(name: &str) -> Option<(&str, &'static str)> {
+    if let Some(service) = name.strip_suffix(TIME_LIMIT_SUFFIX.0) {
+        return (!service.is_empty()).then_some((service, "(command pipe or spawn)"));
+    }
+    SERVICE_SUFFIXES
+        .iter()
+        .filter_map(|(suffix, _)| name.strip_suffix(suffix))
+        .find(|s| !s.is_empty())
+        .map(|s| (s, "(command smtp, lmtp, local, virtual, error or pipe)"))
+}
+
+/// A name the catalog knows only because it is derived from a service of
+/// another master.cf: the host catalog is `postconf -d`, which lists the
+/// service names of /etc/postfix/master.cf, but the config dir being
+/// validated may not have that service (postconf would then call the
+/// parameter unused).
+fn foreign_service_name(catalog: &Catalog, names: &NameContext, name: &str) -> bool {
+    let Some(param) = catalog.get(name) else {
+        return false;
+    };
+    let derived = SERVICE_SUFFIXES
+        .iter()
+        .chain([&TIME_LIMIT_SUFFIX])
+        .any(|(suffix, default)| name.ends_with(suffix) && param.default == format!("${default}"));
+    derived
+        && !Catalog::builtin().contains(name)
+        && names.why_known(Catalog::builtin(), name).is_none()
+}
+
+/// The postconf(5) entry of a parameter: its own, or for a service-derived
+/// name the `transport_<suffix>` template (e.g.
+/// `transport_destination_concurrency_limit`).
+fn doc_anchor(names: &NameContext, name: &str) -> String {
+    // The host catalog (`postconf -d`) also lists the services of the
+    // host's own master.cf; only the built-in table has just the
+    // documented names.
+    if !Catalog::builtin().contains(name) && names.is_service_derived(name) {
+        let suffixes = SERVICE_SUFFIXES.iter().chain([&TIME_LIMIT_SUFFIX]);
+        if let Some((suffix, _)) = suffixes
+            .filter(|(s, _)| name.ends_with(s))
+            .max_by_key(|(s, _)| s.len())
+        {
+            return format!("transport{suffix}");
+        }
+    }
+    name.to_string()
+}
+
+/// In file order: by file, line, column (stable for equal locations).
+fn sort_errors(errors: &mut [SpecError]) {
+    errors.sort_by(|a, b| {
+        (a.location.file.as_str(), a.location.line, a.location.column).cmp(&(
+            b.location.file.as_str(),
+            b.location.line,
+            b.location.column,
+        ))
+    });
+}
+
+/// Injection and syntax problems of one value: (message, hint). `raw`:
+/// Postfix never expands the parameter (its `$` and braces are data).
+fn value_problems(name: &str, value: &SpecValue, raw: bool) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let pieces: Vec<String> = match value {
+        SpecValue::List(items) => items.clone(),
+        other => vec![other.render()],
+    };
+    for piece in &pieces {
+        let control = piece
+            .chars()
+            .find(|c| c.is_control() && *c != '\t')
+            .map(|c| match c {
+                '\n' => "a newline".to_string(),
+                '\r' => "a carriage return".to_string(),
+                '\0' => "a NUL byte".to_string(),
+                c => format!("the control character U+{:04X}", c as u32),
+            });
+        if let Some(what) = control {
+            // A newline, CR or NUL in a new value would split or end its
+            // line. Other control characters (VT, FF, ESC...) are data for
+            // Postfix, refused in a new value but not in one main.cf
+            // already has.
+            let injects = piece.contains(['\n', '\r', '\0']);
+            let (message, hint) = if injects {
+                (
+                    format!("{name}: value contains {what}, which would inject lines into main.cf"),
+                    "write the value on one line; for a long list use a YAML list",
+                )
+            } else {
+                (
+                    format!("{name}: value contains {what}, which is invisible in editors and terminals; postform does not write control characters into main.cf"),
+                    "remove the control character",
+                )
+            };
+            out.push(Problem {
+                spelling: injects,
+                ..Problem::value(message, Some(hint.into()))
+            });
+            continue;
+        }
+        if piece.trim_start().starts_with('#') {
+            let what = match value {
+                SpecValue::List(_) => format!("list item {piece:?}"),
+                _ => "value".to_string(),
+            };
+            out.push(Problem::spelling(
+                format!("{name}: {what} starts with '#', which Postfix would read as a comment when the value is folded"),
+                Some("remove the '#'; main.cf has no inline comments".into()),
+            ));
+            continue;
+        }
+        // The rule the main.cf writer enforces (postfix/list.rs), reported
+        // here with the others and a location.
+        if matches!(value, SpecValue::List(_)) {
+            // An unclosed `{` is reported below for the whole value, in
+            // Postfix's words.
+            if let Some(problem) = item_problem(piece).filter(|p| *p != ItemProblem::Unbalanced) {
+                let hint = match problem {
+                    ItemProblem::Empty => "remove the empty item from the list",
+                    ItemProblem::Separator => "give each item separately: [a, b] instead of ['a,b']; a comma inside { } is fine",
+                    ItemProblem::Unbalanced | ItemProblem::Comment => "remove the '#'",
+                };
+                out.push(Problem::spelling(
+                    format!("{name}: list item {piece:?} {problem}"),
+                    Some(hint.into()),
+                ));
+            }
+        }
+    }
+    if !out.is_empty() || raw {
+        return out;
+    }
+    let rendered = value.render();
+    if let Err(e) = crate::postfix::macros::check_syntax(rendered.as_bytes()) {
+        out.push(Problem::value(
+            format!("{name}: {e}"),
+            Some("write $name, ${name}, ${name?value} or ${name:value}; a literal $ is $$".into()),
+        ));
+    }
+    if let Err(e) = crate::postfix::list::check_braces(rendered.as_bytes()) {
+        out.push(Problem::value(
+            format!("{name}: {e}"),
+            Some("balance the braces: { ... } groups one list item".into()),
+        ));
+    }
+    out
+}
+
+/// A YAML type that cannot be right for the parameter's type, said in the
+/// user's terms (`found a list`) instead of as the rendered text.
+fn type_mismatch(param: &Param, value: &SpecValue) -> Option<String> {
+    let rule = value_rule(param.name);
+    let expected = if param.ty.is_bool() {
+        "yes or no (or true/false)".to_string()
+    } else if param.ty.is_integer() {
+        "a whole number".to_string()
+    } else if param.ty == ParamType::Time {
+        "a time like 10s, 5m, 1h, 2d, 1w".to_string()
+    } else if let Some(r) = rule.filter(|r| r.kind == ValueRuleKind::One) {
+        format!("one of: {}", r.values.join(", "))
+    } else {
+        return None;
+    };
+    let found = match value {
+        SpecValue::List(_) => "a list".to_string(),
+        SpecValue::Bool(b) if !param.ty.is_bool() => format!("the boolean {b}"),
+        SpecValue::Int(i) if param.ty.is_bool() => format!("the number {i}"),
+        _ => return None,
+    };
+    Some(format!("expected {expected}, found {found}"))
+}
+
+/// A cross-parameter finding.
+#[derive(Debug, Clone)]
+struct Finding {
+    names: Vec<&'static str>,
+    message: String,
+    hint: Option<String>,
+    /// Postfix refuses to run (error) or just ignores something (warning).
+    blocking: bool,
+}
+
+fn tokens(v: &str) -> Vec<String> {
+    crate::postfix::list::comparable_items(v.as_bytes())
+        .into_iter()
+        .map(|t| String::from_utf8_lossy(&t).to_lowercase())
+        .collect()
+}
+
+fn is_ipv6_literal(t: &str) -> bool {
+    let t = t.trim_start_matches('[');
+    t.contains(':')
+        && t.chars()
+            .all(|c| c.is_ascii_hexdigit() || ":.[]/%".contains(c) || c.is_ascii_alphanumeric())
+}
+
+fn is_ipv4_literal(t: &str) -> bool {
+    let t = t.split('/').next().unwrap_or(t);
+    t.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+/// Whether virtual(8) delivers mail in this configuration: virtual mailbox
+/// domains are set (explicitly or through virtual_mailbox_maps, their
+/// default), or a transport setting names `virtual`.
+fn virtual_delivery_used(cfg: &dyn Config) -> bool {
+    let set = |n: &str| cfg.get(n).is_some_and(|v| !v.trim().is_empty());
+    let domains = match cfg.get("virtual_mailbox_domains") {
+        Some(v) => !v.trim().is_empty(),
+        None => set("virtual_mailbox_maps"),
+    };
+    domains
+        || ["local_transport", "default_transport", "relay_transport"]
+            .iter()
+            .any(|n| cfg.get(n).is_some_and(|v| v.trim().starts_with("virtual")))
+}
+
+/// Rules real operators hit, evaluated on a whole configuration.
+fn cross_rules(cfg: &dyn Config) -> Vec<Finding> {
+    let mut out = Vec::new();
+    // A value with `$name` is only known after expansion: rules that need
+    // it are skipped (the candidate check with the real Postfix judges
+    // it). Sizes with `$` do not parse as numbers and are skipped too.
+    let protocols = cfg
+        .get("inet_protocols")
+        .map(|v| tokens(&v))
+        .unwrap_or_else(|| vec!["all".into()]);
+    let protocols_known = !protocols.iter().any(|t| t.contains('$'));
+    let has = |p: &str| !protocols_known || protocols.iter().any(|t| t == p || t == "all");
+    let interfaces = cfg
+        .get("inet_interfaces")
+        .map(|v| tokens(&v))
+        .unwrap_or_default();
+    if !has("ipv6") {
+        let v6: Vec<&String> = interfaces.iter().filter(|t| is_ipv6_literal(t)).collect();
+        if !v6.is_empty() {
+            out.push(Finding {
+                names: vec!["inet_interfaces", "inet_protocols"],
+                message: format!(
+                    "inet_interfaces lists the IPv6 address {} but inet_protocols does not enable ipv6: Postfix will refuse to start (\"host not found\")",
+                    v6.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                hint: Some("remove the IPv6 addresses from inet_interfaces (loopback-only and all follow inet_protocols), or add ipv6 to inet_protocols".into()),
+                blocking: true,
+            });
+        }
+        let nets = cfg
+            .get("mynetworks")
+            .map(|v| tokens(&v))
+            .unwrap_or_default();
+        let v6nets: Vec<&String> = nets.iter().filter(|t| is_ipv6_literal(t)).collect();
+        if !v6nets.is_empty() {
+            out.push(Finding {
+                names: vec!["mynetworks", "inet_protocols"],
+                message: format!(
+                    "mynetworks lists IPv6 networks ({}) while inet_protocols is IPv4-only: they are ignored",
+                    v6nets.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                hint: None,
+                blocking: false,
+            });
+        }
+    }
+    if !has("ipv4") {
+        let v4: Vec<&String> = interfaces.iter().filter(|t| is_ipv4_literal(t)).collect();
+        if !v4.is_empty() {
+            out.push(Finding {
+                names: vec!["inet_interfaces", "inet_protocols"],
+                message: format!(
+                    "inet_interfaces lists the IPv4 address {} but inet_protocols does not enable ipv4: Postfix will refuse to start",
+                    v4.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                hint: Some("add ipv4 to inet_protocols or remove the IPv4 addresses".into()),
+                blocking: true,
+            });
+        }
+    }
+    // local(8) and virtual(8) refuse to run when a non-zero mailbox limit is
+    // smaller than message_size_limit, or message_size_limit is 0
+    // (unlimited): "fatal: main.cf configuration error: mailbox_size_limit
+    // is smaller than message_size_limit" (local.c / virtual.c pre_init).
+    // Unparsable values ($name...) are left to the candidate check.
+    let size = |name: &str, default: u64| match cfg.get(name) {
+        Some(v) => v.trim().parse::<u64>().ok(),
+        None => Some(default),
+    };
+    let message = size("message_size_limit", 10_240_000);
+    let shown = |n: u64| {
+        if n == 0 {
+            "0 = unlimited".to_string()
+        } else {
+            n.to_string()
+        }
+    };
+    for (limit, default, agent, blocking) in [
+        ("mailbox_size_limit", 51_200_000, "local(8)", true),
+        (
+            "virtual_mailbox_limit",
+            51_200_000,
+            "virtual(8)",
+            virtual_delivery_used(cfg),
+        ),
+    ] {
+        let (Some(message), Some(mailbox)) = (message, size(limit, default)) else {
+            continue;
+        };
+        if mailbox != 0 && (message == 0 || message > mailbox) {
+            out.push(Finding {
+                names: vec!["message_size_limit", limit],
+                message: format!(
+                    "message_size_limit ({}) is larger than {limit} ({mailbox}): {agent} delivery {} with \"fatal: main.cf configuration error: {limit} is smaller than message_size_limit\"{}",
+                    shown(message),
+                    if blocking { "stops" } else { "would stop" },
+                    if blocking { "" } else { " (this configuration does not deliver with virtual(8), so it is only a warning)" },
+                ),
+                hint: Some(format!(
+                    "raise {limit} to at least message_size_limit (0 = unlimited), or lower message_size_limit"
+                )),
+                blocking,
+            });
+        }
+    }
+    // TLS without a certificate.
+    let level = cfg
+        .get("smtpd_tls_security_level")
+        .map(|s| s.trim().to_lowercase())
+        .unwrap_or_default();
+    let has_cert = [
+        "smtpd_tls_cert_file",
+        "smtpd_tls_chain_files",
+        "smtpd_tls_eccert_file",
+        "smtpd_tls_dcert_file",
+    ]
+    .iter()
+    .any(|k| cfg.get(k).is_some_and(|v| !v.trim().is_empty()));
+    if (level == "encrypt" || level == "may") && !has_cert {
+        out.push(Finding {
+            names: vec!["smtpd_tls_security_level", "smtpd_tls_cert_file", "smtpd_tls_chain_files"],
+            message: format!(
+                "smtpd_tls_security_level = {level} but no server certificate is configured (smtpd_tls_chain_files or smtpd_tls_cert_file): {}",
+                if level == "encrypt" { "every SMTP session will fail" } else { "STARTTLS will not be offered" }
+            ),
+            hint: Some("set smtpd_tls_chain_files (or smtpd_tls_cert_file and smtpd_tls_key_file)".into()),
+            blocking: level == "encrypt",
+        });
+    }
+    let smtp_level = cfg
+        .get("smtp_tls_security_level")
+        .map(|s| s.trim().to_lowercase())
+        .unwrap_or_default();
+    if smtp_level.starts_with("dane")
+        && cfg.get("smtp_dns_support_level").as_deref().map(str::trim) != Some("dnssec")
+    {
+        out.push(Finding {
+            names: vec!["smtp_tls_security_level", "smtp_dns_support_level"],
+            message: format!(
+                "smtp_tls_security_level = {smtp_level} needs smtp_dns_support_level = dnssec; without it Postfix falls back to 'may'"
+            ),
+            hint: Some("set smtp_dns_support_level: dnssec".into()),
+            blocking: false,
+        });
+    }
+    if cfg
+        .get("smtpd_tls_auth_only")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("yes"))
+        && (level.is_empty() || level == "none")
+        && cfg
+            .get("smtpd_use_tls")
+            .is_none_or(|v| !v.trim().eq_ignore_ascii_case("yes"))
+    {
+        out.push(Finding {
+            names: vec!["smtpd_tls_auth_only", "smtpd_tls_security_level"],
+            message: "smtpd_tls_auth_only = yes while TLS is off: SMTP AUTH will never be offered"
+                .into(),
+            hint: Some("set smtpd_tls_security_level: may (with a certificate)".into()),
+            blocking: false,
+        });
+    }
+    out
+}

@@ -1,0 +1,109 @@
+//! `postform apply`: write the planned main.cf and reload/restart Postfix
+//! only when the change needs it.
+
+use super::{print_warnings, use_color_stdout, CmdResult};
+use crate::engine::apply::{apply, ApplyOptions};
+use crate::engine::service::ServiceMode;
+use anyhow::bail;
+use clap::Args;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Apply a spec (or a plan saved with `plan -o`): show the plan, ask for
+/// confirmation on a terminal, write main.cf atomically, then reload or
+/// restart Postfix if the change needs it.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A spec file, or a plan file saved with `postform plan -o`.
+    #[arg(default_value = "postform.yaml", conflicts_with = "repo")]
+    pub spec: PathBuf,
+    /// Postfix config directory (ignored for a saved plan, which names it).
+    #[arg(short = 'c', long = "config-dir", default_value = "/etc/postfix")]
+    pub config_dir: PathBuf,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// auto (what the change needs), reload, restart, or none.
+    #[arg(long, value_parser = parse_mode)]
+    pub service: Option<ServiceMode>,
+    /// Keep a timestamped copy of the previous main.cf beside it.
+    #[arg(long)]
+    pub backup: bool,
+    /// Skip validation and the candidate check with the real Postfix.
+    #[arg(long)]
+    pub no_validate: bool,
+    /// A GitOps repository (hosts/<host>.yaml, groups/, defaults.yaml):
+    /// apply this host's spec from it (pull mode, for a cron job or a
+    /// systemd timer).
+    #[arg(long, value_name = "REPO")]
+    pub repo: Option<PathBuf>,
+    /// With --repo: the host whose spec to apply (default: this machine's
+    /// FQDN from `hostname -f`, else /etc/hostname).
+    #[arg(long, value_name = "NAME", requires = "repo")]
+    pub host: Option<String>,
+}
+
+fn parse_mode(s: &str) -> Result<ServiceMode, String> {
+    s.parse()
+}
+
+pub fn run(args: ApplyArgs) -> CmdResult {
+    let validate = !args.no_validate;
+    let (plan, warnings) = if let Some(repo) = &args.repo {
+        let spec = super::plan::host_spec(repo, args.host.as_deref())?;
+        super::plan::compute(&spec, &args.config_dir, validate)?
+    } else if crate::engine::planfile::looks_like_plan_file(&args.spec) {
+        let plan = crate::engine::planfile::load(&args.spec)?;
+        let w = plan.warnings.clone();
+        (plan, w)
+    } else {
+        super::plan::compute(&args.spec, &args.config_dir, validate)?
+    };
+    print_warnings(&warnings);
+    print!("{}", plan.render_text(use_color_stdout()));
+    if plan.has_changes() && !args.auto_approve {
+        if !std::io::stdin().is_terminal() {
+            bail!("refusing to apply without confirmation: standard input is not a terminal\n  hint: review the plan above and pass --auto-approve");
+        }
+        print!("\nApply these changes? Only 'yes' will be accepted: ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if answer.trim() != "yes" {
+            println!("Apply cancelled; nothing was changed.");
+            return Ok(1);
+        }
+    }
+    let service = args
+        .service
+        .clone()
+        .or_else(|| plan.service_mode.clone())
+        .unwrap_or(ServiceMode::Auto);
+    let report = apply(
+        &plan,
+        &ApplyOptions {
+            service,
+            backup: args.backup,
+            validate,
+        },
+    )?;
+    print_warnings(&report.warnings);
+    if !report.written {
+        return Ok(0);
+    }
+    println!();
+    println!("Wrote {}.", plan.main_cf.display());
+    if let Some(b) = &report.backup_file {
+        println!("Backup: {}.", b.display());
+    }
+    println!(
+        "Service action: {} ({}).",
+        report.service.ran, report.service.message
+    );
+    let s = plan.summary();
+    println!(
+        "Apply complete: {} added, {} changed, {} removed.",
+        s.add, s.change, s.remove
+    );
+    Ok(0)
+}

@@ -1,0 +1,57 @@
+//! `postform import`: write a spec that reproduces the current main.cf.
+
+use super::{print_warnings, CmdResult};
+use crate::catalog::Catalog;
+use crate::engine::effective_config::EffectiveConfig;
+use crate::engine::equivalence::is_default;
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Write a spec (short form) that reproduces the current main.cf:
+/// applying it to the same host is "No changes".
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Postfix config directory holding main.cf and master.cf.
+    #[arg(short = 'c', long = "config-dir", default_value = "/etc/postfix")]
+    pub config_dir: PathBuf,
+    /// Only parameters whose value differs from Postfix's default.
+    #[arg(long)]
+    pub non_default_only: bool,
+    /// Write the spec to this file instead of standard output.
+    #[arg(short = 'o', long = "out")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: ImportArgs) -> CmdResult {
+    let catalog = Catalog::host();
+    let cfg = EffectiveConfig::load(&args.config_dir, &catalog)
+        .with_context(|| format!("reading {}", args.config_dir.display()))?;
+    let (text, mut warnings) = cfg.to_spec_yaml(&catalog, args.non_default_only);
+    // The spec names each parameter once; main.cf may define it more
+    // often. Applying the spec leaves the dead earlier definitions (a
+    // plan says so; purge removes them). One pass over the entries: a
+    // count per name would make import quadratic.
+    let mut counts: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+    for e in cfg.main_cf.entries() {
+        *counts.entry(e.name.as_slice()).or_default() += 1;
+    }
+    for (name, value) in &cfg.parameters {
+        let count = counts.get(name.as_bytes()).copied().unwrap_or(0);
+        if count > 1 && !(args.non_default_only && is_default(&catalog, name, value)) {
+            warnings.push(format!(
+                "{name} is defined {count} times in main.cf; the spec has the last (effective) value, and applying it leaves the {} dead earlier definition(s) as they are (purge: true removes them)",
+                count - 1
+            ));
+        }
+    }
+    print_warnings(&warnings);
+    match &args.out {
+        Some(path) => {
+            crate::io::atomic::write_atomic(path, text.as_bytes())?;
+            eprintln!("Wrote {}.", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(0)
+}

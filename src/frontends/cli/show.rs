@@ -1,0 +1,37 @@
+//! `postform show`: the effective parameters, like `postconf -n`.
+
+use super::{print_warnings, CmdResult};
+use crate::catalog::Catalog;
+use crate::engine::effective_config::EffectiveConfig;
+use anyhow::Context;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Print the parameters main.cf sets, as Postfix sees them (last
+/// definition wins, values normalized), like `postconf -n`. Warnings go
+/// to stderr.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Postfix config directory holding main.cf and master.cf.
+    #[arg(short = 'c', long = "config-dir", default_value = "/etc/postfix")]
+    pub config_dir: PathBuf,
+    /// Print JSON: parameters, warnings, and the raw files (a snapshot the
+    /// fleet plan can read).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: ShowArgs) -> CmdResult {
+    let catalog = Catalog::host();
+    let cfg = EffectiveConfig::load(&args.config_dir, &catalog)
+        .with_context(|| format!("reading {}", args.config_dir.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&cfg.to_json())?);
+        return Ok(0);
+    }
+    print_warnings(&cfg.warnings);
+    let mut out = std::io::stdout().lock();
+    out.write_all(&cfg.postconf_n())?;
+    Ok(0)
+}

@@ -1,0 +1,8 @@
+//! The only code that touches the disk: reading config files safely,
+//! writing them atomically, hashing what was read.
+
+pub mod atomic;
+pub mod hash;
+pub mod process;
+pub mod programs;
+pub mod read;

@@ -1,0 +1,13 @@
+//! How Postfix reads its files: no I/O, no specs, no plans.
+//!
+//! * [`maincf`]: a lossless main.cf document that reads exactly like Postfix.
+//! * [`mastercf`]: master.cf services.
+//! * [`macros`]: `$name` expansion and the text primitives under it.
+//! * [`space`]: Postfix's whitespace (C `isspace`, VT and FF included).
+
+pub mod list;
+pub mod macros;
+pub mod maincf;
+pub mod mastercf;
+pub mod number;
+pub mod space;
