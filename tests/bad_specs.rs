@@ -326,9 +326,12 @@ fn load_and_validate_reports_structure_and_value_errors_together() {
     );
     let catalog = postform::catalog::Catalog::builtin();
     let spec = dir.path().join("spec.yaml");
-    let errors =
-        postform::engine::validate::load_and_validate(&spec, &dir.path().join("cfg"), catalog)
-            .expect_err("five mistakes");
+    let errors = postform::engine::validate::load_and_validate(
+        &spec,
+        &postform::engine::live::LiveConfig::read(&dir.path().join("cfg")),
+        catalog,
+    )
+    .expect_err("five mistakes");
     let got: Vec<(usize, usize, String)> = errors
         .0
         .iter()
@@ -354,7 +357,7 @@ fn load_and_validate_reports_structure_and_value_errors_together() {
     );
     let errors = postform::engine::validate::load_and_validate(
         &dir.path().join("spec.yaml"),
-        &dir.path().join("cfg"),
+        &postform::engine::live::LiveConfig::read(&dir.path().join("cfg")),
         catalog,
     )
     .expect_err("two mistakes");
@@ -448,8 +451,8 @@ fn preexisting_problems_are_warnings_new_ones_block() {
     let stderr = support::stderr(&out);
     for warning in [
         "warning: already in the live main.cf: message_size_limit (10240000) is larger than mailbox_size_limit (1000000): local(8) delivery stops with \"fatal: main.cf configuration error: mailbox_size_limit is smaller than message_size_limit\"",
-        "warning: already in the live main.cf: warning: main.cf: unused parameter: unused_thing=1",
-        "warning: already in the live main.cf: warning: main.cf: undefined parameter: undefined_thing",
+        "warning: already in the live configuration: warning: main.cf: unused parameter: unused_thing=1",
+        "warning: already in the live configuration: warning: main.cf: undefined parameter: undefined_thing",
     ] {
         assert!(
             stderr.lines().any(|l| l == warning),

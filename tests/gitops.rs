@@ -374,7 +374,7 @@ fn the_fleet_plan_json_shape() {
     assert_eq!(
         mx2["changes"],
         serde_json::json!([{
-            "name": "message_size_limit", "kind": "change",
+            "resource": "parameter", "name": "message_size_limit", "kind": "change",
             "before": "10240000", "after": "52428800",
             "action": "reload", "line": 46, "removed_duplicates": 0
         }])

@@ -27,9 +27,10 @@
 pub mod service_action;
 
 use crate::catalog::Catalog;
-use crate::engine::checked_plan::CheckedPlanError;
-use crate::engine::converge::{converge, ConvergeError, ConvergeOutcome, ConvergeRequest};
-use crate::engine::plan::Plan;
+use crate::engine::converge::validate_and_plan;
+use crate::engine::converge::{converge, ConvergeOutcome, ConvergeRequest};
+use crate::engine::live::{LiveConfig, LiveFile};
+use crate::engine::plan::{ManagedFile, Plan};
 use crate::engine::service::{ServiceAction, ServiceMode};
 use crate::engine::spec::Spec;
 use serde_json::{json, Map, Value};
@@ -685,15 +686,14 @@ fn main_cf_missing(config_dir: &Path) -> bool {
 fn check_without_main_cf(opts: &ModuleOptions, spec: &Spec) -> Result<Value, String> {
     let catalog = Catalog::host();
     let dir = &opts.config_dir;
-    let mut warnings = if opts.validate {
-        crate::engine::validate::validate_with_live(spec, dir, &catalog, None)
-            .map_err(|e| e.to_string())?
-    } else {
-        Vec::new()
-    };
     let path = dir.join("main.cf");
-    let plan = crate::engine::plan::plan_bytes(spec, dir, &path, Vec::new(), &catalog)
-        .map_err(|e| ConvergeError::Plan(CheckedPlanError::Plan(e)).to_string())?;
+    let live = LiveConfig::from_files(
+        dir,
+        LiveFile::from_bytes(path.clone(), Some(Vec::new())),
+        LiveFile::read(dir.join("master.cf")),
+    );
+    let (plan, mut warnings) =
+        validate_and_plan(spec, &live, &catalog, opts.validate).map_err(|e| e.to_string())?;
     warnings.insert(
         0,
         format!(
@@ -704,14 +704,19 @@ fn check_without_main_cf(opts: &ModuleOptions, spec: &Spec) -> Result<Value, Str
     );
     let outcome = ConvergeOutcome {
         plan,
-        written: false,
-        backup_file: None,
+        written: Vec::new(),
+        backup_files: Vec::new(),
         service_ran: ServiceAction::None,
         service_message: "check mode: nothing written, no service action".into(),
         warnings,
     };
     let mut result = result_json(opts, &outcome);
-    let n = outcome.plan.changes.len();
+    let names: Vec<String> = outcome
+        .plan
+        .changes()
+        .map(|c| format!("{} ({})", c.target, c.action))
+        .collect();
+    let n = names.len();
     result["msg"] = Value::String(format!(
         "{} does not exist (yet); against an empty main.cf, would set {n} parameter{}{}",
         path.display(),
@@ -719,12 +724,6 @@ fn check_without_main_cf(opts: &ModuleOptions, spec: &Spec) -> Result<Value, Str
         if n == 0 {
             String::new()
         } else {
-            let names: Vec<String> = outcome
-                .plan
-                .changes
-                .iter()
-                .map(|c| format!("{} ({})", c.name, c.action))
-                .collect();
             format!(
                 ": {} (service_action={})",
                 names.join(", "),
@@ -747,11 +746,13 @@ fn result_json(opts: &ModuleOptions, outcome: &ConvergeOutcome) -> Value {
         }
     };
     let changes: Vec<Value> = plan
-        .changes
+        .files
         .iter()
-        .map(|c| {
+        .flat_map(|f| f.changes.iter().map(move |c| (f.file, c)))
+        .map(|(file, c)| {
             json!({
-                "name": c.name,
+                "file": file.to_string(),
+                "name": c.target.to_string(),
                 "kind": serde_json::to_value(c.kind).unwrap_or(Value::Null),
                 "before": hide(&c.before),
                 "after": hide(&c.after),
@@ -785,16 +786,18 @@ fn result_json(opts: &ModuleOptions, outcome: &ConvergeOutcome) -> Value {
             Value::String(outcome.service_message.clone()),
         );
     }
-    result.insert(
-        "main_cf".into(),
-        Value::String(plan.main_cf.to_string_lossy().into_owned()),
-    );
+    if let Some(main) = plan.file(ManagedFile::MainCf) {
+        result.insert(
+            "main_cf".into(),
+            Value::String(main.path.to_string_lossy().into_owned()),
+        );
+    }
     // The key of the pending-action fact the action plugin keeps.
     result.insert(
         "config_dir".into(),
         Value::String(opts.config_dir.to_string_lossy().into_owned()),
     );
-    if let Some(b) = &outcome.backup_file {
+    if let Some(b) = outcome.backup_files.first() {
         result.insert(
             "backup_file".into(),
             Value::String(b.to_string_lossy().into_owned()),
@@ -813,37 +816,57 @@ fn result_json(opts: &ModuleOptions, outcome: &ConvergeOutcome) -> Value {
     Value::Object(result)
 }
 
-/// Ansible's diff format; main.cf may hold non-UTF-8 bytes, so the texts
-/// are converted lossily (the JSON must be valid UTF-8).
+/// Ansible's diff format, one per changed file (a list when there are
+/// several); the files may hold non-UTF-8 bytes, so the texts are
+/// converted lossily (the JSON must be valid UTF-8).
 fn diff_json(plan: &Plan) -> Value {
-    let file = plan.main_cf.to_string_lossy();
-    json!({
-        "before": String::from_utf8_lossy(&plan.before),
-        "after": String::from_utf8_lossy(&plan.after),
-        "before_header": format!("{file} (before)"),
-        "after_header": format!("{file} (after)"),
-    })
+    let diffs: Vec<Value> = plan
+        .changed_files()
+        .map(|f| {
+            let file = f.path.to_string_lossy();
+            json!({
+                "before": String::from_utf8_lossy(&f.before),
+                "after": String::from_utf8_lossy(&f.after),
+                "before_header": file,
+                "after_header": file,
+            })
+        })
+        .collect();
+    match <[Value; 1]>::try_from(diffs) {
+        Ok([one]) => one,
+        Err(many) => Value::Array(many),
+    }
 }
 
 fn message(opts: &ModuleOptions, outcome: &ConvergeOutcome) -> String {
     let plan = &outcome.plan;
-    let file = plan.main_cf.display();
+    let files: Vec<String> = plan
+        .files
+        .iter()
+        .filter(|f| !plan.has_changes() || f.has_changes())
+        .map(|f| f.path.display().to_string())
+        .collect();
+    let file = files.join(" and ");
     if !plan.has_changes() {
         return format!("{file} is already in the desired state");
     }
     let names: Vec<String> = plan
-        .changes
-        .iter()
-        .map(|c| format!("{} ({})", c.name, c.action))
+        .changes()
+        .map(|c| format!("{} ({})", c.target, c.action))
         .collect();
-    let n = plan.changes.len();
+    let n = names.len();
     let verb = if opts.check_mode {
         "would change"
     } else {
         "changed"
     };
     let s = if n == 1 { "" } else { "s" };
-    let mut msg = format!("{verb} {n} parameter{s} in {file}: {}", names.join(", "));
+    let what = if plan.file(ManagedFile::MasterCf).is_some() {
+        "setting"
+    } else {
+        "parameter"
+    };
+    let mut msg = format!("{verb} {n} {what}{s} in {file}: {}", names.join(", "));
     match plan.service_action {
         ServiceAction::None => msg.push_str("; Postfix needs no reload or restart"),
         needed => {
