@@ -12,6 +12,7 @@ mod generate;
 mod import;
 mod plan;
 mod render;
+mod resolve;
 mod schema;
 mod show;
 mod validate;
@@ -36,6 +37,7 @@ enum Command {
     Completions(generate::CompletionsArgs),
     #[command(hide = true)]
     Man(generate::ManArgs),
+    Resolve(resolve::ResolveArgs),
 }
 
 /// A command's result: exit code on success.
@@ -61,6 +63,7 @@ pub fn main() -> ExitCode {
         Command::Schema(a) => schema::run(a),
         Command::Completions(a) => generate::run_completions(a),
         Command::Man(a) => generate::run_man(a),
+        Command::Resolve(a) => resolve::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
