@@ -1,28 +1,64 @@
-//! master.cf: the Postfix service table, read the way postconf reads it.
+//! master.cf: the Postfix service table as a lossless, editable document.
 //!
-//! postform does not edit master.cf yet; it reads it because the services
-//! there create main.cf parameter names (`relay_destination_concurrency_limit`
-//! exists because master.cf has a `relay ... smtp` service, see
-//! [`crate::catalog::known`]) and because `-o name=value` overrides count as
+//! [`MasterCf`] is the file's physical lines, byte for byte; the services
+//! ([`Service`]) are derived from them with exactly the rules postconf 3.7
+//! uses (`postconf/postconf_master.c`, `util/readlline.c`; see `parse.rs`),
+//! so they agree with `postconf -M`, `-F` and `-P`. An unchanged document
+//! renders byte-identical ([`MasterCf::to_bytes`]): comments, blank lines,
+//! tabs, CRLF, a missing final newline, non-UTF-8 bytes.
+//!
+//! [`MasterCf::apply_edits`] applies a batch of [`MasterEdit`]s in one pass,
+//! all or nothing, and rewrites only the physical lines the edits touch
+//! (see `edit.rs` for the rules):
+//!
+//! * a field change replaces that one token on its line, keeping the column
+//!   layout; an option value change rewrites only that option's bytes; a
+//!   new `-o` is one new continuation line after the entry's last option;
+//!   removing an option that sits alone on its line deletes that line;
+//! * anything else (e.g. a new option in a one-line entry with arguments
+//!   after its options) re-renders the entry in postconf's folded layout at
+//!   the place of its first line, keeping the original text of every
+//!   argument no edit touched, and comment lines inside the entry where
+//!   they are;
+//! * a new service goes right after a commented example of it (Debian's
+//!   `#submission inet ...` and its `#  -o ...` lines) when that is a
+//!   logical-line boundary, else at the end of the file;
+//! * every edit names its entries by the literal `name/type`, as
+//!   `postconf -M` does, and applies to all duplicates.
+//!
+//! After the edits the services and warnings are derived again from the
+//! new lines, and every entry is checked against what the edits asked for:
+//! a mismatch is an error, never a written file.
+//!
+//! The services also feed the catalog: a `relay ... smtp` service creates
+//! `relay_destination_concurrency_limit` and friends (see
+//! [`crate::catalog::known`]), and `-o name=value` overrides count as
 //! references to user-defined parameters.
-//!
-//! [`MasterCf`] keeps the original bytes, so an unchanged file renders
-//! byte-identical ([`MasterCf::to_bytes`]), and exposes the parsed
-//! [`Service`] entries. The rules are those of postconf 3.7
-//! (`postconf/postconf_master.c`, `util/readlline.c`), see `parse.rs`.
 
+mod edit;
 mod parse;
+mod render;
+
+pub use crate::postfix::maincf::NEW_LINE;
+pub use edit::{Field, MasterBatchError, MasterEdit, MasterEditError, NewService};
 
 use std::fmt;
+use std::str::FromStr;
 use thiserror::Error;
 
-/// A parsed master.cf file.
+/// A master.cf document: its physical lines plus the services derived from
+/// them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MasterCf {
     bytes: Vec<u8>,
+    lines: Vec<parse::Line>,
     /// Every entry in file order (duplicates included: for postconf each one
-    /// counts; the master daemon lets the last one win).
+    /// counts; the master daemon lets the last one win). Derived from the
+    /// lines: read it, do not change it (edits go through
+    /// [`MasterCf::apply_edits`], which derives it again).
     pub services: Vec<Service>,
+    /// For each service, the indices (0-based) of its data lines.
+    data_lines: Vec<Vec<usize>>,
     warnings: Vec<MasterCfWarning>,
 }
 
@@ -34,7 +70,8 @@ pub struct MasterCf {
 pub struct Service {
     /// Field 1, service name (for `inet`, may be `host:port`).
     pub name: String,
-    /// Field 2: `inet`, `unix`, `unix-dgram`, `fifo` or `pass`.
+    /// Field 2: `inet`, `unix`, `unix-dgram`, `fifo` or `pass` (see
+    /// [`Service::service_type`]).
     pub kind: String,
     /// Field 3: `y`, `n` or `-`.
     pub private: String,
@@ -61,6 +98,66 @@ pub struct Service {
     pub line: usize,
     /// Last physical line of the entry (1-based), continuation lines included.
     pub end_line: usize,
+}
+
+/// The master.cf service types, spelled as in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ServiceType {
+    /// `inet`: a TCP socket (name `port`, `host:port`, ...).
+    Inet,
+    /// `unix`: a UNIX-domain stream socket.
+    Unix,
+    /// `unix-dgram`: a UNIX-domain datagram socket (postlog).
+    UnixDgram,
+    /// `fifo`: a named pipe.
+    Fifo,
+    /// `pass`: a UNIX-domain socket that receives file descriptors.
+    Pass,
+}
+
+impl ServiceType {
+    /// Every type, in the order master(5) lists them.
+    pub const ALL: [ServiceType; 5] = [
+        ServiceType::Inet,
+        ServiceType::Unix,
+        ServiceType::UnixDgram,
+        ServiceType::Fifo,
+        ServiceType::Pass,
+    ];
+
+    /// The type as master.cf spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceType::Inet => "inet",
+            ServiceType::Unix => "unix",
+            ServiceType::UnixDgram => "unix-dgram",
+            ServiceType::Fifo => "fifo",
+            ServiceType::Pass => "pass",
+        }
+    }
+}
+
+impl fmt::Display for ServiceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A service type that master.cf does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid service type {0:?}: expected inet, unix, unix-dgram, fifo or pass (lower case)")]
+pub struct BadServiceType(pub String);
+
+impl FromStr for ServiceType {
+    type Err = BadServiceType;
+
+    /// Exactly as postconf accepts it: case-sensitive.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ServiceType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| BadServiceType(s.to_string()))
+    }
 }
 
 /// A fatal master.cf problem: postconf (and master) refuse the file.
@@ -102,11 +199,14 @@ impl MasterCf {
     /// Parse master.cf bytes and report every fatal problem at once (the
     /// error vector is never empty).
     pub fn parse_all(bytes: &[u8]) -> Result<MasterCf, Vec<MasterCfError>> {
-        let parsed = parse::parse(bytes);
+        let lines = parse::split_lines(bytes);
+        let parsed = parse::parse(bytes, &lines);
         if parsed.errors.is_empty() {
             Ok(MasterCf {
                 bytes: bytes.to_vec(),
+                lines,
                 services: parsed.services,
+                data_lines: parsed.data_lines,
                 warnings: parsed.warnings,
             })
         } else {
@@ -114,14 +214,19 @@ impl MasterCf {
         }
     }
 
-    /// The file, byte for byte as it was read.
+    /// The document's bytes: byte-identical to the input when unchanged.
     pub fn to_bytes(&self) -> Vec<u8> {
         self.bytes.clone()
     }
 
-    /// The file, byte for byte as it was read.
+    /// The document's bytes: byte-identical to the input when unchanged.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// Every entry in file order, duplicates included.
+    pub fn services(&self) -> &[Service] {
+        &self.services
     }
 
     /// Non-fatal problems: orphan indented lines, `{}` and `-o` syntax that
@@ -138,12 +243,54 @@ impl MasterCf {
             .rev()
             .find(|s| s.name == name && s.kind == kind)
     }
+
+    /// Every entry with this name and type, in file order.
+    pub fn services_named<'a>(
+        &'a self,
+        name: &'a str,
+        kind: ServiceType,
+    ) -> impl Iterator<Item = &'a Service> + 'a {
+        self.services
+            .iter()
+            .filter(move |s| s.name == name && s.kind == kind.as_str())
+    }
+
+    /// Number of physical lines.
+    pub fn line_count(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// True when the file uses CRLF line endings (the majority of its
+    /// terminated lines end in CR LF); new lines are written that way.
+    pub fn uses_crlf(&self) -> bool {
+        let (mut crlf, mut lf) = (0usize, 0usize);
+        for line in self.lines.iter().filter(|l| l.lf) {
+            if line.end > line.start && self.bytes[line.end - 1] == b'\r' {
+                crlf += 1;
+            } else {
+                lf += 1;
+            }
+        }
+        crlf > lf
+    }
+
+    /// Physical line `i` (0-based), without its LF.
+    fn line_text(&self, i: usize) -> &[u8] {
+        let l = self.lines[i];
+        &self.bytes[l.start..l.end]
+    }
 }
 
 impl Service {
     /// The `(name, type)` pair that identifies an entry.
     pub fn key(&self) -> (&str, &str) {
         (&self.name, &self.kind)
+    }
+
+    /// The type field as a [`ServiceType`] (always `Some` for a parsed
+    /// entry: postconf refuses other types).
+    pub fn service_type(&self) -> Option<ServiceType> {
+        self.kind.parse().ok()
     }
 
     /// The value of a `-o name=value` override (the last one wins).
@@ -153,6 +300,23 @@ impl Service {
             .rev()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The arguments after the options: everything from the first argument
+    /// that does not start with `-` (or is `--`), as [`MasterEdit::SetArgs`]
+    /// replaces them (e.g. a pipe's `flags=R user=vmail argv=...`).
+    pub fn non_option_args(&self) -> &[String] {
+        let mut i = 0;
+        while let Some(arg) = self.args.get(i) {
+            if !arg.starts_with('-') || arg == "--" {
+                break;
+            }
+            if parse::expects_value(arg.as_bytes()) && i + 1 < self.args.len() {
+                i += 1;
+            }
+            i += 1;
+        }
+        &self.args[i.min(self.args.len())..]
     }
 
     /// True for services whose command is a delivery agent that creates
@@ -168,7 +332,6 @@ impl Service {
     /// whitespace are wrapped in `{ }` (postconf_master.c
     /// `pcf_print_master_entry`, unfolded).
     pub fn canonical(&self) -> String {
-        const GOALS: [usize; 8] = [0, 11, 17, 25, 33, 41, 49, 57];
         let fields = [
             &self.name,
             &self.kind,
@@ -179,19 +342,8 @@ impl Service {
             &self.maxproc,
             &self.command,
         ];
-        let mut out = String::new();
-        for (field, goal) in fields.iter().zip(GOALS) {
-            if !out.is_empty() {
-                loop {
-                    out.push(' ');
-                    if out.len() >= goal {
-                        break;
-                    }
-                }
-            }
-            out.push_str(field);
-        }
-        let has_blank = |s: &str| s.bytes().any(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+        let mut out = render::fields_line(fields.map(|f| f.as_bytes()));
+        let has_blank = |s: &str| s.bytes().any(parse::is_master_blank);
         let mut in_options = true;
         let mut i = 0;
         while let Some(arg) = self.args.get(i) {
@@ -200,7 +352,7 @@ impl Service {
             if in_options {
                 if !arg.starts_with('-') || arg == "--" {
                     in_options = false;
-                } else if expects_value(arg) {
+                } else if parse::expects_value(arg.as_bytes()) {
                     if let Some(v) = self.args.get(i + 1) {
                         parens = has_blank(v);
                         value = Some(v);
@@ -209,35 +361,29 @@ impl Service {
             } else {
                 parens = has_blank(arg);
             }
-            out.push(' ');
+            out.push(b' ');
             if !in_options && parens {
-                out.push('{');
-                out.push_str(arg);
-                out.push('}');
+                out.push(b'{');
+                out.extend_from_slice(arg.as_bytes());
+                out.push(b'}');
             } else {
-                out.push_str(arg);
+                out.extend_from_slice(arg.as_bytes());
             }
             if let Some(v) = value {
-                out.push(' ');
+                out.push(b' ');
                 if parens {
-                    out.push('{');
-                    out.push_str(v);
-                    out.push('}');
+                    out.push(b'{');
+                    out.extend_from_slice(v.as_bytes());
+                    out.push(b'}');
                 } else {
-                    out.push_str(v);
+                    out.extend_from_slice(v.as_bytes());
                 }
                 i += 1;
             }
             i += 1;
         }
-        out
+        String::from_utf8_lossy(&out).into_owned()
     }
-}
-
-/// `strchr("o", arg[1]) != 0` in postconf: `-o...` and, quirk of C strings,
-/// a bare `-` expect a value.
-fn expects_value(arg: &str) -> bool {
-    matches!(arg.as_bytes().get(1), None | Some(b'o'))
 }
 
 #[cfg(test)]

@@ -1,0 +1,1458 @@
+//! Editing master.cf while keeping every byte nobody asked to change.
+//!
+//! An entry is edited as the list of its data lines ("slots"); comment and
+//! blank lines inside it are not slots, so they stay where they are. Each
+//! edit first works out what the entry must mean afterwards (its 8 fields
+//! and normalized arguments, as postconf reads them), then tries the
+//! smallest change of text that means exactly that:
+//!
+//! * a field: replace that token on its line, taking the length difference
+//!   out of (or into) the spaces after it so the next column stays put;
+//! * an option value: replace the value token (`name=value`, or
+//!   `{ name = value }` when the value has whitespace), every occurrence;
+//! * a new option: one new line `<indent>-o name=value` after the line
+//!   holding the last option (or the command), unless a non-option argument
+//!   starts on that line; the indent is the entry's continuation indent
+//!   (4 spaces when it has none);
+//! * a removed option: its two tokens go, and a line left empty goes too;
+//! * new non-option arguments: when the old ones start a line of their own
+//!   (a pipe's `  flags=... argv=...`), those lines are replaced.
+//!
+//! When the small change is impossible (a one-line entry with arguments
+//! after its options, glued `-oname=value` tokens, a token spanning lines),
+//! or does not read back as intended, the entry is re-rendered in
+//! postconf's folded layout (`postconf -Mf`) at the place of its first
+//! line; every argument group no edit touched keeps its original text, so
+//! the daemon sees what it saw before.
+//!
+//! New services go after a commented example of the same service and its
+//! commented continuation lines, when the next data line there starts a
+//! new entry (else the new entry would capture another entry's orphan
+//! `-o` lines, master.cf research §7), or at the end, after a missing final
+//! newline is added (postconf 3.7.11 glues the new entry onto the last
+//! line). New lines use the file's line ending.
+//!
+//! Finally the whole document is parsed again and every service compared
+//! with what the edits asked for; any difference is an error and nothing
+//! changes.
+
+use super::parse::{
+    self, analyze, classify, expects_value, option_end, split_nameval, valid_bool, valid_maxproc,
+    valid_wakeup, Analysis, LineKind, NArg,
+};
+use super::render::{self, Piece, PieceKind};
+use super::{MasterCf, ServiceType, NEW_LINE};
+use crate::postfix::list::tokens_q;
+use crate::postfix::space::is_space;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+/// One edit of master.cf. Every edit names its entries by `(name, type)`
+/// exactly as `postconf -M` does (the literal name: `smtp` and `25` are
+/// different entries), and applies to every duplicate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MasterEdit {
+    /// Add a new service (an error if one with this name/type exists).
+    Add(NewService),
+    /// Remove every entry with this name/type, with all its continuation
+    /// lines (comment lines inside it stay). Nothing to remove is no error.
+    Remove { name: String, kind: ServiceType },
+    /// Set one of the fields 3-8 to the text to write (`y`, `n`, `-`,
+    /// `60`, `60?`, `100`, a command name).
+    SetField {
+        name: String,
+        kind: ServiceType,
+        field: Field,
+        value: String,
+    },
+    /// Set a `-o name=value` option: every occurrence of that name in the
+    /// option section; a new one goes after the last option, before the
+    /// first non-option argument.
+    SetOption {
+        name: String,
+        kind: ServiceType,
+        option: String,
+        value: String,
+    },
+    /// Remove every `-o option=...` of that name from the option section.
+    RemoveOption {
+        name: String,
+        kind: ServiceType,
+        option: String,
+    },
+    /// Replace the arguments after the options (e.g. a pipe's
+    /// `flags=R user=vmail argv=/usr/bin/x ${recipient}`), keeping the
+    /// options. The first must not start with `-` (Postfix would read it
+    /// as an option) unless it is `--`.
+    SetArgs {
+        name: String,
+        kind: ServiceType,
+        args: Vec<String>,
+    },
+}
+
+impl MasterEdit {
+    /// The `(name, type)` the edit is about.
+    pub fn target(&self) -> (&str, ServiceType) {
+        match self {
+            MasterEdit::Add(s) => (&s.name, s.kind),
+            MasterEdit::Remove { name, kind }
+            | MasterEdit::SetField { name, kind, .. }
+            | MasterEdit::SetOption { name, kind, .. }
+            | MasterEdit::RemoveOption { name, kind, .. }
+            | MasterEdit::SetArgs { name, kind, .. } => (name, *kind),
+        }
+    }
+}
+
+/// The fields an edit can set (1 and 2, name and type, identify the entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// Field 3, `y`, `n` or `-`.
+    Private,
+    /// Field 4, `y`, `n` or `-`.
+    Unpriv,
+    /// Field 5, `y`, `n` or `-`.
+    Chroot,
+    /// Field 6: seconds, optionally followed by `?`, or `-`.
+    Wakeup,
+    /// Field 7: a number or `-`.
+    Maxproc,
+    /// Field 8: the daemon program.
+    Command,
+}
+
+impl Field {
+    /// Every field, in file order.
+    pub const ALL: [Field; 6] = [
+        Field::Private,
+        Field::Unpriv,
+        Field::Chroot,
+        Field::Wakeup,
+        Field::Maxproc,
+        Field::Command,
+    ];
+
+    /// Position in the entry (0-based: the name is 0, the command 7).
+    pub fn index(self) -> usize {
+        match self {
+            Field::Private => 2,
+            Field::Unpriv => 3,
+            Field::Chroot => 4,
+            Field::Wakeup => 5,
+            Field::Maxproc => 6,
+            Field::Command => 7,
+        }
+    }
+
+    /// The name `postconf -F` uses (`unprivileged`, `process_limit`, ...).
+    pub fn postconf_name(self) -> &'static str {
+        match self {
+            Field::Private => "private",
+            Field::Unpriv => "unprivileged",
+            Field::Chroot => "chroot",
+            Field::Wakeup => "wakeup",
+            Field::Maxproc => "process_limit",
+            Field::Command => "command",
+        }
+    }
+
+    /// Check a value for this field: what postconf accepts, less what
+    /// master(8) refuses (`?` and `-?` wakeups, a `-` command).
+    pub fn check(self, value: &str) -> Result<(), MasterEditError> {
+        let v = value.as_bytes();
+        let expected = match self {
+            Field::Private | Field::Unpriv | Field::Chroot => {
+                if valid_bool(v) {
+                    return Ok(());
+                }
+                "y, n or -"
+            }
+            Field::Wakeup => {
+                let digits = v.strip_suffix(b"?").unwrap_or(v);
+                if v == b"-" || (!digits.is_empty() && digits.iter().all(u8::is_ascii_digit)) {
+                    return Ok(());
+                }
+                "a number of seconds, optionally followed by ? (e.g. 60 or 1000?), or -"
+            }
+            Field::Maxproc => {
+                if !v.is_empty() && valid_maxproc(v) {
+                    return Ok(());
+                }
+                "a number of processes, or - for default_process_limit"
+            }
+            Field::Command => {
+                let ok = !v.is_empty()
+                    && v != b"-"
+                    && v[0] != b'#'
+                    && v.iter()
+                        .all(|&b| !is_space(b) && !b.is_ascii_control() && b != b'{' && b != b'}');
+                if ok {
+                    return Ok(());
+                }
+                "a program name without whitespace, braces or a leading # (arguments go in args)"
+            }
+        };
+        Err(MasterEditError::BadField {
+            field: self,
+            value: value.to_string(),
+            expected,
+        })
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.postconf_name())
+    }
+}
+
+/// A service to add. Fields are the text to write (`-` for the default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewService {
+    pub name: String,
+    pub kind: ServiceType,
+    pub private: String,
+    pub unpriv: String,
+    pub chroot: String,
+    pub wakeup: String,
+    pub maxproc: String,
+    pub command: String,
+    /// The `-o name=value` options, in order.
+    pub options: Vec<(String, String)>,
+    /// The arguments after the options.
+    pub args: Vec<String>,
+}
+
+/// Why an edit was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MasterEditError {
+    #[error(
+        "no service {name}/{kind} in master.cf (postconf -M lists the services; add it first)"
+    )]
+    NoSuchService { name: String, kind: ServiceType },
+    #[error("service {name}/{kind} already exists (line {line}); edit its fields and options instead of adding it")]
+    AlreadyExists {
+        name: String,
+        kind: ServiceType,
+        line: usize,
+    },
+    #[error("invalid service name {name:?}: {problem}")]
+    BadServiceName { name: String, problem: &'static str },
+    #[error("invalid {field} field {value:?}: expected {expected}")]
+    BadField {
+        field: Field,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("invalid option name {option:?}: {problem}")]
+    BadOptionName {
+        option: String,
+        problem: &'static str,
+    },
+    #[error("invalid value for option {option}: {value:?} {problem}")]
+    BadOptionValue {
+        option: String,
+        value: String,
+        problem: &'static str,
+    },
+    #[error("invalid argument {arg:?}: {problem}")]
+    BadArgument { arg: String, problem: &'static str },
+    #[error("internal error: the edited entry {name}/{kind} would not read back as intended ({detail}); nothing was changed")]
+    Internal {
+        name: String,
+        kind: ServiceType,
+        detail: String,
+    },
+}
+
+/// A batch of edits was refused: the index of the edit and why. Nothing
+/// was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("master.cf edit {index}: {error}")]
+pub struct MasterBatchError {
+    pub index: usize,
+    pub error: MasterEditError,
+}
+
+impl MasterCf {
+    /// Apply every edit in one pass, in order (a later edit sees what the
+    /// earlier ones did: `Remove` then `Add` of one service replaces it,
+    /// `Add` then `SetOption` edits the new service). All or nothing: on
+    /// error the document is unchanged and the error names the edit.
+    ///
+    /// Returns, for each physical line of the result, the index (0-based)
+    /// of the line of the old document it is unchanged from, or
+    /// [`NEW_LINE`] for a line the edits wrote or changed (a last line that
+    /// gained its line ending included). Kept lines keep their order.
+    pub fn apply_edits(&mut self, edits: &[MasterEdit]) -> Result<Vec<u32>, MasterBatchError> {
+        let mut batch = Batch::new(self);
+        for (index, edit) in edits.iter().enumerate() {
+            batch
+                .apply(edit)
+                .map_err(|error| MasterBatchError { index, error })?;
+        }
+        let (bytes, origin, expected) = batch.assemble();
+        let internal = |detail: String| {
+            // Blame the last edit that touched the first mismatching
+            // service; the batch as a whole failed.
+            MasterBatchError {
+                index: edits.len().saturating_sub(1),
+                error: MasterEditError::Internal {
+                    name: String::new(),
+                    kind: ServiceType::Unix,
+                    detail,
+                },
+            }
+        };
+        let lines = parse::split_lines(&bytes);
+        let parsed = parse::parse(&bytes, &lines);
+        if let Some(e) = parsed.errors.first() {
+            return Err(internal(format!("the result does not parse: {e}")));
+        }
+        let got: Vec<Semantic> = parsed
+            .data_lines
+            .iter()
+            .map(|dl| {
+                let texts: Vec<&[u8]> = dl
+                    .iter()
+                    .map(|&i| &bytes[lines[i].start..lines[i].end])
+                    .collect();
+                analyze_slots(&texts).map(|a| a.semantic())
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(|| internal("an entry of the result does not parse".to_string()))?;
+        if got != expected {
+            let at = got
+                .iter()
+                .zip(&expected)
+                .position(|(g, e)| g != e)
+                .unwrap_or(got.len().min(expected.len()));
+            return Err(internal(format!(
+                "service {} of the result differs from what was asked",
+                at + 1
+            )));
+        }
+        self.bytes = bytes;
+        self.lines = lines;
+        self.services = parsed.services;
+        self.data_lines = parsed.data_lines;
+        self.warnings = parsed.warnings;
+        Ok(origin)
+    }
+}
+
+/// What an entry means to postconf: its 8 fields and normalized arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Semantic {
+    fields: Vec<Vec<u8>>,
+    args: Vec<Vec<u8>>,
+}
+
+impl Analysis {
+    fn semantic(&self) -> Semantic {
+        Semantic {
+            fields: self.fields.clone(),
+            args: self.args.iter().map(|a| a.text.clone()).collect(),
+        }
+    }
+}
+
+/// One data line of an entry being edited.
+#[derive(Debug, Clone)]
+struct Slot {
+    /// The old line at whose place this line is written.
+    anchor: usize,
+    text: Vec<u8>,
+    /// `Some(i)` while the line is old line `i`, unchanged.
+    origin: Option<usize>,
+    /// `Some(i)` while the line is old line `i`, possibly with tokens
+    /// replaced (it keeps that line's missing final newline).
+    in_place: Option<usize>,
+}
+
+/// Where a new service goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// Before this old line.
+    Before(usize),
+    /// At the end of the file.
+    End,
+}
+
+#[derive(Debug, Clone)]
+struct Work {
+    name: Vec<u8>,
+    kind: Vec<u8>,
+    /// The entry's lines; `None` while untouched.
+    slots: Option<Vec<Slot>>,
+    removed: bool,
+    /// `None` for entries of the old document.
+    placement: Option<Placement>,
+    /// The old entry's first line (for messages and ordering).
+    first_line: usize,
+}
+
+struct Batch<'a> {
+    doc: &'a MasterCf,
+    crlf: bool,
+    entries: Vec<Work>,
+    /// Commented examples found so far, by `(name, type)`.
+    examples: HashMap<(String, ServiceType), Placement>,
+}
+
+impl<'a> Batch<'a> {
+    fn new(doc: &'a MasterCf) -> Self {
+        let entries = doc
+            .services
+            .iter()
+            .zip(&doc.data_lines)
+            .map(|(_, dl)| {
+                let first = doc.line_text(dl[0]);
+                let mut tokens = tokens_q(first, parse::is_master_blank).map(|(_, t)| t.to_vec());
+                Work {
+                    name: tokens.next().unwrap_or_default(),
+                    kind: tokens.next().unwrap_or_default(),
+                    slots: None,
+                    removed: false,
+                    placement: None,
+                    first_line: dl[0],
+                }
+            })
+            .collect();
+        Batch {
+            doc,
+            crlf: doc.uses_crlf(),
+            entries,
+            examples: HashMap::new(),
+        }
+    }
+
+    /// Indices of the live entries named `name/kind`.
+    fn targets(&self, name: &str, kind: ServiceType) -> Vec<usize> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| {
+                !w.removed && w.name == name.as_bytes() && w.kind == kind.as_str().as_bytes()
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn apply(&mut self, edit: &MasterEdit) -> Result<(), MasterEditError> {
+        let (name, kind) = edit.target();
+        let op = match edit {
+            MasterEdit::Add(new) => return self.add(new),
+            MasterEdit::Remove { .. } => {
+                for i in self.targets(name, kind) {
+                    self.entries[i].removed = true;
+                }
+                return Ok(());
+            }
+            MasterEdit::SetField { field, value, .. } => {
+                field.check(value)?;
+                Op::SetField(*field, value.as_bytes().to_vec())
+            }
+            MasterEdit::SetOption { option, value, .. } => {
+                check_option_name(option)?;
+                check_option_value(option, value)?;
+                Op::SetOption(option.as_bytes().to_vec(), value.as_bytes().to_vec())
+            }
+            MasterEdit::RemoveOption { option, .. } => {
+                check_option_name(option)?;
+                Op::RemoveOption(option.as_bytes().to_vec())
+            }
+            MasterEdit::SetArgs { args, .. } => {
+                check_args(args)?;
+                Op::SetArgs(args.iter().map(|a| a.as_bytes().to_vec()).collect())
+            }
+        };
+        let targets = self.targets(name, kind);
+        if targets.is_empty() {
+            return Err(MasterEditError::NoSuchService {
+                name: name.to_string(),
+                kind,
+            });
+        }
+        for i in targets {
+            let slots = match self.entries[i].slots.take() {
+                Some(slots) => slots,
+                None => self.doc.data_lines[i]
+                    .iter()
+                    .map(|&l| Slot {
+                        anchor: l,
+                        text: self.doc.line_text(l).to_vec(),
+                        origin: Some(l),
+                        in_place: Some(l),
+                    })
+                    .collect(),
+            };
+            let edited =
+                edit_entry(slots, &op, self.crlf).map_err(|detail| MasterEditError::Internal {
+                    name: name.to_string(),
+                    kind,
+                    detail,
+                })?;
+            self.entries[i].slots = Some(edited);
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, new: &NewService) -> Result<(), MasterEditError> {
+        check_service_name(&new.name)?;
+        for (field, value) in [
+            (Field::Private, &new.private),
+            (Field::Unpriv, &new.unpriv),
+            (Field::Chroot, &new.chroot),
+            (Field::Wakeup, &new.wakeup),
+            (Field::Maxproc, &new.maxproc),
+            (Field::Command, &new.command),
+        ] {
+            field.check(value)?;
+        }
+        for (option, value) in &new.options {
+            check_option_name(option)?;
+            check_option_value(option, value)?;
+        }
+        check_args(&new.args)?;
+        if let Some(&i) = self.targets(&new.name, new.kind).first() {
+            return Err(MasterEditError::AlreadyExists {
+                name: new.name.clone(),
+                kind: new.kind,
+                line: self.entries[i].first_line + 1,
+            });
+        }
+        let fields: [&[u8]; 8] = [
+            new.name.as_bytes(),
+            new.kind.as_str().as_bytes(),
+            new.private.as_bytes(),
+            new.unpriv.as_bytes(),
+            new.chroot.as_bytes(),
+            new.wakeup.as_bytes(),
+            new.maxproc.as_bytes(),
+            new.command.as_bytes(),
+        ];
+        let mut model = Model {
+            fields: fields.iter().map(|f| f.to_vec()).collect(),
+            args: Vec::new(),
+            units: Vec::new(),
+            dirty: HashSet::new(),
+        };
+        for (option, value) in &new.options {
+            model.push_fresh(b"-o".to_vec());
+            model.push_fresh([option.as_bytes(), b"=", value.as_bytes()].concat());
+        }
+        for arg in &new.args {
+            model.push_fresh(arg.as_bytes().to_vec());
+        }
+        let expected = model.semantic();
+        let lines = model.render(render::DEFAULT_INDENT);
+        let slots: Vec<Slot> = lines
+            .into_iter()
+            .map(|text| new_slot(0, text, self.crlf))
+            .collect();
+        if slots_semantic(&slots).as_ref() != Some(&expected) {
+            return Err(MasterEditError::Internal {
+                name: new.name.clone(),
+                kind: new.kind,
+                detail: "the new entry does not read back as written".to_string(),
+            });
+        }
+        let key = (new.name.clone(), new.kind);
+        let placement = match self.examples.get(&key) {
+            Some(p) => *p,
+            None => {
+                let p = placement(self.doc, &new.name, new.kind);
+                self.examples.insert(key, p);
+                p
+            }
+        };
+        self.entries.push(Work {
+            name: new.name.as_bytes().to_vec(),
+            kind: new.kind.as_str().as_bytes().to_vec(),
+            slots: Some(slots),
+            removed: false,
+            placement: Some(placement),
+            first_line: usize::MAX,
+        });
+        Ok(())
+    }
+
+    /// The new bytes, the origin of each line, and the services they must
+    /// read as.
+    fn assemble(self) -> (Vec<u8>, Vec<u32>, Vec<Semantic>) {
+        let doc = self.doc;
+        let n = doc.lines.len();
+        // Old line -> the touched entry whose data line it is.
+        let mut owner: Vec<Option<usize>> = vec![None; n];
+        // Old line -> the old entry it starts.
+        let mut starts: Vec<Option<usize>> = vec![None; n];
+        for (e, dl) in doc.data_lines.iter().enumerate() {
+            starts[dl[0]] = Some(e);
+            let w = &self.entries[e];
+            if w.removed || w.slots.is_some() {
+                for &l in dl {
+                    owner[l] = Some(e);
+                }
+            }
+        }
+        let mut before: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut appended: Vec<usize> = Vec::new();
+        for (e, w) in self.entries.iter().enumerate().skip(doc.data_lines.len()) {
+            if w.removed {
+                continue;
+            }
+            match w.placement {
+                Some(Placement::Before(at)) if at < n => before.entry(at).or_default().push(e),
+                _ => appended.push(e),
+            }
+        }
+        // (text, origin, is old line n-1 edited in place or kept)
+        let mut out: Vec<(Vec<u8>, Option<usize>, bool)> = Vec::with_capacity(n + 8);
+        let mut expected: Vec<Semantic> = Vec::with_capacity(self.entries.len());
+        let semantic_of = |e: usize| -> Semantic {
+            let w = &self.entries[e];
+            match &w.slots {
+                Some(slots) => slots_semantic(slots),
+                None => {
+                    let texts: Vec<&[u8]> = doc.data_lines[e]
+                        .iter()
+                        .map(|&l| doc.line_text(l))
+                        .collect();
+                    analyze_slots(&texts).map(|a| a.semantic())
+                }
+            }
+            // A parsed entry always analyzes; an edited one was checked.
+            .unwrap_or(Semantic {
+                fields: Vec::new(),
+                args: Vec::new(),
+            })
+        };
+        let last = n.checked_sub(1);
+        let push_new = |out: &mut Vec<(Vec<u8>, Option<usize>, bool)>, e: usize| {
+            for slot in self.entries[e].slots.iter().flatten() {
+                out.push((slot.text.clone(), None, false));
+            }
+        };
+        for i in 0..n {
+            for &e in before.get(&i).into_iter().flatten() {
+                expected.push(semantic_of(e));
+                push_new(&mut out, e);
+            }
+            if let Some(e) = starts[i] {
+                if !self.entries[e].removed {
+                    expected.push(semantic_of(e));
+                }
+            }
+            match owner[i] {
+                Some(e) => {
+                    let w = &self.entries[e];
+                    if w.removed {
+                        continue;
+                    }
+                    for slot in w.slots.iter().flatten().filter(|s| s.anchor == i) {
+                        out.push((
+                            slot.text.clone(),
+                            slot.origin,
+                            slot.in_place.is_some() && slot.in_place == last,
+                        ));
+                    }
+                }
+                None => out.push((doc.line_text(i).to_vec(), Some(i), Some(i) == last)),
+            }
+        }
+        for &e in &appended {
+            expected.push(semantic_of(e));
+            push_new(&mut out, e);
+        }
+        // Only the last line can lack its LF: the old last line keeps that
+        // when it is still last; anywhere else it gains an LF (CR LF in a
+        // CRLF file).
+        let unterminated = doc.lines.last().is_some_and(|l| !l.lf);
+        let mut final_lf = true;
+        if unterminated {
+            if let Some(pos) = out.iter().position(|(_, _, was_last)| *was_last) {
+                if pos + 1 == out.len() {
+                    final_lf = false;
+                } else {
+                    let line = &mut out[pos];
+                    if self.crlf && line.0.last() != Some(&b'\r') {
+                        line.0.push(b'\r');
+                    }
+                    line.1 = None;
+                }
+            }
+        }
+        let mut bytes = Vec::with_capacity(doc.bytes.len() + 256);
+        let mut origin = Vec::with_capacity(out.len());
+        let count = out.len();
+        for (k, (text, from, _)) in out.into_iter().enumerate() {
+            bytes.extend_from_slice(&text);
+            if k + 1 < count || final_lf {
+                bytes.push(b'\n');
+            }
+            origin.push(from.map_or(NEW_LINE, |i| u32::try_from(i).unwrap_or(NEW_LINE)));
+        }
+        (bytes, origin, expected)
+    }
+}
+
+/// An edit of one entry, with values checked.
+#[derive(Debug, Clone)]
+enum Op {
+    SetField(Field, Vec<u8>),
+    SetOption(Vec<u8>, Vec<u8>),
+    RemoveOption(Vec<u8>),
+    SetArgs(Vec<Vec<u8>>),
+}
+
+/// The entry's slots analyzed: the logical line joined from them, and the
+/// offset of each slot in it.
+struct Analyzed {
+    analysis: Analysis,
+    /// The logical line.
+    text: Vec<u8>,
+    starts: Vec<usize>,
+    lens: Vec<usize>,
+}
+
+impl Analyzed {
+    fn semantic(&self) -> Semantic {
+        self.analysis.semantic()
+    }
+
+    /// `(slot, start, end)` of raw token `t` when it lies on one line.
+    fn locate(&self, t: usize) -> Option<(usize, usize, usize)> {
+        let (start, end) = *self.analysis.tokens.get(t)?;
+        let slot = self.starts.iter().rposition(|&s| s <= start)?;
+        let base = self.starts[slot];
+        (end - base <= self.lens[slot]).then_some((slot, start - base, end - base))
+    }
+
+    /// The bytes of raw token `t`.
+    fn token(&self, t: usize) -> &[u8] {
+        self.analysis
+            .tokens
+            .get(t)
+            .map_or(&[][..], |&(s, e)| &self.text[s..e])
+    }
+
+    /// The slot holding the last byte of raw token `t`.
+    fn end_slot(&self, t: usize) -> Option<usize> {
+        let (_, end) = *self.analysis.tokens.get(t)?;
+        self.starts.iter().rposition(|&s| s < end)
+    }
+}
+
+/// Analyze an entry's lines as readllines would join them: the first must
+/// start an entry, the others must be continuation lines.
+fn analyze_slots<T: AsRef<[u8]>>(texts: &[T]) -> Option<Analyzed> {
+    let mut text = Vec::new();
+    let mut starts = Vec::with_capacity(texts.len());
+    let mut lens = Vec::with_capacity(texts.len());
+    for (k, t) in texts.iter().enumerate() {
+        let t = t.as_ref();
+        let kind = classify(t);
+        let want = if k == 0 {
+            LineKind::Start
+        } else {
+            LineKind::Continuation
+        };
+        if kind != want || t.contains(&b'\n') {
+            return None;
+        }
+        starts.push(text.len());
+        lens.push(t.len());
+        text.extend_from_slice(t);
+    }
+    let analysis = analyze(&text, &mut |_, _| {}).ok()?;
+    Some(Analyzed {
+        analysis,
+        text,
+        starts,
+        lens,
+    })
+}
+
+fn slots_semantic(slots: &[Slot]) -> Option<Semantic> {
+    let texts: Vec<&[u8]> = slots.iter().map(|s| s.text.as_slice()).collect();
+    analyze_slots(&texts).map(|a| a.semantic())
+}
+
+fn new_slot(anchor: usize, mut text: Vec<u8>, crlf: bool) -> Slot {
+    if crlf {
+        text.push(b'\r');
+    }
+    Slot {
+        anchor,
+        text,
+        origin: None,
+        in_place: None,
+    }
+}
+
+/// Apply one edit to an entry's slots: the smallest change of text that
+/// reads back as intended, else a re-render. `Err` is an internal error.
+fn edit_entry(slots: Vec<Slot>, op: &Op, crlf: bool) -> Result<Vec<Slot>, String> {
+    let current = analyze_slots(&slots.iter().map(|s| &s.text).collect::<Vec<_>>())
+        .ok_or_else(|| "the entry does not parse".to_string())?;
+    let expected = expected_after(&current.semantic(), op);
+    if expected == current.semantic() {
+        return Ok(slots);
+    }
+    if let Some(candidate) = minimal(&slots, &current, op, crlf) {
+        if slots_semantic(&candidate).as_ref() == Some(&expected) {
+            return Ok(candidate);
+        }
+    }
+    let candidate = rerender(&slots, &current, op, crlf);
+    if slots_semantic(&candidate).as_ref() == Some(&expected) {
+        Ok(candidate)
+    } else {
+        Err(format!(
+            "re-rendered as {:?}",
+            String::from_utf8_lossy(
+                &candidate
+                    .iter()
+                    .map(|s| s.text.as_slice())
+                    .collect::<Vec<_>>()
+                    .join(&b"\n"[..])
+            )
+        ))
+    }
+}
+
+/// Positions `i` of the `-o` arguments (value at `i + 1`) in the option
+/// section whose value names `option`.
+fn occurrences<T: AsRef<[u8]>>(args: &[T], option: &[u8]) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        let arg = arg.as_ref();
+        if arg.first() != Some(&b'-') || arg == b"--" {
+            break;
+        }
+        if expects_value(arg) && i + 1 < args.len() {
+            if arg == b"-o"
+                && split_nameval(args[i + 1].as_ref()).is_ok_and(|(name, _)| name == option)
+            {
+                found.push(i);
+            }
+            i += 1;
+        }
+        i += 1;
+    }
+    found
+}
+
+fn option_end_of<T: AsRef<[u8]>>(args: &[T]) -> usize {
+    let narg: Vec<NArg> = args
+        .iter()
+        .map(|a| NArg {
+            text: a.as_ref().to_vec(),
+            raw: 0,
+        })
+        .collect();
+    option_end(&narg)
+}
+
+/// What the entry must mean after `op`.
+fn expected_after(current: &Semantic, op: &Op) -> Semantic {
+    let mut s = current.clone();
+    match op {
+        Op::SetField(field, value) => s.fields[field.index()] = value.clone(),
+        Op::SetOption(option, value) => {
+            let found = occurrences(&s.args, option);
+            let text = [option.as_slice(), b"=", value].concat();
+            if found.is_empty() {
+                let k = option_end_of(&s.args);
+                s.args.splice(k..k, [b"-o".to_vec(), text]);
+            } else {
+                for i in found {
+                    s.args[i + 1] = text.clone();
+                }
+            }
+        }
+        Op::RemoveOption(option) => {
+            for i in occurrences(&s.args, option).into_iter().rev() {
+                s.args.drain(i..i + 2);
+            }
+        }
+        Op::SetArgs(args) => {
+            let k = option_end_of(&s.args);
+            s.args.truncate(k);
+            s.args.extend(args.iter().cloned());
+        }
+    }
+    s
+}
+
+/// The continuation indent of an entry: the leading blanks of its first
+/// continuation line, or 4 spaces.
+fn entry_indent(slots: &[Slot]) -> Vec<u8> {
+    slots
+        .get(1)
+        .map(|s| {
+            s.text
+                .iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .copied()
+                .collect::<Vec<u8>>()
+        })
+        .filter(|i| !i.is_empty())
+        .unwrap_or_else(|| render::DEFAULT_INDENT.to_vec())
+}
+
+/// The smallest change of text for `op`, or `None` when there is none.
+fn minimal(slots: &[Slot], cur: &Analyzed, op: &Op, crlf: bool) -> Option<Vec<Slot>> {
+    let a = &cur.analysis;
+    let mut out = slots.to_vec();
+    match op {
+        Op::SetField(field, value) => {
+            let (slot, s, e) = cur.locate(field.index())?;
+            replace_in_slot(&mut out[slot], s, e, value);
+        }
+        Op::SetOption(option, value) => {
+            let found = occurrences(&a.args.iter().map(|x| &x.text).collect::<Vec<_>>(), option);
+            let token = render::option_value(option, value);
+            if found.is_empty() {
+                let k = a.option_end();
+                let after = match k.checked_sub(1) {
+                    Some(last) => cur.end_slot(a.args[last].raw)?,
+                    None => cur.end_slot(7)?,
+                };
+                if let Some(first) = a.args.get(k) {
+                    let (start, _) = a.tokens[first.raw];
+                    let shares_token = k > 0 && a.args[k - 1].raw == first.raw;
+                    let start_slot = cur.starts.iter().rposition(|&s| s <= start)?;
+                    if shares_token || start_slot <= after {
+                        return None;
+                    }
+                }
+                let text = [entry_indent(slots).as_slice(), b"-o ", &token].concat();
+                out.insert(after + 1, new_slot(out[after].anchor, text, crlf));
+            } else {
+                // Right to left, so offsets on a line stay valid.
+                let mut places = Vec::new();
+                for i in found {
+                    let (opt, val) = (&a.args[i], &a.args[i + 1]);
+                    if cur.token(opt.raw) != b"-o" || opt.raw == val.raw {
+                        return None;
+                    }
+                    places.push(cur.locate(val.raw)?);
+                }
+                places.sort_unstable();
+                for &(slot, s, e) in places.iter().rev() {
+                    replace_in_slot(&mut out[slot], s, e, &token);
+                }
+            }
+        }
+        Op::RemoveOption(option) => {
+            let found = occurrences(&a.args.iter().map(|x| &x.text).collect::<Vec<_>>(), option);
+            // Token ranges to delete, per slot.
+            let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
+            for i in found {
+                let (opt, val) = (&a.args[i], &a.args[i + 1]);
+                if cur.token(opt.raw) != b"-o" || opt.raw == val.raw {
+                    return None;
+                }
+                let o = cur.locate(opt.raw)?;
+                let v = cur.locate(val.raw)?;
+                if o.0 == v.0 {
+                    ranges.push((o.0, o.1, v.2));
+                } else {
+                    ranges.push(o);
+                    ranges.push(v);
+                }
+            }
+            ranges.sort_unstable();
+            for &(slot, s, e) in ranges.iter().rev() {
+                delete_in_slot(&mut out[slot], s, e);
+            }
+            let mut k = 0;
+            out.retain(|slot| {
+                k += 1;
+                k == 1 || !slot.text.iter().all(|&b| is_space(b))
+            });
+        }
+        Op::SetArgs(args) => {
+            let k = a.option_end();
+            let words: Vec<Vec<u8>> = args.iter().map(|w| render::argument(w)).collect();
+            let indent = entry_indent(slots);
+            let at = match a.args.get(k) {
+                None => out.len(),
+                Some(first) => {
+                    if k > 0 && a.args[k - 1].raw == first.raw {
+                        return None;
+                    }
+                    let (slot, s, _) = cur.locate(first.raw)?;
+                    let leading = &out[slot].text[..s];
+                    if slot == 0 || !leading.iter().all(|&b| b == b' ' || b == b'\t') {
+                        return None;
+                    }
+                    slot
+                }
+            };
+            let anchor = out.get(at).map_or(out[at - 1].anchor, |s| s.anchor);
+            let new: Vec<Slot> = render::fill(&words, &indent)
+                .into_iter()
+                .map(|t| new_slot(anchor, t, crlf))
+                .collect();
+            out.splice(at.., new);
+        }
+    }
+    Some(out)
+}
+
+/// Replace bytes `s..e` of a line with `new`, moving the length difference
+/// into the run of spaces after it so the next token keeps its column
+/// (as far as there are spaces to take, and always one left).
+fn replace_in_slot(slot: &mut Slot, s: usize, e: usize, new: &[u8]) {
+    let text = &slot.text;
+    let mut ws_end = e;
+    while ws_end < text.len() && text[ws_end] == b' ' {
+        ws_end += 1;
+    }
+    let next_token = ws_end > e && ws_end < text.len() && !parse::is_master_blank(text[ws_end]);
+    let mut out = Vec::with_capacity(text.len() + new.len());
+    out.extend_from_slice(&text[..s]);
+    out.extend_from_slice(new);
+    if next_token {
+        let (old_len, ws) = (e - s, ws_end - e);
+        let spaces = if new.len() <= old_len {
+            ws + (old_len - new.len())
+        } else {
+            ws.saturating_sub(new.len() - old_len).max(1)
+        };
+        out.extend(std::iter::repeat_n(b' ', spaces));
+        out.extend_from_slice(&text[ws_end..]);
+    } else {
+        out.extend_from_slice(&text[e..]);
+    }
+    if out != slot.text {
+        slot.text = out;
+        slot.origin = None;
+    }
+}
+
+/// Delete bytes `s..e` of a line with the blanks after them (or, when
+/// nothing follows on the line, the blanks before them).
+fn delete_in_slot(slot: &mut Slot, s: usize, e: usize) {
+    let text = &slot.text;
+    let blank = |b: u8| b == b' ' || b == b'\t';
+    let mut e2 = e;
+    while e2 < text.len() && blank(text[e2]) {
+        e2 += 1;
+    }
+    let next_token = e2 < text.len() && !parse::is_master_blank(text[e2]);
+    let mut s2 = s;
+    if !next_token {
+        while s2 > 0 && blank(text[s2 - 1]) {
+            s2 -= 1;
+        }
+    }
+    let mut out = text[..s2].to_vec();
+    out.extend_from_slice(&text[e2..]);
+    slot.text = out;
+    slot.origin = None;
+}
+
+/// Re-render the entry in postconf's folded layout at the place of its
+/// first line, keeping the text of every argument group `op` leaves alone.
+fn rerender(slots: &[Slot], cur: &Analyzed, op: &Op, crlf: bool) -> Vec<Slot> {
+    let mut model = Model::from_analyzed(cur);
+    model.apply(op);
+    let anchor = slots[0].anchor;
+    model
+        .render(&entry_indent(slots))
+        .into_iter()
+        .map(|text| new_slot(anchor, text, crlf))
+        .collect()
+}
+
+/// An entry as fields and normalized arguments, each argument remembering
+/// the group of raw tokens ("unit") it came from, so untouched groups can
+/// be written back verbatim.
+#[derive(Debug, Clone)]
+struct Model {
+    fields: Vec<Vec<u8>>,
+    args: Vec<MArg>,
+    /// The original text of each unit (its raw tokens joined by a space).
+    units: Vec<Vec<u8>>,
+    /// Units an edit changed: their arguments are written afresh.
+    dirty: HashSet<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct MArg {
+    text: Vec<u8>,
+    unit: Option<usize>,
+}
+
+impl Model {
+    fn from_analyzed(cur: &Analyzed) -> Model {
+        let a = &cur.analysis;
+        let count = a.tokens.len();
+        // Raw token -> unit leader: an option and its value are one unit
+        // even when they are two raw tokens (`-o` `name=value`).
+        let mut leader: Vec<usize> = (0..count).collect();
+        for i in value_options(&a.args.iter().map(|x| &x.text).collect::<Vec<_>>()) {
+            let (lo, hi) = (a.args[i].raw, a.args[i + 1].raw);
+            for r in lo + 1..=hi.min(count - 1) {
+                leader[r] = leader[lo];
+            }
+        }
+        let mut unit_of: HashMap<usize, usize> = HashMap::new();
+        let mut units: Vec<Vec<u8>> = Vec::new();
+        for (r, &lead) in leader.iter().enumerate().skip(8) {
+            let u = *unit_of.entry(lead).or_insert_with(|| {
+                units.push(Vec::new());
+                units.len() - 1
+            });
+            if !units[u].is_empty() {
+                units[u].push(b' ');
+            }
+            units[u].extend_from_slice(cur.token(r));
+        }
+        Model {
+            fields: a.fields.clone(),
+            args: a
+                .args
+                .iter()
+                .map(|x| MArg {
+                    text: x.text.clone(),
+                    unit: unit_of.get(&leader[x.raw]).copied(),
+                })
+                .collect(),
+            units,
+            dirty: HashSet::new(),
+        }
+    }
+
+    fn push_fresh(&mut self, text: Vec<u8>) {
+        self.args.push(MArg { text, unit: None });
+    }
+
+    fn texts(&self) -> Vec<&[u8]> {
+        self.args.iter().map(|a| a.text.as_slice()).collect()
+    }
+
+    fn semantic(&self) -> Semantic {
+        Semantic {
+            fields: self.fields.clone(),
+            args: self.args.iter().map(|a| a.text.clone()).collect(),
+        }
+    }
+
+    fn touch(&mut self, i: usize) {
+        if let Some(u) = self.args.get(i).and_then(|a| a.unit) {
+            self.dirty.insert(u);
+        }
+    }
+
+    /// Inserting at `k` splits a unit: write it afresh.
+    fn touch_split(&mut self, k: usize) {
+        if k > 0 && k < self.args.len() && self.args[k - 1].unit == self.args[k].unit {
+            self.touch(k);
+        }
+    }
+
+    fn apply(&mut self, op: &Op) {
+        match op {
+            Op::SetField(field, value) => self.fields[field.index()] = value.clone(),
+            Op::SetOption(option, value) => {
+                let found = occurrences(&self.texts(), option);
+                let text = [option.as_slice(), b"=", value].concat();
+                if found.is_empty() {
+                    let k = option_end_of(&self.texts());
+                    self.touch_split(k);
+                    let fresh = [b"-o".to_vec(), text].map(|text| MArg { text, unit: None });
+                    self.args.splice(k..k, fresh);
+                } else {
+                    for i in found {
+                        self.touch(i + 1);
+                        self.args[i + 1].text = text.clone();
+                    }
+                }
+            }
+            Op::RemoveOption(option) => {
+                for i in occurrences(&self.texts(), option).into_iter().rev() {
+                    self.touch(i);
+                    self.touch(i + 1);
+                    self.args.drain(i..i + 2);
+                }
+            }
+            Op::SetArgs(args) => {
+                let k = option_end_of(&self.texts());
+                self.touch_split(k);
+                self.args.truncate(k);
+                for arg in args {
+                    self.push_fresh(arg.clone());
+                }
+            }
+        }
+    }
+
+    /// The argument pieces, for the folded layout.
+    fn pieces(&self) -> Vec<Piece> {
+        let texts = self.texts();
+        let k = option_end_of(&texts);
+        let with_value: HashSet<usize> = value_options(&texts).into_iter().collect();
+        let mut pieces = Vec::new();
+        let mut i = 0;
+        while i < self.args.len() {
+            let clean = self.args[i].unit.filter(|u| !self.dirty.contains(u));
+            if let Some(u) = clean {
+                let mut j = i;
+                while j < self.args.len() && self.args[j].unit == Some(u) {
+                    j += 1;
+                }
+                let text = &self.units[u];
+                // A group starting with `#` would be a comment at the start
+                // of a line: spell its arguments afresh instead.
+                if i < k || text.first() != Some(&b'#') {
+                    let kind = if i >= k {
+                        PieceKind::Arg
+                    } else if (i..j).any(|x| with_value.contains(&x)) {
+                        PieceKind::ValueOption
+                    } else {
+                        PieceKind::Option
+                    };
+                    pieces.push(Piece {
+                        text: text.clone(),
+                        kind,
+                    });
+                    i = j;
+                    continue;
+                }
+            }
+            let arg = &self.args[i].text;
+            if with_value.contains(&i) {
+                let value = &self.args[i + 1].text;
+                let spelled = if arg == b"-o" {
+                    render::existing_option_value(value)
+                } else {
+                    render::argument(value)
+                };
+                pieces.push(Piece {
+                    text: [arg.as_slice(), b" ", &spelled].concat(),
+                    kind: PieceKind::ValueOption,
+                });
+                i += 2;
+            } else if i < k {
+                pieces.push(Piece {
+                    text: arg.clone(),
+                    kind: PieceKind::Option,
+                });
+                i += 1;
+            } else {
+                pieces.push(Piece {
+                    text: render::argument(arg),
+                    kind: PieceKind::Arg,
+                });
+                i += 1;
+            }
+        }
+        pieces
+    }
+
+    /// The entry's lines (without line endings).
+    fn render(&self, indent: &[u8]) -> Vec<Vec<u8>> {
+        let f = |i: usize| self.fields[i].as_slice();
+        let first = render::fields_line([f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7)]);
+        render::fold(first, &self.pieces(), indent)
+    }
+}
+
+/// Positions of the options in the option section that take a value (the
+/// value is at the next position).
+fn value_options<T: AsRef<[u8]>>(args: &[T]) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        let arg = arg.as_ref();
+        if arg.first() != Some(&b'-') || arg == b"--" {
+            break;
+        }
+        if expects_value(arg) && i + 1 < args.len() {
+            found.push(i);
+            i += 1;
+        }
+        i += 1;
+    }
+    found
+}
+
+/// Where a new `name/kind` goes: after its last commented example (and the
+/// commented continuation lines under it) that ends at a logical-line
+/// boundary, else at the end.
+fn placement(doc: &MasterCf, name: &str, kind: ServiceType) -> Placement {
+    let n = doc.lines.len();
+    let examples: Vec<usize> = (0..n)
+        .filter(|&i| is_example(doc.line_text(i), name.as_bytes(), kind))
+        .collect();
+    for &example in examples.iter().rev() {
+        let mut at = example + 1;
+        while at < n && is_commented_continuation(doc.line_text(at)) {
+            at += 1;
+        }
+        // The next data line must start an entry, or a new entry here
+        // would capture continuation lines of another (orphan `-o` lines
+        // under a commented service belong to the entry before it).
+        let next = (at..n)
+            .map(|j| classify(doc.line_text(j)))
+            .find(|k| *k != LineKind::Trivia);
+        if next == Some(LineKind::Continuation) {
+            continue;
+        }
+        return if at < n {
+            Placement::Before(at)
+        } else {
+            Placement::End
+        };
+    }
+    Placement::End
+}
+
+/// `#name type private unpriv chroot wakeup maxproc command ...`: a
+/// commented-out entry for `name/kind` (valid fields, so prose does not
+/// match).
+fn is_example(text: &[u8], name: &[u8], kind: ServiceType) -> bool {
+    let Some(rest) = text.strip_prefix(b"#") else {
+        return false;
+    };
+    let tokens: Vec<&[u8]> = tokens_q(rest, parse::is_master_blank)
+        .map(|(_, t)| t)
+        .take(8)
+        .collect();
+    tokens.len() == 8
+        && tokens[0] == name
+        && tokens[1] == kind.as_str().as_bytes()
+        && tokens[2..5].iter().all(|t| valid_bool(t))
+        && valid_wakeup(tokens[5])
+        && valid_maxproc(tokens[6])
+}
+
+/// `#  -o name=value` under a commented example: `#`, a blank, and text.
+fn is_commented_continuation(text: &[u8]) -> bool {
+    text.first() == Some(&b'#')
+        && matches!(text.get(1), Some(b' ' | b'\t'))
+        && !text[1..].iter().all(|&b| is_space(b))
+}
+
+fn check_service_name(name: &str) -> Result<(), MasterEditError> {
+    let b = name.as_bytes();
+    let problem = if b.is_empty() {
+        Some("it is empty")
+    } else if b.iter().any(|&c| is_space(c) || c.is_ascii_control()) {
+        Some("it contains whitespace or a control character")
+    } else if b[0] == b'#' {
+        Some("it starts with # (the line would be a comment)")
+    } else if b.contains(&b'=') {
+        Some("it contains '=' (postconf cannot edit a master.cf with such a name)")
+    } else if b.contains(&b'/') {
+        Some("it contains '/' (postconf cannot name it; use a name without '/')")
+    } else if b.iter().any(|&c| c == b'{' || c == b'}') {
+        Some("it contains braces")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(MasterEditError::BadServiceName {
+            name: name.to_string(),
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn check_option_name(option: &str) -> Result<(), MasterEditError> {
+    let b = option.as_bytes();
+    let problem = if b.is_empty() {
+        Some("it is empty")
+    } else if b.iter().any(|&c| is_space(c) || c.is_ascii_control()) {
+        Some("it contains whitespace or a control character")
+    } else if b.contains(&b'=') {
+        Some("it contains '='")
+    } else if b.iter().any(|&c| c == b'{' || c == b'}') {
+        Some("it contains braces")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(MasterEditError::BadOptionName {
+            option: option.to_string(),
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// What is wrong with a value for master.cf, if anything: characters that
+/// would end the line or that Postfix drops, and unbalanced braces.
+fn value_problem(value: &[u8]) -> Option<&'static str> {
+    if value.contains(&b'\n') {
+        Some("contains a newline; master.cf values are one line")
+    } else if value.contains(&b'\r') {
+        Some("contains a carriage return")
+    } else if value.contains(&0) {
+        Some("contains a NUL byte")
+    } else if value.iter().any(|&b| b == 0x0b || b == 0x0c) {
+        Some("contains a vertical tab or form feed")
+    } else if value.first().is_some_and(|&b| is_space(b))
+        || value.last().is_some_and(|&b| is_space(b))
+    {
+        Some("starts or ends with whitespace, which Postfix drops; trim it")
+    } else if !balanced(value) {
+        Some("has unbalanced braces: every '{' needs a later '}' and every '}' an earlier '{'")
+    } else {
+        None
+    }
+}
+
+fn balanced(value: &[u8]) -> bool {
+    let mut level = 0usize;
+    for &b in value {
+        match b {
+            b'{' => level += 1,
+            b'}' => match level.checked_sub(1) {
+                Some(l) => level = l,
+                None => return false,
+            },
+            _ => {}
+        }
+    }
+    level == 0
+}
+
+fn check_option_value(option: &str, value: &str) -> Result<(), MasterEditError> {
+    match value_problem(value.as_bytes()) {
+        Some(problem) => Err(MasterEditError::BadOptionValue {
+            option: option.to_string(),
+            value: value.to_string(),
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn check_args(args: &[String]) -> Result<(), MasterEditError> {
+    for arg in args {
+        if let Some(problem) = value_problem(arg.as_bytes()) {
+            return Err(MasterEditError::BadArgument {
+                arg: arg.clone(),
+                problem,
+            });
+        }
+    }
+    match args.first() {
+        Some(first) if first.starts_with('-') && first != "--" => {
+            Err(MasterEditError::BadArgument {
+                arg: first.clone(),
+                problem: "the first argument starts with '-', so Postfix would read it as a daemon option; set -o options with SetOption",
+            })
+        }
+        _ => Ok(()),
+    }
+}
