@@ -1456,3 +1456,641 @@ fn check_args(args: &[String]) -> Result<(), MasterEditError> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `given(src).edit(...)` helpers in the toml_edit style.
+    fn edited(src: &str, edits: &[MasterEdit]) -> String {
+        let mut doc = MasterCf::parse(src.as_bytes()).expect("test input parses");
+        doc.apply_edits(edits)
+            .unwrap_or_else(|e| panic!("{e}\n--- input ---\n{src}"));
+        let out = String::from_utf8(doc.to_bytes()).expect("utf-8");
+        // The document equals a fresh parse of its own bytes.
+        assert_eq!(doc, MasterCf::parse(out.as_bytes()).expect("result parses"));
+        // Applying the same edits again changes nothing (no Add in them).
+        if !edits.iter().any(|e| matches!(e, MasterEdit::Add(_))) {
+            let mut again = doc.clone();
+            let origin = again.apply_edits(edits).expect("second application");
+            assert_eq!(again.to_bytes(), out.as_bytes(), "not idempotent");
+            let n = u32::try_from(origin.len()).unwrap();
+            assert_eq!(origin, (0..n).collect::<Vec<_>>());
+        }
+        out
+    }
+
+    fn refused(src: &str, edits: &[MasterEdit]) -> MasterBatchError {
+        let mut doc = MasterCf::parse(src.as_bytes()).expect("test input parses");
+        let before = doc.clone();
+        let err = doc.apply_edits(edits).expect_err("must be refused");
+        assert_eq!(doc, before, "a refused batch changed the document");
+        err
+    }
+
+    fn field(name: &str, kind: ServiceType, field: Field, value: &str) -> MasterEdit {
+        MasterEdit::SetField {
+            name: name.into(),
+            kind,
+            field,
+            value: value.into(),
+        }
+    }
+
+    fn option(name: &str, kind: ServiceType, option: &str, value: &str) -> MasterEdit {
+        MasterEdit::SetOption {
+            name: name.into(),
+            kind,
+            option: option.into(),
+            value: value.into(),
+        }
+    }
+
+    fn remove_option(name: &str, kind: ServiceType, option: &str) -> MasterEdit {
+        MasterEdit::RemoveOption {
+            name: name.into(),
+            kind,
+            option: option.into(),
+        }
+    }
+
+    fn args(name: &str, kind: ServiceType, args: &[&str]) -> MasterEdit {
+        MasterEdit::SetArgs {
+            name: name.into(),
+            kind,
+            args: args.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    fn remove(name: &str, kind: ServiceType) -> MasterEdit {
+        MasterEdit::Remove {
+            name: name.into(),
+            kind,
+        }
+    }
+
+    fn new_service(name: &str, kind: ServiceType, command: &str) -> NewService {
+        NewService {
+            name: name.into(),
+            kind,
+            private: "n".into(),
+            unpriv: "-".into(),
+            chroot: "y".into(),
+            wakeup: "-".into(),
+            maxproc: "-".into(),
+            command: command.into(),
+            options: Vec::new(),
+            args: Vec::new(),
+        }
+    }
+
+    use ServiceType::{Inet, Unix};
+
+    const DEBIAN_PART: &str = "\
+# header
+smtp      inet  n       -       y       -       -       smtpd
+#smtp      inet  n       -       y       -       1       postscreen
+#submission inet n       -       y       -       -       smtpd
+#  -o syslog_name=postfix/submission
+#  -o smtpd_tls_security_level=encrypt
+#     Instead of specifying complex smtpd_<xxx>_restrictions here,
+#  -o milter_macro_daemon_name=ORIGINATING
+#smtps     inet  n       -       y       -       -       smtpd
+pickup    unix  n       -       y       60      1       pickup
+relay     unix  -       -       y       -       -       smtp
+        -o syslog_name=postfix/$service_name
+#       -o smtp_helo_timeout=5 -o smtp_connect_timeout=5
+showq     unix  n       -       y       -       -       showq
+maildrop  unix  -       n       n       -       -       pipe
+  flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient}
+#
+# comment after maildrop
+";
+
+    #[test]
+    fn no_edits_no_change() {
+        let mut doc = MasterCf::parse(DEBIAN_PART.as_bytes()).unwrap();
+        let origin = doc.apply_edits(&[]).unwrap();
+        assert_eq!(doc.as_bytes(), DEBIAN_PART.as_bytes());
+        assert_eq!(origin, (0..18).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn field_edit_replaces_one_token_and_keeps_columns() {
+        let out = edited(
+            DEBIAN_PART,
+            &[
+                field("smtp", Inet, Field::Chroot, "n"),
+                field("pickup", Unix, Field::Wakeup, "1000?"),
+                field("showq", Unix, Field::Maxproc, "12345678901"),
+            ],
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[1],
+            "smtp      inet  n       -       n       -       -       smtpd"
+        );
+        assert_eq!(
+            lines[9],
+            "pickup    unix  n       -       y       1000?   1       pickup"
+        );
+        // Longer than the column: one space is kept.
+        assert_eq!(
+            lines[13],
+            "showq     unix  n       -       y       -       12345678901 showq"
+        );
+        let changed: Vec<usize> = [1, 9, 13].to_vec();
+        for (i, (a, b)) in DEBIAN_PART.lines().zip(out.lines()).enumerate() {
+            assert_eq!(a == b, !changed.contains(&i), "line {i}: {a:?} -> {b:?}");
+        }
+    }
+
+    #[test]
+    fn field_edit_of_command() {
+        let out = edited(
+            DEBIAN_PART,
+            &[field("smtp", Inet, Field::Command, "postscreen")],
+        );
+        assert!(
+            out.contains("\nsmtp      inet  n       -       y       -       -       postscreen\n")
+        );
+    }
+
+    #[test]
+    fn new_option_in_one_line_entry_is_one_new_line() {
+        let mut doc = MasterCf::parse(DEBIAN_PART.as_bytes()).unwrap();
+        let origin = doc
+            .apply_edits(&[option(
+                "smtp",
+                Inet,
+                "smtpd_upstream_proxy_protocol",
+                "haproxy",
+            )])
+            .unwrap();
+        let out = String::from_utf8(doc.to_bytes()).unwrap();
+        assert!(out.starts_with(
+            "# header\nsmtp      inet  n       -       y       -       -       smtpd\n    -o smtpd_upstream_proxy_protocol=haproxy\n#smtp      inet"
+        ));
+        let mut want: Vec<u32> = vec![0, 1, NEW_LINE];
+        want.extend(2..18);
+        assert_eq!(origin, want);
+        assert_eq!(
+            doc.service("smtp", "inet").unwrap().overrides,
+            [(
+                "smtpd_upstream_proxy_protocol".to_string(),
+                "haproxy".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn new_option_goes_after_the_last_option_line_with_the_entrys_indent() {
+        let out = edited(
+            DEBIAN_PART,
+            &[option("relay", Unix, "smtp_helo_timeout", "5")],
+        );
+        assert!(out.contains(
+            "relay     unix  -       -       y       -       -       smtp\n        -o syslog_name=postfix/$service_name\n        -o smtp_helo_timeout=5\n#       -o smtp_helo_timeout=5 -o smtp_connect_timeout=5\n"
+        ), "{out}");
+    }
+
+    #[test]
+    fn new_option_goes_before_a_pipes_argument_line() {
+        let out = edited(
+            DEBIAN_PART,
+            &[option(
+                "maildrop",
+                Unix,
+                "maildrop_destination_recipient_limit",
+                "1",
+            )],
+        );
+        assert!(out.ends_with(
+            "maildrop  unix  -       n       n       -       -       pipe\n  -o maildrop_destination_recipient_limit=1\n  flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient}\n#\n# comment after maildrop\n"
+        ), "{out}");
+    }
+
+    #[test]
+    fn option_value_with_whitespace_is_braced() {
+        let out = edited(
+            DEBIAN_PART,
+            &[option(
+                "smtp",
+                Inet,
+                "smtpd_client_restrictions",
+                "permit_sasl_authenticated, reject",
+            )],
+        );
+        assert!(out.contains(
+            "smtpd\n    -o { smtpd_client_restrictions = permit_sasl_authenticated, reject }\n"
+        ));
+        let doc = MasterCf::parse(out.as_bytes()).unwrap();
+        assert_eq!(
+            doc.service("smtp", "inet")
+                .unwrap()
+                .override_value("smtpd_client_restrictions"),
+            Some("permit_sasl_authenticated, reject")
+        );
+    }
+
+    #[test]
+    fn option_value_change_rewrites_only_that_token_everywhere() {
+        let src = "sub inet n - y - - smtpd\n  -o a=1 -o b=2\n# c\n  -o { a = x y }\n  -o c=3\n";
+        let out = edited(src, &[option("sub", Inet, "a", "new")]);
+        assert_eq!(
+            out,
+            "sub inet n - y - - smtpd\n  -o a=new -o b=2\n# c\n  -o a=new\n  -o c=3\n"
+        );
+        let out = edited(src, &[option("sub", Inet, "b", "two words")]);
+        assert_eq!(
+            out,
+            "sub inet n - y - - smtpd\n  -o a=1 -o { b = two words }\n# c\n  -o { a = x y }\n  -o c=3\n"
+        );
+    }
+
+    #[test]
+    fn removing_an_option_alone_on_its_line_deletes_the_line() {
+        let src =
+            "sub inet n - y - - smtpd -o a=0\n  -o a=1 -o b=2\n# c\n  -o { a = x y }\n  -o c=3\n";
+        let mut doc = MasterCf::parse(src.as_bytes()).unwrap();
+        let origin = doc.apply_edits(&[remove_option("sub", Inet, "a")]).unwrap();
+        assert_eq!(
+            String::from_utf8(doc.to_bytes()).unwrap(),
+            "sub inet n - y - - smtpd\n  -o b=2\n# c\n  -o c=3\n"
+        );
+        assert_eq!(origin, [NEW_LINE, NEW_LINE, 2, 4]);
+        // Absent: nothing to do.
+        let out = edited(src, &[remove_option("sub", Inet, "nosuch")]);
+        assert_eq!(out, src);
+    }
+
+    #[test]
+    fn one_line_entry_with_arguments_after_options_is_re_rendered() {
+        let src =
+            "# x\np unix - n n - - pipe -o a=1 flags=R user=u argv=/bin/x ${recipient}\n# y\n";
+        let out = edited(src, &[option("p", Unix, "b", "2")]);
+        assert_eq!(
+            out,
+            "# x\np          unix  -       n       n       -       -       pipe\n    -o a=1\n    -o b=2\n    flags=R user=u argv=/bin/x ${recipient}\n# y\n"
+        );
+    }
+
+    #[test]
+    fn re_render_keeps_comment_lines_and_untouched_argument_text() {
+        // Glued -oname=value tokens mean something else to postconf than
+        // to the daemon: an untouched one is written back as it was.
+        let src =
+            "p unix - n n - - pipe -osyslog_name=x\n# inside\n  -o { a = 1 } flags=R {a  b}\n";
+        let out = edited(src, &[option("p", Unix, "b", "2")]);
+        assert_eq!(
+            out,
+            "p          unix  -       n       n       -       -       pipe\n  -osyslog_name=x\n  -o { a = 1 }\n  -o b=2\n  flags=R {a  b}\n# inside\n"
+        );
+    }
+
+    #[test]
+    fn set_args_replaces_the_argument_lines() {
+        let out = edited(
+            DEBIAN_PART,
+            &[args(
+                "maildrop",
+                Unix,
+                &[
+                    "flags=R",
+                    "user=mail",
+                    "argv=/usr/bin/maildrop",
+                    "-d",
+                    "${user}@${domain}",
+                ],
+            )],
+        );
+        assert!(out.ends_with(
+            "maildrop  unix  -       n       n       -       -       pipe\n  flags=R user=mail argv=/usr/bin/maildrop -d ${user}@${domain}\n#\n# comment after maildrop\n"
+        ), "{out}");
+        // Arguments with whitespace are braced; none left removes the line.
+        let out = edited(
+            DEBIAN_PART,
+            &[args("maildrop", Unix, &["argv=/bin/x", "a b"])],
+        );
+        assert!(out.contains("pipe\n  argv=/bin/x {a b}\n#\n"), "{out}");
+        let out = edited(DEBIAN_PART, &[args("maildrop", Unix, &[])]);
+        assert!(out.contains("pipe\n#\n"), "{out}");
+        // None before: a new line after the entry.
+        let out = edited(DEBIAN_PART, &[args("showq", Unix, &["x"])]);
+        assert!(out.contains("showq\n    x\nmaildrop"), "{out}");
+    }
+
+    #[test]
+    fn set_args_sharing_a_line_with_options_re_renders() {
+        let src = "p unix - n n - - pipe -o a=1 flags=R argv=/bin/x\n";
+        let out = edited(src, &[args("p", Unix, &["flags=F", "argv=/bin/y"])]);
+        assert_eq!(
+            out,
+            "p          unix  -       n       n       -       -       pipe\n    -o a=1\n    flags=F argv=/bin/y\n"
+        );
+    }
+
+    #[test]
+    fn long_arguments_fold_under_80_columns() {
+        let words: Vec<String> = (0..30).map(|i| format!("argument{i}")).collect();
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        let out = edited(DEBIAN_PART, &[args("maildrop", Unix, &refs)]);
+        let doc = MasterCf::parse(out.as_bytes()).unwrap();
+        assert_eq!(doc.service("maildrop", "unix").unwrap().args, words);
+        for line in out.lines() {
+            assert!(line.len() < 80, "{line}");
+        }
+    }
+
+    #[test]
+    fn remove_takes_every_data_line_and_leaves_comments() {
+        let src = "a unix - - n - - smtp\n  -o x=1\n# inside\n\n  -o y=2\nb unix - - n - - smtp\na unix - - n - - lmtp\n  -o z=3\n";
+        let mut doc = MasterCf::parse(src.as_bytes()).unwrap();
+        let origin = doc.apply_edits(&[remove("a", Unix)]).unwrap();
+        assert_eq!(
+            String::from_utf8(doc.to_bytes()).unwrap(),
+            "# inside\n\nb unix - - n - - smtp\n"
+        );
+        assert_eq!(origin, [2, 3, 5]);
+        // Nothing to remove is no error.
+        let out = edited(src, &[remove("nosuch", Unix)]);
+        assert_eq!(out, src);
+    }
+
+    #[test]
+    fn duplicates_all_get_field_and_option_edits() {
+        let src = "a unix - - n - - smtp\nb unix - - n - - smtp\na unix - - y - - lmtp\n";
+        let out = edited(
+            src,
+            &[
+                field("a", Unix, Field::Chroot, "y"),
+                option("a", Unix, "x", "1"),
+            ],
+        );
+        assert_eq!(
+            out,
+            "a unix - - y - - smtp\n    -o x=1\nb unix - - n - - smtp\na unix - - y - - lmtp\n    -o x=1\n"
+        );
+    }
+
+    #[test]
+    fn orphan_options_under_a_commented_service_belong_to_the_entry_before() {
+        // §7: the -o lines continue `smtp`, so they are its options, a new
+        // option goes after them, and removing smtp removes them.
+        let src = "smtp      inet  n       -       y       -       -       smtpd\n#submission inet n       -       y       -       -       smtpd\n  -o syslog_name=postfix/submission\npickup    unix  n       -       y       60      1       pickup\n";
+        let out = edited(src, &[option("smtp", Inet, "a", "b")]);
+        assert_eq!(
+            out,
+            "smtp      inet  n       -       y       -       -       smtpd\n#submission inet n       -       y       -       -       smtpd\n  -o syslog_name=postfix/submission\n  -o a=b\npickup    unix  n       -       y       60      1       pickup\n"
+        );
+        let out = edited(src, &[remove("smtp", Inet)]);
+        assert_eq!(
+            out,
+            "#submission inet n       -       y       -       -       smtpd\npickup    unix  n       -       y       60      1       pickup\n"
+        );
+        // A new submission must not go under its example: it would steal
+        // smtp's -o line. It goes to the end.
+        let mut sub = new_service("submission", Inet, "smtpd");
+        sub.options = vec![("syslog_name".into(), "postfix/submission".into())];
+        let out = edited(src, &[MasterEdit::Add(sub)]);
+        assert_eq!(
+            out,
+            format!("{src}submission inet  n       -       y       -       -       smtpd\n    -o syslog_name=postfix/submission\n")
+        );
+    }
+
+    #[test]
+    fn new_service_goes_after_its_commented_example() {
+        let mut sub = new_service("submission", Inet, "smtpd");
+        sub.options = vec![
+            ("syslog_name".into(), "postfix/submission".into()),
+            ("smtpd_tls_security_level".into(), "encrypt".into()),
+        ];
+        let mut doc = MasterCf::parse(DEBIAN_PART.as_bytes()).unwrap();
+        let origin = doc.apply_edits(&[MasterEdit::Add(sub)]).unwrap();
+        let out = String::from_utf8(doc.to_bytes()).unwrap();
+        assert!(out.contains(
+            "#  -o milter_macro_daemon_name=ORIGINATING\nsubmission inet  n       -       y       -       -       smtpd\n    -o syslog_name=postfix/submission\n    -o smtpd_tls_security_level=encrypt\n#smtps     inet"
+        ), "{out}");
+        let mut want: Vec<u32> = (0..8).collect();
+        want.extend([NEW_LINE; 3]);
+        want.extend(8..18);
+        assert_eq!(origin, want);
+        // Without an example: at the end.
+        let out = edited(
+            DEBIAN_PART,
+            &[MasterEdit::Add(new_service("new", Unix, "smtp"))],
+        );
+        assert_eq!(
+            out,
+            format!("{DEBIAN_PART}new        unix  n       -       y       -       -       smtp\n")
+        );
+        // The example of smtp/inet (a postscreen line) is taken for a new
+        // smtp/inet after the old one is removed.
+        let out = edited(
+            DEBIAN_PART,
+            &[
+                remove("smtp", Inet),
+                MasterEdit::Add(new_service("smtp", Inet, "postscreen")),
+            ],
+        );
+        assert!(out.starts_with("# header\n#smtp      inet  n       -       y       -       1       postscreen\nsmtp       inet  n       -       y       -       -       postscreen\n#submission"), "{out}");
+    }
+
+    #[test]
+    fn missing_final_newline() {
+        // Appending adds it first (postconf 3.7.11 would glue the lines).
+        let src = "a unix - - n - - smtp";
+        let mut doc = MasterCf::parse(src.as_bytes()).unwrap();
+        let origin = doc
+            .apply_edits(&[MasterEdit::Add(new_service("b", Unix, "lmtp"))])
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(doc.to_bytes()).unwrap(),
+            "a unix - - n - - smtp\nb          unix  n       -       y       -       -       lmtp\n"
+        );
+        assert_eq!(origin, [NEW_LINE, NEW_LINE]);
+        // An in-place edit of the last line keeps it unterminated.
+        let out = edited(src, &[field("a", Unix, Field::Chroot, "y")]);
+        assert_eq!(out, "a unix - - y - - smtp");
+        // A new line after it terminates it.
+        let out = edited(src, &[option("a", Unix, "x", "1")]);
+        assert_eq!(out, "a unix - - n - - smtp\n    -o x=1\n");
+        // Removing the last line leaves the line before it as it was.
+        let out = edited(
+            "a unix - - n - - smtp\n  -o x=1",
+            &[remove_option("a", Unix, "x")],
+        );
+        assert_eq!(out, "a unix - - n - - smtp\n");
+    }
+
+    #[test]
+    fn crlf_files_get_crlf_lines() {
+        let src = "a unix - - n - - smtp\r\n  -o x=1\r\n# c\r\nb unix - - n - - smtp\r\n";
+        let out = edited(
+            src,
+            &[
+                option("a", Unix, "y", "2"),
+                option("a", Unix, "x", "one two"),
+                field("b", Unix, Field::Chroot, "y"),
+                MasterEdit::Add(new_service("c", Unix, "lmtp")),
+            ],
+        );
+        assert_eq!(
+            out,
+            "a unix - - n - - smtp\r\n  -o { x = one two }\r\n  -o y=2\r\n# c\r\nb unix - - y - - smtp\r\nc          unix  n       -       y       -       -       lmtp\r\n"
+        );
+        // Unterminated CRLF last line: gains CR LF before an append.
+        let out = edited(
+            "a unix - - n - - smtp\r\nb unix - - n - - smtp",
+            &[MasterEdit::Add(new_service("c", Unix, "lmtp"))],
+        );
+        assert_eq!(
+            out,
+            "a unix - - n - - smtp\r\nb unix - - n - - smtp\r\nc          unix  n       -       y       -       -       lmtp\r\n"
+        );
+    }
+
+    #[test]
+    fn add_then_edit_and_remove_then_add_in_one_batch() {
+        let out = edited(
+            "",
+            &[
+                MasterEdit::Add(new_service("a", Unix, "smtp")),
+                option("a", Unix, "x", "1"),
+                field("a", Unix, Field::Maxproc, "5"),
+            ],
+        );
+        assert_eq!(
+            out,
+            "a          unix  n       -       y       -       5       smtp\n    -o x=1\n"
+        );
+        let err = refused(
+            "a unix - - n - - smtp\n",
+            &[MasterEdit::Add(new_service("a", Unix, "smtp"))],
+        );
+        assert_eq!(err.index, 0);
+        assert!(
+            matches!(err.error, MasterEditError::AlreadyExists { line: 1, .. }),
+            "{err}"
+        );
+        let out = edited(
+            "a unix - - n - - smtp\n",
+            &[
+                remove("a", Unix),
+                MasterEdit::Add(new_service("a", Unix, "lmtp")),
+            ],
+        );
+        assert_eq!(
+            out,
+            "a          unix  n       -       y       -       -       lmtp\n"
+        );
+    }
+
+    #[test]
+    fn new_service_with_everything_folds_like_postconf() {
+        let mut s = new_service("x", Unix, "pipe");
+        s.private = "-".into();
+        s.unpriv = "n".into();
+        s.chroot = "n".into();
+        s.maxproc = "2".into();
+        s.options = vec![
+            ("smtp_helo_name".into(), "a b".into()),
+            ("x".into(), "1".into()),
+        ];
+        s.args = "flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient}"
+            .split(' ')
+            .map(String::from)
+            .chain(["a b".to_string()])
+            .chain(
+                "and more args to exceed the eighty column limit"
+                    .split(' ')
+                    .map(String::from),
+            )
+            .collect();
+        let out = edited("", &[MasterEdit::Add(s)]);
+        assert_eq!(
+            out,
+            "x          unix  -       n       n       -       2       pipe\n    -o { smtp_helo_name = a b }\n    -o x=1\n    flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient} {a b} and\n    more args to exceed the eighty column limit\n"
+        );
+    }
+
+    #[test]
+    fn values_that_would_break_the_file_are_refused() {
+        let src = "a unix - - n - - smtp\n";
+        for (edit, what) in [
+            (option("a", Unix, "x", "1\n  -o y=2"), "newline"),
+            (option("a", Unix, "x", "a\rb"), "carriage return"),
+            (option("a", Unix, "x", "a\0b"), "NUL"),
+            (option("a", Unix, "x", "{a"), "unbalanced"),
+            (option("a", Unix, "x", "a}"), "unbalanced"),
+            (option("a", Unix, "x", " a"), "whitespace"),
+            (option("a", Unix, "x=y", "1"), "'='"),
+            (option("a", Unix, "", "1"), "empty"),
+            (option("a", Unix, "a b", "1"), "whitespace"),
+            (field("a", Unix, Field::Chroot, "yes"), "y, n or -"),
+            (field("a", Unix, Field::Wakeup, "-?"), "seconds"),
+            (field("a", Unix, Field::Wakeup, "60x"), "seconds"),
+            (field("a", Unix, Field::Maxproc, "-1"), "number"),
+            (field("a", Unix, Field::Command, "a b"), "program"),
+            (field("a", Unix, Field::Command, "#x"), "program"),
+            (field("a", Unix, Field::Command, "-"), "program"),
+            (args("a", Unix, &["-v"]), "starts with '-'"),
+            (args("a", Unix, &["x", "{"]), "unbalanced"),
+            (args("a", Unix, &["x\ny"]), "newline"),
+            (option("nosuch", Unix, "x", "1"), "no service"),
+            (field("a", Inet, Field::Chroot, "n"), "no service"),
+        ] {
+            let err = refused(src, &[field("a", Unix, Field::Chroot, "y"), edit.clone()]);
+            assert_eq!(err.index, 1, "{edit:?}");
+            assert!(err.to_string().contains(what), "{edit:?}: {err}");
+        }
+        for name in ["", "a b", "#a", "a=b", "a/b", "{a}"] {
+            let err = refused(src, &[MasterEdit::Add(new_service(name, Unix, "smtp"))]);
+            assert!(
+                matches!(err.error, MasterEditError::BadServiceName { .. }),
+                "{name}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn option_values_postfix_reads_back() {
+        for value in [
+            "", "a{b}c", "{a,b}", "$x ${y}", "a  b", "x=y", "a\tb", "{a b} c",
+        ] {
+            let out = edited("a unix - - n - - smtp\n", &[option("a", Unix, "p", value)]);
+            let doc = MasterCf::parse(out.as_bytes()).unwrap();
+            assert_eq!(doc.services[0].override_value("p"), Some(value), "{out}");
+        }
+        for value in ["", "{x}", "a b", "#x", "{a b} c", "}{"] {
+            if !balanced(value.as_bytes()) {
+                continue;
+            }
+            let out = edited(
+                "a unix - - n - - pipe\n",
+                &[args("a", Unix, &["argv=/x", value])],
+            );
+            let doc = MasterCf::parse(out.as_bytes()).unwrap();
+            assert_eq!(doc.services[0].args, ["argv=/x", value], "{out}");
+        }
+    }
+
+    #[test]
+    fn token_spanning_lines_forces_a_re_render() {
+        // A brace group continued on the next line is one token.
+        let src = "a unix - - n - - smtp -o {x = a\n   b} -o y=1\n";
+        let out = edited(src, &[option("a", Unix, "x", "c")]);
+        assert_eq!(
+            out,
+            "a          unix  -       -       n       -       -       smtp\n   -o x=c\n   -o y=1\n"
+        );
+    }
+
+    #[test]
+    fn field_edit_on_a_continuation_line() {
+        let src = "a unix - -\n   n - - smtp\n";
+        let out = edited(src, &[field("a", Unix, Field::Chroot, "y")]);
+        assert_eq!(out, "a unix - -\n   y - - smtp\n");
+    }
+}
