@@ -258,6 +258,13 @@ pub enum MasterEditError {
     },
     #[error("invalid argument {arg:?}: {problem}")]
     BadArgument { arg: String, problem: &'static str },
+    #[error("option {option} of {name}/{kind} exists only in postconf's reading of the glued token {token:?} (postconf splits `-o...` at every 'o', the daemon does not); rewrite that token as `-o name=value` first")]
+    MisreadOption {
+        name: String,
+        kind: ServiceType,
+        option: String,
+        token: String,
+    },
     #[error("internal error: the edited entry {name}/{kind} would not read back as intended ({detail}); nothing was changed")]
     Internal {
         name: String,
@@ -488,12 +495,19 @@ impl<'a> Batch<'a> {
                     })
                     .collect(),
             };
-            let edited =
-                edit_entry(slots, &op, self.crlf).map_err(|detail| MasterEditError::Internal {
+            let edited = edit_entry(slots, &op, self.crlf).map_err(|failure| match failure {
+                Failure::Internal(detail) => MasterEditError::Internal {
                     name: name.to_string(),
                     kind,
                     detail,
-                })?;
+                },
+                Failure::Misread { option, token } => MasterEditError::MisreadOption {
+                    name: name.to_string(),
+                    kind,
+                    option,
+                    token,
+                },
+            })?;
             self.entries[i].slots = Some(edited);
         }
         Ok(())
@@ -652,9 +666,15 @@ impl<'a> Batch<'a> {
                         continue;
                     }
                     for slot in w.slots.iter().flatten().filter(|s| s.anchor == i) {
+                        // A line edited back to what it was is unchanged
+                        // (lines written anew are matched with identical
+                        // old ones by `refine_origin`).
+                        let origin = slot
+                            .origin
+                            .or_else(|| slot.in_place.filter(|&l| slot.text == doc.line_text(l)));
                         out.push((
                             slot.text.clone(),
-                            slot.origin,
+                            origin,
                             slot.in_place.is_some() && slot.in_place == last,
                         ));
                     }
@@ -684,17 +704,67 @@ impl<'a> Batch<'a> {
                 }
             }
         }
-        let mut bytes = Vec::with_capacity(doc.bytes.len() + 256);
-        let mut origin = Vec::with_capacity(out.len());
         let count = out.len();
-        for (k, (text, from, _)) in out.into_iter().enumerate() {
+        let new_lf = |k: usize| k + 1 < count || final_lf;
+        let mut from: Vec<Option<usize>> = out.iter().map(|l| l.1).collect();
+        refine_origin(&mut from, n, |k, i| {
+            out[k].0 == doc.line_text(i) && new_lf(k) == doc.lines[i].lf
+        });
+        let mut bytes = Vec::with_capacity(doc.bytes.len() + 256);
+        let mut origin = Vec::with_capacity(count);
+        for (k, ((text, _, _), from)) in out.into_iter().zip(from).enumerate() {
             bytes.extend_from_slice(&text);
-            if k + 1 < count || final_lf {
+            if new_lf(k) {
                 bytes.push(b'\n');
             }
             origin.push(from.map_or(NEW_LINE, |i| u32::try_from(i).unwrap_or(NEW_LINE)));
         }
         (bytes, origin, expected)
+    }
+}
+
+/// Match new lines with identical old lines no line was traced to: in each
+/// gap between two traced lines (which keep their order), the longest
+/// common subsequence of the untraced new and old lines. `same(k, i)`: new
+/// line `k` equals old line `i`, line ending included. Gaps are small (the
+/// lines of one edited entry); a big one is left as it is.
+fn refine_origin(from: &mut [Option<usize>], old_len: usize, same: impl Fn(usize, usize) -> bool) {
+    let mut bounds: Vec<(usize, usize)> = from
+        .iter()
+        .enumerate()
+        .filter_map(|(k, o)| o.map(|i| (k, i)))
+        .collect();
+    bounds.push((from.len(), old_len));
+    let (mut new_start, mut old_start) = (0, 0);
+    for (k, i) in bounds {
+        let (a, b) = (k.saturating_sub(new_start), i.saturating_sub(old_start));
+        if a > 0 && b > 0 && a * b <= 1 << 16 {
+            // lcs[x][y]: LCS of new[x..] and old[y..] within the gap.
+            let mut lcs = vec![vec![0u32; b + 1]; a + 1];
+            for x in (0..a).rev() {
+                for y in (0..b).rev() {
+                    lcs[x][y] = if same(new_start + x, old_start + y) {
+                        lcs[x + 1][y + 1] + 1
+                    } else {
+                        lcs[x + 1][y].max(lcs[x][y + 1])
+                    };
+                }
+            }
+            let (mut x, mut y) = (0, 0);
+            while x < a && y < b {
+                if same(new_start + x, old_start + y) {
+                    from[new_start + x] = Some(old_start + y);
+                    x += 1;
+                    y += 1;
+                } else if lcs[x + 1][y] >= lcs[x][y + 1] {
+                    x += 1;
+                } else {
+                    y += 1;
+                }
+            }
+        }
+        new_start = k + 1;
+        old_start = i + 1;
     }
 }
 
@@ -792,14 +862,26 @@ fn new_slot(anchor: usize, mut text: Vec<u8>, crlf: bool) -> Slot {
     }
 }
 
+/// Why an entry edit failed.
+#[derive(Debug)]
+enum Failure {
+    /// The result would not read back as intended (a bug).
+    Internal(String),
+    /// The option exists only in postconf's misreading of a glued token.
+    Misread { option: String, token: String },
+}
+
 /// Apply one edit to an entry's slots: the smallest change of text that
-/// reads back as intended, else a re-render. `Err` is an internal error.
-fn edit_entry(slots: Vec<Slot>, op: &Op, crlf: bool) -> Result<Vec<Slot>, String> {
+/// reads back as intended, else a re-render.
+fn edit_entry(slots: Vec<Slot>, op: &Op, crlf: bool) -> Result<Vec<Slot>, Failure> {
     let current = analyze_slots(&slots.iter().map(|s| &s.text).collect::<Vec<_>>())
-        .ok_or_else(|| "the entry does not parse".to_string())?;
+        .ok_or_else(|| Failure::Internal("the entry does not parse".to_string()))?;
     let expected = expected_after(&current.semantic(), op);
     if expected == current.semantic() {
         return Ok(slots);
+    }
+    if let Op::SetOption(option, _) | Op::RemoveOption(option) = op {
+        misread_check(&current, option)?;
     }
     if let Some(candidate) = minimal(&slots, &current, op, crlf) {
         if slots_semantic(&candidate).as_ref() == Some(&expected) {
@@ -810,7 +892,7 @@ fn edit_entry(slots: Vec<Slot>, op: &Op, crlf: bool) -> Result<Vec<Slot>, String
     if slots_semantic(&candidate).as_ref() == Some(&expected) {
         Ok(candidate)
     } else {
-        Err(format!(
+        Err(Failure::Internal(format!(
             "re-rendered as {:?}",
             String::from_utf8_lossy(
                 &candidate
@@ -819,8 +901,29 @@ fn edit_entry(slots: Vec<Slot>, op: &Op, crlf: bool) -> Result<Vec<Slot>, String
                     .collect::<Vec<_>>()
                     .join(&b"\n"[..])
             )
-        ))
+        )))
     }
+}
+
+/// Refuse to edit an option that postconf sees only because it splits a
+/// glued token like `-osyslog_name=x` at every `o` (`-o sysl`,
+/// `-o g_name=x`): writing postconf's reading back would hand the daemon
+/// options it dies on. A glued token postconf reads as one option (no `o`
+/// in its value) is fine: it is rewritten as `-o name=value`.
+fn misread_check(cur: &Analyzed, option: &[u8]) -> Result<(), Failure> {
+    let args = &cur.analysis.args;
+    let texts: Vec<&Vec<u8>> = args.iter().map(|a| &a.text).collect();
+    let pairs = value_options(&texts);
+    for i in occurrences(&texts, option) {
+        let raw = args[i].raw;
+        if pairs.iter().filter(|&&p| args[p].raw == raw).count() > 1 {
+            return Err(Failure::Misread {
+                option: String::from_utf8_lossy(option).into_owned(),
+                token: String::from_utf8_lossy(cur.token(raw)).into_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Positions `i` of the `-o` arguments (value at `i + 1`) in the option
