@@ -50,6 +50,9 @@ impl Rng {
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+    fn word(&mut self, items: &[&'static str]) -> &'static str {
+        items[self.below(items.len())]
+    }
 }
 
 fn cases() -> usize {
@@ -157,19 +160,19 @@ fn sep(r: &mut Rng, eol: &str, out: &mut String) {
     if r.chance(30) {
         out.push_str(eol);
         while r.chance(25) {
-            out.push_str(*r.pick(TRIVIA));
+            out.push_str(r.word(TRIVIA));
             out.push_str(eol);
         }
-        out.push_str(*r.pick(INDENTS));
+        out.push_str(r.word(INDENTS));
     } else {
-        out.push_str(*r.pick(&[" ", "\t", "  "]));
+        out.push_str(r.word(&[" ", "\t", "  "]));
     }
 }
 
 fn gen_entry(r: &mut Rng, eol: &str, out: &mut String) {
-    out.push_str(*r.pick(NAMES));
-    out.push_str(*r.pick(&[" ", "\t", "    "]));
-    out.push_str(*r.pick(TYPES));
+    out.push_str(r.word(NAMES));
+    out.push_str(r.word(&[" ", "\t", "    "]));
+    out.push_str(r.word(TYPES));
     let fields = [
         *r.pick(BOOLS),
         *r.pick(BOOLS),
@@ -182,7 +185,7 @@ fn gen_entry(r: &mut Rng, eol: &str, out: &mut String) {
         if r.chance(5) {
             sep(r, eol, out);
         } else {
-            out.push_str(*r.pick(&[" ", "\t", "       "]));
+            out.push_str(r.word(&[" ", "\t", "       "]));
         }
         out.push_str(f);
     }
@@ -192,7 +195,7 @@ fn gen_entry(r: &mut Rng, eol: &str, out: &mut String) {
     }
     for _ in 0..r.below(4) {
         sep(r, eol, out);
-        out.push_str(*r.pick(ARGS));
+        out.push_str(r.word(ARGS));
     }
     if r.chance(5) {
         out.push(' '); // trailing blank
@@ -228,7 +231,7 @@ fn gen_master_cf(r: &mut Rng) -> Vec<u8> {
                 }
             }
             15..=22 => {
-                out.push_str(*r.pick(TRIVIA));
+                out.push_str(r.word(TRIVIA));
                 out.push_str(eol);
             }
             _ => gen_entry(r, eol, &mut out),
