@@ -285,8 +285,11 @@ pub struct MasterBatchError {
 impl MasterCf {
     /// Apply every edit in one pass, in order (a later edit sees what the
     /// earlier ones did: `Remove` then `Add` of one service replaces it,
-    /// `Add` then `SetOption` edits the new service). All or nothing: on
-    /// error the document is unchanged and the error names the edit.
+    /// `Add` then `SetOption` edits the new service). A field, an option or
+    /// the argument list of a service edited more than once takes its last
+    /// edit (unless the service is removed or added in between), so a
+    /// batch applied twice changes nothing the second time. All or nothing:
+    /// on error the document is unchanged and the error names the edit.
     ///
     /// Returns, for each physical line of the result, the index (0-based)
     /// of the line of the old document it is unchanged from, or
@@ -294,28 +297,44 @@ impl MasterCf {
     /// gained its line ending included). Kept lines keep their order.
     pub fn apply_edits(&mut self, edits: &[MasterEdit]) -> Result<Vec<u32>, MasterBatchError> {
         let mut batch = Batch::new(self);
+        let superseded = superseded(edits);
         for (index, edit) in edits.iter().enumerate() {
             batch
-                .apply(edit)
+                .apply(edit, superseded[index])
                 .map_err(|error| MasterBatchError { index, error })?;
         }
         let (bytes, origin, expected) = batch.assemble();
-        let internal = |detail: String| {
-            // Blame the last edit that touched the first mismatching
-            // service; the batch as a whole failed.
+        // Blame the last edit naming the service that came out wrong (the
+        // last edit when no service can be named).
+        let internal = |service: Option<&Semantic>, detail: String| {
+            let key = service.and_then(|s| {
+                let name = String::from_utf8_lossy(s.fields.first()?).into_owned();
+                let kind: ServiceType = std::str::from_utf8(s.fields.get(1)?).ok()?.parse().ok()?;
+                Some((name, kind))
+            });
+            let index = key
+                .as_ref()
+                .and_then(|(name, kind)| {
+                    edits
+                        .iter()
+                        .rposition(|e| e.target() == (name.as_str(), *kind))
+                })
+                .unwrap_or(edits.len().saturating_sub(1));
+            let (name, kind) = key.unwrap_or_else(|| {
+                let (name, kind) = edits
+                    .get(index)
+                    .map_or(("", ServiceType::Unix), MasterEdit::target);
+                (name.to_string(), kind)
+            });
             MasterBatchError {
-                index: edits.len().saturating_sub(1),
-                error: MasterEditError::Internal {
-                    name: String::new(),
-                    kind: ServiceType::Unix,
-                    detail,
-                },
+                index,
+                error: MasterEditError::Internal { name, kind, detail },
             }
         };
         let lines = parse::split_lines(&bytes);
         let parsed = parse::parse(&bytes, &lines);
         if let Some(e) = parsed.errors.first() {
-            return Err(internal(format!("the result does not parse: {e}")));
+            return Err(internal(None, format!("the result does not parse: {e}")));
         }
         let got: Vec<Semantic> = parsed
             .data_lines
@@ -328,17 +347,20 @@ impl MasterCf {
                 analyze_slots(&texts).map(|a| a.semantic())
             })
             .collect::<Option<_>>()
-            .ok_or_else(|| internal("an entry of the result does not parse".to_string()))?;
+            .ok_or_else(|| internal(None, "an entry of the result does not parse".to_string()))?;
         if got != expected {
             let at = got
                 .iter()
                 .zip(&expected)
                 .position(|(g, e)| g != e)
                 .unwrap_or(got.len().min(expected.len()));
-            return Err(internal(format!(
-                "service {} of the result differs from what was asked",
-                at + 1
-            )));
+            return Err(internal(
+                expected.get(at).or(got.get(at)),
+                format!(
+                    "service {} of the result differs from what was asked",
+                    at + 1
+                ),
+            ));
         }
         self.bytes = bytes;
         self.lines = lines;
@@ -347,6 +369,35 @@ impl MasterCf {
         self.warnings = parsed.warnings;
         Ok(origin)
     }
+}
+
+/// Which edits a later edit of the same field, option or argument list of
+/// the same service overrides (with no `Remove` or `Add` of that service
+/// in between).
+fn superseded(edits: &[MasterEdit]) -> Vec<bool> {
+    #[derive(PartialEq, Eq, Hash)]
+    enum What<'a> {
+        Field(Field),
+        Option(&'a str),
+        Args,
+    }
+    let mut later: HashMap<(&str, ServiceType), HashSet<What<'_>>> = HashMap::new();
+    let mut out = vec![false; edits.len()];
+    for (i, edit) in edits.iter().enumerate().rev() {
+        let what = match edit {
+            MasterEdit::Add(_) | MasterEdit::Remove { .. } => {
+                later.remove(&edit.target());
+                continue;
+            }
+            MasterEdit::SetField { field, .. } => What::Field(*field),
+            MasterEdit::SetOption { option, .. } | MasterEdit::RemoveOption { option, .. } => {
+                What::Option(option)
+            }
+            MasterEdit::SetArgs { .. } => What::Args,
+        };
+        out[i] = !later.entry(edit.target()).or_default().insert(what);
+    }
+    out
 }
 
 /// What an entry means to postconf: its 8 fields and normalized arguments.
@@ -447,7 +498,8 @@ impl<'a> Batch<'a> {
             .collect()
     }
 
-    fn apply(&mut self, edit: &MasterEdit) -> Result<(), MasterEditError> {
+    /// Apply one edit; a `superseded` one is only checked.
+    fn apply(&mut self, edit: &MasterEdit, superseded: bool) -> Result<(), MasterEditError> {
         let (name, kind) = edit.target();
         let op = match edit {
             MasterEdit::Add(new) => return self.add(new),
@@ -475,6 +527,9 @@ impl<'a> Batch<'a> {
                 Op::SetArgs(args.iter().map(|a| a.as_bytes().to_vec()).collect())
             }
         };
+        if superseded {
+            return Ok(());
+        }
         let targets = self.targets(name, kind);
         if targets.is_empty() {
             return Err(MasterEditError::NoSuchService {
@@ -595,8 +650,28 @@ impl<'a> Batch<'a> {
 
     /// The new bytes, the origin of each line, and the services they must
     /// read as.
-    fn assemble(self) -> (Vec<u8>, Vec<u32>, Vec<Semantic>) {
+    fn assemble(mut self) -> (Vec<u8>, Vec<u32>, Vec<Semantic>) {
         let doc = self.doc;
+        // An entry the batch changed and changed back keeps its lines (so
+        // a batch applied twice changes nothing the second time, whatever
+        // layout its intermediate steps chose).
+        for (e, w) in self
+            .entries
+            .iter_mut()
+            .enumerate()
+            .take(doc.data_lines.len())
+        {
+            if let Some(slots) = &w.slots {
+                let texts: Vec<&[u8]> = doc.data_lines[e]
+                    .iter()
+                    .map(|&l| doc.line_text(l))
+                    .collect();
+                let before = analyze_slots(&texts).map(|a| a.semantic());
+                if before.is_some() && slots_semantic(slots) == before {
+                    w.slots = None;
+                }
+            }
+        }
         let n = doc.lines.len();
         // Old line -> the touched entry whose data line it is.
         let mut owner: Vec<Option<usize>> = vec![None; n];
@@ -2188,6 +2263,111 @@ maildrop  unix  -       n       n       -       -       pipe
             out,
             "a          unix  -       -       n       -       -       smtp\n   -o x=c\n   -o y=1\n"
         );
+    }
+
+    #[test]
+    fn several_new_services_at_one_example_keep_edit_order() {
+        let out = edited(
+            DEBIAN_PART,
+            &[
+                MasterEdit::Add(new_service("submission", Inet, "smtpd")),
+                MasterEdit::Add(new_service("other", Unix, "smtp")),
+                MasterEdit::Add(new_service("smtps", Inet, "smtpd")),
+            ],
+        );
+        // submission after its example block; smtps after its example
+        // (the line before pickup); other at the end.
+        assert!(out.contains("ORIGINATING\nsubmission inet  n       -       y       -       -       smtpd\n#smtps"), "{out}");
+        assert!(out.contains("#smtps     inet  n       -       y       -       -       smtpd\nsmtps      inet  n       -       y       -       -       smtpd\npickup"), "{out}");
+        assert!(out.ends_with("# comment after maildrop\nother      unix  n       -       y       -       -       smtp\n"), "{out}");
+    }
+
+    #[test]
+    fn options_postconf_misreads_in_glued_tokens_are_refused() {
+        // postconf reads `-osyslog_name=x` as `-o sysl -o g_name=x`; the
+        // daemon as syslog_name=x. Writing postconf's reading would break
+        // the daemon, so editing g_name is refused, and syslog_name (which
+        // postconf does not see) is added after it.
+        let src = "a unix - - n - - smtp -osyslog_name=x\n";
+        let err = refused(src, &[remove_option("a", Unix, "g_name")]);
+        assert!(
+            matches!(err.error, MasterEditError::MisreadOption { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("\"-osyslog_name=x\""), "{err}");
+        let out = edited(src, &[option("a", Unix, "syslog_name", "y")]);
+        assert_eq!(
+            out,
+            "a unix - - n - - smtp -osyslog_name=x\n    -o syslog_name=y\n"
+        );
+        // A glued token postconf reads as one option is rewritten.
+        let out = edited(
+            "a unix - - n - - smtp -ax=1\n",
+            &[option("a", Unix, "ax", "2")],
+        );
+        assert_eq!(out, "a unix - - n - - smtp -ax=1\n    -o ax=2\n");
+        let out = edited(
+            "a unix - - n - - smtp -ox=1 z\n",
+            &[option("a", Unix, "x", "2")],
+        );
+        assert_eq!(
+            out,
+            "a          unix  -       -       n       -       -       smtp\n    -o x=2\n    z\n"
+        );
+    }
+
+    #[test]
+    fn the_last_edit_of_an_option_field_or_args_wins() {
+        let src = "a unix - - n - - smtp\n  -o x=1\n  -o y=2\n";
+        // Removing x and setting it again updates it in place (it does not
+        // move x after y, which a second run would move again).
+        let out = edited(
+            src,
+            &[remove_option("a", Unix, "x"), option("a", Unix, "x", "3")],
+        );
+        assert_eq!(out, "a unix - - n - - smtp\n  -o x=3\n  -o y=2\n");
+        let out = edited(
+            src,
+            &[
+                field("a", Unix, Field::Chroot, "y"),
+                field("a", Unix, Field::Chroot, "-"),
+                args("a", Unix, &["b"]),
+                args("a", Unix, &["c"]),
+            ],
+        );
+        assert_eq!(out, "a unix - - - - - smtp\n  -o x=1\n  -o y=2\n  c\n");
+        // Superseded edits are still checked.
+        let err = refused(
+            src,
+            &[option("a", Unix, "x", "1\n"), option("a", Unix, "x", "2")],
+        );
+        assert_eq!(err.index, 0);
+        // A Remove or Add in between ends the run: the earlier edit
+        // applied to the old service, the later one to the new.
+        let out = edited(
+            src,
+            &[
+                option("a", Unix, "x", "5"),
+                remove("a", Unix),
+                MasterEdit::Add(new_service("a", Unix, "lmtp")),
+                option("a", Unix, "x", "6"),
+            ],
+        );
+        assert_eq!(
+            out,
+            "a          unix  n       -       y       -       -       lmtp\n    -o x=6\n"
+        );
+    }
+
+    #[test]
+    fn a_batch_that_changes_an_entry_back_leaves_its_lines() {
+        let src = "a unix - - n - - smtp -o x=1 foo\n";
+        let mut doc = MasterCf::parse(src.as_bytes()).unwrap();
+        let origin = doc
+            .apply_edits(&[option("a", Unix, "y", "2"), remove_option("a", Unix, "y")])
+            .unwrap();
+        assert_eq!(doc.as_bytes(), src.as_bytes());
+        assert_eq!(origin, [0]);
     }
 
     #[test]
