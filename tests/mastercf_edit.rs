@@ -6,7 +6,7 @@
 //! inside entries, `{ }` options, glued `-oname=value`, continuation lines
 //! with tabs, commented services followed by live `-o` lines (which belong
 //! to the entry before, master.cf research §7), duplicates, CRLF, missing
-//! final newlines, orphan lines at the start.
+//! final newlines, orphan lines at the start, NUL bytes.
 //!
 //! For each file:
 //! * our parse agrees with `postconf -c DIR -M`, `-F` and `-P`;
@@ -199,6 +199,9 @@ fn gen_entry(r: &mut Rng, eol: &str, out: &mut String) {
     }
     if r.chance(5) {
         out.push(' '); // trailing blank
+    }
+    if r.chance(3) {
+        out.push_str(" x\0-o hidden=after_nul"); // C string: the rest is gone
     }
     out.push_str(eol);
 }
@@ -1121,7 +1124,12 @@ mod properties {
         };
         match op % 6 {
             0 => MasterEdit::Add(NewService {
-                name: a.clone(),
+                // Often a valid name, so duplicate Adds happen too.
+                name: match which % 4 {
+                    0 => "x".to_string(),
+                    1 => "smtp".to_string(),
+                    _ => a.clone(),
+                },
                 kind,
                 private: "n".into(),
                 unpriv: b.clone(),
@@ -1210,4 +1218,70 @@ mod properties {
             }
         }
     }
+}
+
+/// On every real file: a field edit changes exactly one line, and a new
+/// option in an entry without non-option arguments is exactly one new
+/// line; nothing else moves.
+#[test]
+fn edits_of_real_files_are_minimal() {
+    let (mut fields, mut options) = (0, 0);
+    for (name, bytes) in fixtures() {
+        let doc = MasterCf::parse(&bytes).unwrap();
+        let n = doc.line_count();
+        for s in doc.services() {
+            let Some(kind) = s.service_type() else {
+                continue;
+            };
+            let mut edited = doc.clone();
+            let flipped = if s.chroot == "y" { "n" } else { "y" };
+            let origin = edited
+                .apply_edits(&[MasterEdit::SetField {
+                    name: s.name.clone(),
+                    kind,
+                    field: Field::Chroot,
+                    value: flipped.into(),
+                }])
+                .unwrap();
+            let changed: Vec<usize> = (0..n).filter(|&i| origin[i] != i as u32).collect();
+            // Duplicates are all edited: one line each.
+            let copies = doc.services_named(&s.name, kind).count();
+            assert_eq!(origin.len(), n, "{name}: {s:?}");
+            assert_eq!(changed.len(), copies, "{name}: {s:?}: {changed:?}");
+            fields += 1;
+
+            if !s.non_option_args().is_empty() {
+                continue;
+            }
+            let mut edited = doc.clone();
+            let origin = edited
+                .apply_edits(&[MasterEdit::SetOption {
+                    name: s.name.clone(),
+                    kind,
+                    option: "postform_test_option".into(),
+                    value: "x y".into(),
+                }])
+                .unwrap();
+            let new: Vec<usize> = (0..origin.len())
+                .filter(|&i| origin[i] == NEW_LINE)
+                .collect();
+            assert_eq!(origin.len(), n + copies, "{name}: {s:?}");
+            assert_eq!(new.len(), copies, "{name}: {s:?}");
+            let kept: Vec<u32> = origin.iter().copied().filter(|&o| o != NEW_LINE).collect();
+            assert_eq!(kept, (0..n as u32).collect::<Vec<_>>(), "{name}: {s:?}");
+            let line = String::from_utf8_lossy(edited.as_bytes())
+                .lines()
+                .nth(new[0])
+                .unwrap()
+                .to_string();
+            assert!(
+                line.trim_end_matches('\r')
+                    .ends_with("-o { postform_test_option = x y }"),
+                "{name}: {line:?}"
+            );
+            options += 1;
+        }
+    }
+    eprintln!("minimal edits: {fields} field edits, {options} new options on real files");
+    assert!(fields > 700 && options > 500, "{fields} {options}");
 }

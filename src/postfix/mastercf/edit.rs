@@ -231,11 +231,13 @@ pub enum MasterEditError {
         "no service {name}/{kind} in master.cf (postconf -M lists the services; add it first)"
     )]
     NoSuchService { name: String, kind: ServiceType },
-    #[error("service {name}/{kind} already exists (line {line}); edit its fields and options instead of adding it")]
+    #[error("service {name}/{kind} already exists ({}); edit its fields and options instead of adding it", match line { Some(l) => format!("line {l}"), None => "added by an earlier edit of this batch".to_string() })]
     AlreadyExists {
         name: String,
         kind: ServiceType,
-        line: usize,
+        /// Its first line (1-based), `None` when an earlier edit of the
+        /// batch added it.
+        line: Option<usize>,
     },
     #[error("invalid service name {name:?}: {problem}")]
     BadServiceName { name: String, problem: &'static str },
@@ -447,8 +449,8 @@ struct Work {
     removed: bool,
     /// `None` for entries of the old document.
     placement: Option<Placement>,
-    /// The old entry's first line (for messages and ordering).
-    first_line: usize,
+    /// The old entry's first line (0-based; `None` for a new entry).
+    first_line: Option<usize>,
 }
 
 struct Batch<'a> {
@@ -474,7 +476,7 @@ impl<'a> Batch<'a> {
                     slots: None,
                     removed: false,
                     placement: None,
-                    first_line: dl[0],
+                    first_line: Some(dl[0]),
                 }
             })
             .collect();
@@ -589,7 +591,7 @@ impl<'a> Batch<'a> {
             return Err(MasterEditError::AlreadyExists {
                 name: new.name.clone(),
                 kind: new.kind,
-                line: self.entries[i].first_line + 1,
+                line: self.entries[i].first_line.map(|l| l + 1),
             });
         }
         let fields: [&[u8]; 8] = [
@@ -643,7 +645,7 @@ impl<'a> Batch<'a> {
             slots: Some(slots),
             removed: false,
             placement: Some(placement),
-            first_line: usize::MAX,
+            first_line: None,
         });
         Ok(())
     }
@@ -1112,9 +1114,13 @@ fn minimal(slots: &[Slot], cur: &Analyzed, op: &Op, crlf: bool) -> Option<Vec<Sl
                 out.insert(after + 1, new_slot(out[after].anchor, text, crlf));
             } else {
                 // Right to left, so offsets on a line stay valid.
+                let wanted = [option.as_slice(), b"=", value].concat();
                 let mut places = Vec::new();
                 for i in found {
                     let (opt, val) = (&a.args[i], &a.args[i + 1]);
+                    if val.text == wanted {
+                        continue; // already says so: left as written
+                    }
                     if cur.token(opt.raw) != b"-o" || opt.raw == val.raw {
                         return None;
                     }
@@ -1887,6 +1893,13 @@ maildrop  unix  -       n       n       -       -       pipe
     }
 
     #[test]
+    fn an_occurrence_that_already_has_the_value_is_left_as_written() {
+        let src = "a unix - - n - - smtp\n  -o { x = 1 }\n  -o x=2\n";
+        let out = edited(src, &[option("a", Unix, "x", "1")]);
+        assert_eq!(out, "a unix - - n - - smtp\n  -o { x = 1 }\n  -o x=1\n");
+    }
+
+    #[test]
     fn removing_an_option_alone_on_its_line_deletes_the_line() {
         let src =
             "sub inet n - y - - smtpd -o a=0\n  -o a=1 -o b=2\n# c\n  -o { a = x y }\n  -o c=3\n";
@@ -2149,7 +2162,22 @@ maildrop  unix  -       n       n       -       -       pipe
         );
         assert_eq!(err.index, 0);
         assert!(
-            matches!(err.error, MasterEditError::AlreadyExists { line: 1, .. }),
+            matches!(
+                err.error,
+                MasterEditError::AlreadyExists { line: Some(1), .. }
+            ),
+            "{err}"
+        );
+        let err = refused(
+            "",
+            &[
+                MasterEdit::Add(new_service("a", Unix, "smtp")),
+                MasterEdit::Add(new_service("a", Unix, "smtp")),
+            ],
+        );
+        assert_eq!(err.index, 1);
+        assert!(
+            err.to_string().contains("added by an earlier edit"),
             "{err}"
         );
         let out = edited(

@@ -24,11 +24,18 @@
 //!   `#submission inet ...` and its `#  -o ...` lines) when that is a
 //!   logical-line boundary, else at the end of the file;
 //! * every edit names its entries by the literal `name/type`, as
-//!   `postconf -M` does, and applies to all duplicates.
+//!   `postconf -M` does, and applies to all duplicates;
+//! * option values with whitespace are written `-o { name = value }`
+//!   (Postfix 3.0+), never `-oname=value`; values that would end the line,
+//!   that Postfix would trim, or with unbalanced braces are refused, and so
+//!   are edits of options that only exist in postconf's misreading of a
+//!   glued `-osyslog_name=x` token (it splits at every `o`; the daemon does
+//!   not).
 //!
 //! After the edits the services and warnings are derived again from the
 //! new lines, and every entry is checked against what the edits asked for:
-//! a mismatch is an error, never a written file.
+//! a mismatch is an error, never a written file. A batch applied twice
+//! changes nothing the second time.
 //!
 //! The services also feed the catalog: a `relay ... smtp` service creates
 //! `relay_destination_concurrency_limit` and friends (see
