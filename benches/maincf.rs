@@ -74,14 +74,14 @@ fn bench(c: &mut Criterion) {
                 }),
                 _ => group.bench_with_input(id, &bytes, |b, bytes| {
                     b.iter(|| {
-                        postform::engine::plan::plan_bytes(
-                            &spec,
+                        // Parse (as reading the config dir does) and plan.
+                        let live = postform::engine::live::LiveConfig::from_bytes(
                             Path::new("."),
-                            Path::new("main.cf"),
-                            black_box(bytes).clone(),
-                            catalog,
-                        )
-                        .expect("plan")
+                            Path::new("main.cf").to_path_buf(),
+                            Some(black_box(bytes).clone()),
+                            None,
+                        );
+                        postform::engine::plan::plan(&spec, &live, catalog).expect("plan")
                     })
                 }),
             };

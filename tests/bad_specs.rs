@@ -326,9 +326,12 @@ fn load_and_validate_reports_structure_and_value_errors_together() {
     );
     let catalog = postform::catalog::Catalog::builtin();
     let spec = dir.path().join("spec.yaml");
-    let errors =
-        postform::engine::validate::load_and_validate(&spec, &dir.path().join("cfg"), catalog)
-            .expect_err("five mistakes");
+    let errors = postform::engine::validate::load_and_validate(
+        &spec,
+        &postform::engine::live::LiveConfig::read(&dir.path().join("cfg")),
+        catalog,
+    )
+    .expect_err("five mistakes");
     let got: Vec<(usize, usize, String)> = errors
         .0
         .iter()
@@ -354,7 +357,7 @@ fn load_and_validate_reports_structure_and_value_errors_together() {
     );
     let errors = postform::engine::validate::load_and_validate(
         &dir.path().join("spec.yaml"),
-        &dir.path().join("cfg"),
+        &postform::engine::live::LiveConfig::read(&dir.path().join("cfg")),
         catalog,
     )
     .expect_err("two mistakes");
@@ -448,8 +451,8 @@ fn preexisting_problems_are_warnings_new_ones_block() {
     let stderr = support::stderr(&out);
     for warning in [
         "warning: already in the live main.cf: message_size_limit (10240000) is larger than mailbox_size_limit (1000000): local(8) delivery stops with \"fatal: main.cf configuration error: mailbox_size_limit is smaller than message_size_limit\"",
-        "warning: already in the live main.cf: warning: main.cf: unused parameter: unused_thing=1",
-        "warning: already in the live main.cf: warning: main.cf: undefined parameter: undefined_thing",
+        "warning: already in the live configuration: warning: main.cf: unused parameter: unused_thing=1",
+        "warning: already in the live configuration: warning: main.cf: undefined parameter: undefined_thing",
     ] {
         assert!(
             stderr.lines().any(|l| l == warning),
@@ -794,8 +797,8 @@ static CASES: &[Case] = &[
         name: "yaml-unclosed-bracket",
         spec: b"mynetworks: [127.0.0.0/8, 10.0.0.0/8\nbiff: no\n",
         files: &[],
-        errors: &[("spec.yaml:2:5", "invalid YAML: did not find expected ',' or ']'")],
-        hint: Some("a spec is a YAML mapping such as `inet_protocols: ipv4`; check indentation and quoting"),
+        errors: &[("spec.yaml:2:5", "invalid YAML: illegal placement of ':' indicator")],
+        hint: Some("the `[` at line 1 column 13 is not closed: check for a missing `]` or a missing comma"),
     },
     Case {
         name: "yaml-duplicate-key",
@@ -808,7 +811,7 @@ static CASES: &[Case] = &[
         name: "yaml-unclosed-quote",
         spec: b"myhostname: \"a.example\n",
         files: &[],
-        errors: &[("spec.yaml:2:1", "invalid YAML: found unexpected end of stream")],
+        errors: &[("spec.yaml:1:13", "invalid YAML: while scanning a quoted scalar, found unexpected end of stream")],
         hint: Some("the file ends inside a quoted string, a [list] or a {mapping}: check for a missing closing quote or bracket"),
     },
     Case {
@@ -837,7 +840,7 @@ static CASES: &[Case] = &[
         spec: b"main:\n  inet_protocols: ipv4\nservices: restart\n",
         files: &[],
         errors: &[("spec.yaml:3:1", "unknown top-level key `services` in a full-form spec")],
-        hint: Some("the full form has only extends, main, purge, service, custom_parameters; put parameters under `main:`"),
+        hint: Some("the full form has only extends, main, master, maps, aliases, purge, service, allow, postfix_version, custom_parameters; put parameters under `main:`"),
     },
     Case {
         name: "value-mapping",
@@ -894,6 +897,156 @@ static CASES: &[Case] = &[
         files: &[],
         errors: &[("spec.yaml:1:1", "`service` commands need at least one of reload or restart")],
         hint: Some("service: auto | reload | restart | none, or {reload: [argv...], restart: [argv...]}"),
+    },
+    Case {
+        name: "master-no-type",
+        spec: b"master:\n  smtp: {command: smtpd}\n",
+        files: &[],
+        errors: &[("spec.yaml:2:3", "`master`: `smtp`: a service is named service/type, e.g. smtp/inet")],
+        hint: Some("write `smtp/inet` for a TCP service or `smtp/unix` for a UNIX-domain one: the type as `postconf -M` shows it"),
+    },
+    Case {
+        name: "master-bad-type",
+        spec: b"master:\n  smtp/unix_dgram: {command: smtpd}\n",
+        files: &[],
+        errors: &[("spec.yaml:2:3", "`master`: `smtp/unix_dgram`: unknown service type `unix_dgram`: expected inet, unix, unix-dgram, fifo or pass")],
+        hint: Some("did you mean `unix-dgram`? A service is named service/type as `postconf -M` shows it"),
+    },
+    Case {
+        name: "master-unknown-field",
+        spec: b"master:\n  submission/inet:\n    comand: smtpd\n",
+        files: &[],
+        errors: &[("spec.yaml:3:5", "`submission/inet`: unknown field `comand`")],
+        hint: Some("did you mean `command`? The fields are private, unpriv, chroot, wakeup, maxproc, command, args, options"),
+    },
+    Case {
+        name: "master-bad-flag",
+        spec: b"master:\n  submission/inet:\n    command: smtpd\n    chroot: maybe\n",
+        files: &[],
+        errors: &[("spec.yaml:4:5", "`submission/inet` chroot: expected y, n or - (or true/false), found \"maybe\"")],
+        hint: Some("y: yes, n: no, \"-\": the default of master(5) (quote the -); true and false work too"),
+    },
+    Case {
+        name: "master-lone-dash",
+        spec: b"master:\n  submission/inet:\n    chroot: -\n",
+        files: &[],
+        errors: &[("spec.yaml:3:13", "invalid YAML: block sequence entries are not allowed in this context")],
+        hint: Some("a `-` followed by a space or the end of the line starts a list item in YAML; for master.cf's \"use the default\" write \"-\" in quotes"),
+    },
+    Case {
+        name: "master-bad-wakeup-and-maxproc",
+        spec: b"master:\n  pickup/unix:\n    wakeup: 60s\n    maxproc: many\n",
+        files: &[],
+        errors: &[
+            ("spec.yaml:3:5", "`pickup/unix` wakeup: expected a number of seconds, that number followed by ? (wake up only when used), or -, found \"60s\""),
+            ("spec.yaml:4:5", "`pickup/unix` maxproc: expected a process limit (a whole number, 0: no limit) or -, found \"many\""),
+        ],
+        hint: Some("e.g. wakeup: 60, wakeup: \"60?\" or wakeup: \"-\""),
+    },
+    Case {
+        name: "master-service-not-mapping",
+        spec: b"master:\n  submission/inet: smtpd\n",
+        files: &[],
+        errors: &[("spec.yaml:2:3", "`submission/inet` must be a mapping of fields (or null to remove the service), found a string")],
+        hint: Some("the fields are private, unpriv, chroot, wakeup, maxproc, command, args, options"),
+    },
+    Case {
+        name: "master-option-name",
+        spec: b"master:\n  submission/inet:\n    options:\n      syslog-name: x\n",
+        files: &[],
+        errors: &[("spec.yaml:4:7", "`submission/inet` options: \"syslog-name\" is not a parameter name")],
+        hint: Some("Postfix parameter names are letters, digits and underscores"),
+    },
+    Case {
+        name: "maps-no-type",
+        spec: b"maps:\n  /etc/postfix/access:\n    entries: {10.0.0.1: OK}\n",
+        files: &[],
+        errors: &[("spec.yaml:2:3", "`/etc/postfix/access`: `type` is missing")],
+        hint: Some("add type: hash (or another of hash, lmdb, cdb, btree, regexp, pcre, cidr, texthash)"),
+    },
+    Case {
+        name: "maps-bad-type",
+        spec: b"maps:\n  /etc/postfix/access:\n    type: hahs\n",
+        files: &[],
+        errors: &[("spec.yaml:3:5", "`/etc/postfix/access` type: unknown table type `hahs`: expected hash, lmdb, cdb, btree, regexp, pcre, cidr, texthash")],
+        hint: Some("did you mean `hash`? postform manages table files; other lookup types (mysql:, ldap:, ...) are named in main.cf only"),
+    },
+    Case {
+        name: "maps-entries-not-mapping",
+        spec: b"maps:\n  /etc/postfix/access:\n    type: hash\n    entries:\n      - 10.0.0.1 OK\n",
+        files: &[],
+        errors: &[("spec.yaml:4:5", "`/etc/postfix/access` entries must be a mapping of key: value, found a list")],
+        hint: Some("entries:\n        \"[smtp.example.com]:587\": user:password\n  (in order: for regexp, pcre and cidr tables the first match wins)"),
+    },
+    Case {
+        name: "maps-mode-not-octal",
+        spec: b"maps:\n  /etc/postfix/access:\n    type: hash\n    mode: rw-------\n",
+        files: &[],
+        errors: &[("spec.yaml:4:5", "`/etc/postfix/access` mode: expected an octal mode like \"0600\", found \"rw-------\"")],
+        hint: Some("mode is octal, as chmod takes it: \"0600\", \"0640\" or \"0644\""),
+    },
+    Case {
+        name: "maps-type-in-path",
+        spec: b"maps:\n  hash:/etc/postfix/access:\n    entries: {10.0.0.1: OK}\n",
+        files: &[],
+        errors: &[("spec.yaml:2:3", "`maps`: `hash:/etc/postfix/access` names the type in the path")],
+        hint: Some("write the path alone and the type under it:\n    /etc/postfix/access:\n      type: hash"),
+    },
+    Case {
+        name: "maps-secret-unset",
+        spec: b"maps:\n  /etc/postfix/sasl_passwd:\n    type: hash\n    entries:\n      \"[smtp.example.com]:587\": {env: POSTFORM_BAD_SPECS_UNSET_SECRET}\n",
+        files: &[],
+        errors: &[("spec.yaml:5:7", "`/etc/postfix/sasl_passwd` entry `[smtp.example.com]:587`: the environment variable POSTFORM_BAD_SPECS_UNSET_SECRET is not set")],
+        hint: Some("a value is text, or a secret from outside the spec: {file: path} (relative to this spec file) or {env: NAME}"),
+    },
+    Case {
+        name: "aliases-bad-name",
+        spec: b"aliases:\n  'post master': root\n",
+        files: &[],
+        errors: &[("spec.yaml:2:3", "`aliases`: the name \"post master\" contains a space")],
+        hint: Some("an alias name is a local part such as postmaster (aliases(5))"),
+    },
+    Case {
+        name: "allow-not-a-list",
+        spec: b"allow: {open_relay: true}\n",
+        files: &[],
+        errors: &[("spec.yaml:1:1", "`allow` must be a list of policy ids, found a mapping")],
+        hint: Some("allow: [open_relay]"),
+    },
+    Case {
+        name: "postfix-version-number",
+        spec: b"postfix_version: 3.10\n",
+        files: &[],
+        errors: &[("spec.yaml:1:1", "`postfix_version` must be a string, found the number 3.10")],
+        hint: Some("YAML reads 3.10 as the number 3.1; quote it: postfix_version: \"3.10\""),
+    },
+    Case {
+        name: "yaml-merge-key",
+        spec: b"x: &x {biff: no}\n<<: *x\n",
+        files: &[],
+        errors: &[("spec.yaml:2:1", "invalid YAML: merge keys (`<<`) are not supported")],
+        hint: Some("write the keys out in each mapping; to share settings between hosts, put them in a file that specs name under `extends`"),
+    },
+    Case {
+        name: "yaml-binary-tag",
+        spec: b"smtpd_banner: !!binary aGVsbG8=\n",
+        files: &[],
+        errors: &[("spec.yaml:1:1", "smtpd_banner: the YAML tag !!binary is not supported: a spec value is text; write the text itself")],
+        hint: Some("a value is a string, yes/no (or true/false), an integer, a list of strings, or null to remove"),
+    },
+    Case {
+        name: "yaml-two-documents",
+        spec: b"biff: no\n---\nbiff: yes\n",
+        files: &[],
+        errors: &[("spec.yaml:2:1", "invalid YAML: more than one document in the file")],
+        hint: Some("a spec file is one YAML document: remove the `---` line and what follows, or merge the documents"),
+    },
+    Case {
+        name: "int-hex-kept-as-text",
+        spec: b"message_size_limit: 0x10\n",
+        files: &[],
+        errors: &[("spec.yaml:1:1", "message_size_limit: invalid value \"0x10\": expected a whole number")],
+        hint: Some("see https://www.postfix.org/postconf.5.html#message_size_limit"),
     },
     Case {
         name: "extends-missing",

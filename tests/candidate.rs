@@ -115,11 +115,15 @@ fn candidate_check_catches_what_rust_validation_lets_through() {
         let catalog = Catalog::host();
         let spec = Spec::from_yaml_str(m.spec, "spec.yaml").expect("the spec loads");
         // 1. postform's own validation accepts it.
-        let warnings = postform::engine::validate::validate(&spec, cfg.path(), &catalog)
+        let live = postform::engine::live::LiveConfig::read(cfg.path());
+        let mut warnings = Vec::new();
+        postform::engine::validate::validate(&spec, &live, &catalog, true, &mut warnings)
             .unwrap_or_else(|e| panic!("Rust-side validation refuses {:?} already:\n{e}", m.spec));
         // 2. The real Postfix refuses the candidate.
-        let plan = postform::engine::plan::plan(&spec, cfg.path(), &catalog).expect("plan");
-        match candidate::check(cfg.path(), &plan.before, &plan.after) {
+        let plan = postform::engine::plan::plan(&spec, &live, &catalog).expect("plan");
+        let main = &plan.files[0];
+        let master = live.master.bytes().expect("master.cf");
+        match candidate::check(cfg.path(), &main.before, &main.after, master, master) {
             Err(CandidateError::Rejected { tool, problems }) => {
                 assert_eq!(tool, m.tool, "{}", m.spec);
                 assert_eq!(problems, [m.problem], "{}", m.spec);
@@ -155,7 +159,7 @@ fn candidate_check_catches_what_rust_validation_lets_through() {
         );
         assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
         let expected = format!(
-            "Error: Postfix rejects the planned main.cf; nothing was written:\n  - {}\n  hint: fix the spec; postform checked the candidate with {} in a scratch copy of the config directory\n",
+            "Error: Postfix rejects the planned configuration; nothing was written:\n  - {}\n  hint: fix the spec; postform checked the candidate with {} in a scratch copy of the config directory\n",
             m.problem, m.tool
         );
         assert!(
@@ -189,13 +193,20 @@ fn candidate_problems_already_in_the_live_file_are_warnings() {
         "myhostname = relay.example.com",
     );
     assert_ne!(before, after);
-    let warnings = candidate::check(cfg.path(), before.as_bytes(), after.as_bytes())
-        .expect("only old problems: no error");
+    let master = std::fs::read(cfg.path().join("master.cf")).expect("master.cf");
+    let warnings = candidate::check(
+        cfg.path(),
+        before.as_bytes(),
+        after.as_bytes(),
+        &master,
+        &master,
+    )
+    .expect("only old problems: no error");
     assert_eq!(
         warnings,
         [
-            "already in the live main.cf: warning: main.cf: undefined parameter: undefined_helo",
-            "already in the live main.cf: fatal: invalid default_process_limit parameter value 0 < 1",
+            "already in the live configuration: warning: main.cf: undefined parameter: undefined_helo",
+            "already in the live configuration: fatal: invalid default_process_limit parameter value 0 < 1",
         ]
     );
 }
@@ -363,12 +374,13 @@ fn timing_of_the_candidate_check() {
     }
     let cfg = config_dir();
     let before = std::fs::read(cfg.path().join("main.cf")).expect("main.cf");
+    let master = std::fs::read(cfg.path().join("master.cf")).expect("master.cf");
     let text = String::from_utf8(before.clone()).expect("utf-8");
     let measure = |after: &str| {
         let mut times: Vec<Duration> = (0..5)
             .map(|_| {
                 let t = Instant::now();
-                let r = candidate::check(cfg.path(), &before, after.as_bytes());
+                let r = candidate::check(cfg.path(), &before, after.as_bytes(), &master, &master);
                 let d = t.elapsed();
                 assert!(r.is_ok(), "{after}: {r:?}");
                 d

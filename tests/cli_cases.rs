@@ -5,7 +5,10 @@
 //! * `in/`: the starting files (a config dir such as `in/postfix/main.cf` +
 //!   `master.cf`, spec files, saved plans...).
 //! * `cmd`: one line, the `postform` arguments (split on whitespace; `'...'`
-//!   and `"..."` quote). The command runs with its working directory set to
+//!   and `"..."` quote); or several such lines run in turn, where a line
+//!   `sh SCRIPT` runs SCRIPT with the shell (a step between two commands).
+//!   With several lines the outputs are concatenated, each after a
+//!   `$ LINE` header, and the status is the last command's. The command runs with its working directory set to
 //!   a temporary copy of `in/` (`$DIR`), so paths in it are relative:
 //!   `plan spec.yaml -c postfix`.
 //! * `out/`: the expected tree of `$DIR` after the command, every file
@@ -201,13 +204,7 @@ fn run_case(case: &Path) -> (Outcome, Vec<String>) {
     let cmd_line = fs::read_to_string(case.join("cmd"))
         .unwrap_or_else(|e| panic!("{}: cannot read cmd: {e}", case.display()));
     let lines: Vec<&str> = cmd_line.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "{}: cmd must be exactly one line",
-        case.display()
-    );
-    let args = split_args(lines[0]);
+    assert!(!lines.is_empty(), "{}: cmd is empty", case.display());
 
     let tmp = tempfile::Builder::new()
         .prefix("postform-case-")
@@ -219,20 +216,48 @@ fn run_case(case: &Path) -> (Outcome, Vec<String>) {
     }
     let before = read_tree(&dir);
 
-    let out = Command::new(support::postform_bin())
-        .args(&args)
-        .current_dir(&dir)
-        .env_clear()
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        )
-        .env("NO_COLOR", "1")
-        .env("LC_ALL", "C")
-        .env("HOME", &dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run postform: {e}"));
+    // Several lines: each runs in turn (a `sh ...` line through the shell,
+    // for a step between two postform commands); the outputs are
+    // concatenated, each command's after a `$ <line>` header, and the
+    // status is the last command's.
+    let many = lines.len() > 1;
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut status = None;
+    for line in &lines {
+        let mut cmd = match line.strip_prefix("sh ") {
+            Some(script) => {
+                let mut c = Command::new("sh");
+                c.args(["-c", script]);
+                c
+            }
+            None => {
+                let mut c = Command::new(support::postform_bin());
+                c.args(split_args(line));
+                c
+            }
+        };
+        let out = cmd
+            .current_dir(&dir)
+            .env_clear()
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .env("NO_COLOR", "1")
+            .env("LC_ALL", "C")
+            .env("HOME", &dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("run {line}: {e}"));
+        if many {
+            stdout.extend_from_slice(format!("$ {line}\n").as_bytes());
+            stderr.extend_from_slice(format!("$ {line}\n").as_bytes());
+        }
+        stdout.extend_from_slice(&out.stdout);
+        stderr.extend_from_slice(&out.stderr);
+        status = Some(out.status);
+    }
+    let status = status.expect("at least one command");
 
     let mut dirs = vec![dir.display().to_string()];
     if let Ok(c) = fs::canonicalize(&dir) {
@@ -257,12 +282,11 @@ fn run_case(case: &Path) -> (Outcome, Vec<String>) {
         .map(|(p, (b, _))| (normalize_text(&p, &dirs), normalize_bytes(&b, &dirs)))
         .collect();
     let outcome = Outcome {
-        stdout: normalize_text(&String::from_utf8_lossy(&out.stdout), &dirs),
-        stderr: normalize_text(&String::from_utf8_lossy(&out.stderr), &dirs),
-        status: out
-            .status
+        stdout: normalize_text(&String::from_utf8_lossy(&stdout), &dirs),
+        stderr: normalize_text(&String::from_utf8_lossy(&stderr), &dirs),
+        status: status
             .code()
-            .map_or_else(|| format!("signal: {}", out.status), |c| c.to_string()),
+            .map_or_else(|| format!("signal: {status}"), |c| c.to_string()),
         tree,
     };
     (outcome, problems)

@@ -116,23 +116,30 @@ struct Outcome {
     kind: Kind,
     applied: bool,
     stale: bool,
-    /// For a saved plan: base_sha256 and the planned bytes.
-    plan: Option<(String, Vec<u8>)>,
+    /// For a saved plan: the sha256 of the main.cf it was planned against
+    /// and of the main.cf it plans.
+    plan: Option<(String, String)>,
 }
 
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn read_plan_file(path: &Path) -> (String, Vec<u8>) {
+/// (base, planned) sha256 of main.cf in a plan file (format 2: bases
+/// `[path, {"sha256": ...}]`, planned `{file, path, sha256}`).
+fn read_plan_file(path: &Path) -> (String, String) {
     let v: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
-    (
-        v["base_sha256"].as_str().unwrap().to_string(),
-        unhex(v["after_hex"].as_str().unwrap()),
-    )
+    let base = v["bases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b[0].as_str().unwrap().ends_with("/main.cf"))
+        .map(|b| b[1]["sha256"].as_str().unwrap().to_string())
+        .unwrap();
+    let planned = v["planned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == "main.cf")
+        .map(|f| f["sha256"].as_str().unwrap().to_string())
+        .unwrap();
+    (base, planned)
 }
 
 fn run_proc(p: &Proc, dir: &Path) -> Result<Outcome, String> {
@@ -313,14 +320,28 @@ fn round(round: usize, procs: usize, saved_plans: usize, rng: &mut Rng, tally: &
                 );
             }
             Kind::SavedPlan => {
-                let (base_sha, after) = o.plan.as_ref().unwrap();
+                let (base_sha, planned_sha) = o.plan.as_ref().unwrap();
                 assert_eq!(
                     base_sha,
                     &stress::sha256(&current),
                     "round {round}: saved plan of process {n} applied as write #{step} but was planned against \
                      a different state than the one before it (hash chain broken): a stale plan was written"
                 );
-                fs::write(&scratch_main, after).unwrap();
+                // What the plan wrote is its spec applied to that state.
+                let r = stress::run_with_deadline(
+                    &mut apply_spec_cmd(&plan[n].spec, scratch.path()),
+                    DEADLINE,
+                );
+                assert!(
+                    r.code() == Some(0),
+                    "round {round} replay step {step}: {}",
+                    r.describe()
+                );
+                assert_eq!(
+                    &stress::sha256(&fs::read(&scratch_main).unwrap()),
+                    planned_sha,
+                    "round {round}: saved plan of process {n} wrote something else than it planned"
+                );
             }
         }
     }
@@ -516,7 +537,7 @@ fn stale_saved_plan_is_refused() {
     let (_, after1) = read_plan_file(&p1);
     let r = apply(&p1);
     assert_eq!(r.code(), Some(0), "{}", r.describe());
-    assert_eq!(fs::read(&live).unwrap(), after1);
+    assert_eq!(stress::sha256(&fs::read(&live).unwrap()), after1);
     let s1 = stress::file_state(&live);
     // p2 was planned against the original: refused, nothing written.
     let r = apply(&p2);

@@ -10,9 +10,10 @@
 //!   checked with the library and with the real `postconf` at setup), and
 //!   keeps its mode, owner and group (0640 root:postfix as root);
 //! * a temp file left behind is a prefix of the new content (or of the old
-//!   one, for a backup in progress): the writer never writes elsewhere;
+//!   one, for a backup in progress or the transaction's saved copy), or the
+//!   transaction's journal: the writer never writes elsewhere;
 //! * the next, unkilled run succeeds, leaves exactly the new content, and
-//!   no `.postform-tmp-*` file anywhere.
+//!   no temp file, `main.cf.tmp`, saved copy or journal anywhere.
 //!
 //! Kill moments: half are uniform in [0, 1.2 x the case's typical run
 //! time, measured first]; the other half (for cases whose write window
@@ -588,7 +589,19 @@ fn worker(
         let temps = stress::temp_files(wdir);
         for t in &temps {
             let bytes = fs::read(t).map_err(|e| format!("{ctx}: read {}: {e}", t.display()))?;
-            let ok = is_prefix(&bytes, &case.expected) || (backup && is_prefix(&bytes, &case.base));
+            let name = t
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            // The new content (staged in main.cf.tmp, or a temp file beside
+            // a symlink's target), the old one (a backup in progress, or
+            // the transaction's saved copy), or the transaction's journal.
+            let ok = is_prefix(&bytes, &case.expected)
+                || ((backup || name.starts_with(".postform-saved-"))
+                    && is_prefix(&bytes, &case.base))
+                || (name == ".postform-journal" || bytes.starts_with(b"{"))
+                    && String::from_utf8_lossy(&bytes).contains("postform-journal")
+                || bytes.is_empty();
             if !ok {
                 return Err(format!(
                     "{ctx}: leftover {} ({} bytes) is not a prefix of the content being written",

@@ -1067,33 +1067,41 @@ fn tampered_or_broken_plan_files_are_refused() {
     let env = Env::new();
     let before = env.state();
     let (pf, good) = saved_plan(&env);
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let mut garbage_after = good.clone();
-    garbage_after["after_hex"] = hex(b"this line has no equals sign\n").into();
+    // Format 2 records inputs and hashes, never bytes to write: every
+    // edit of them is refused (apply computes the plan again).
+    let mut unknown_field = good.clone();
+    unknown_field["after_hex"] = "6e6f7420612076616c7565".into();
     let mut elsewhere = good.clone();
     let victim = env.path().join("victim");
     fs::write(&victim, b"precious\n").unwrap();
-    elsewhere["main_cf"] = victim.display().to_string().into();
+    elsewhere["config_dir"] = env.path().display().to_string().into();
     let mut bad_hash = good.clone();
-    bad_hash["base_sha256"] = "00".repeat(32).into();
+    bad_hash["bases"][0][1]["sha256"] = "00".repeat(32).into();
+    let mut bad_planned = good.clone();
+    bad_planned["planned"][0]["sha256"] = "00".repeat(32).into();
     // As postform writes it (pretty, `format` first), cut in half.
     let mut truncated = fs::read(&pf).unwrap();
     truncated.truncate(truncated.len() / 2);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
-            "planned bytes do not parse",
-            serde_json::to_vec(&garbage_after).unwrap(),
-            "does not parse",
+            "a field apply does not know",
+            serde_json::to_vec(&unknown_field).unwrap(),
+            "unknown field `after_hex`",
         ),
         (
-            "main_cf points elsewhere",
+            "config_dir points elsewhere",
             serde_json::to_vec(&elsewhere).unwrap(),
-            "not main.cf in config_dir",
+            "changed since the plan was made",
         ),
         (
-            "hash does not match",
+            "base hash does not match",
             serde_json::to_vec(&bad_hash).unwrap(),
-            "base_sha256",
+            "changed since the plan was made",
+        ),
+        (
+            "planned hash does not match",
+            serde_json::to_vec(&bad_planned).unwrap(),
+            "would not write what the plan recorded",
         ),
         ("truncated", truncated, "not a postform plan file"),
     ];

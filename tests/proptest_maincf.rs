@@ -496,22 +496,18 @@ proptest! {
     }
 }
 
-/// `Plan::unified_diff` of a plan whose before/after are the given bytes.
+/// `FilePlan::unified_diff` of a plan whose before/after are the given
+/// bytes (no line map: the searched diff).
 fn plan_diff(before: &[u8], after: &[u8]) -> String {
-    let spec =
-        postform::engine::spec::Spec::from_yaml_str("{}\n", "spec.yaml").expect("empty spec");
-    let catalog = postform::catalog::Catalog::builtin();
-    let mut plan = postform::engine::plan::plan_bytes(
-        &spec,
-        std::path::Path::new("."),
-        std::path::Path::new("main.cf"),
-        before.to_vec(),
-        catalog,
-    )
-    .unwrap_or_else(|e| panic!("plan: {e}"));
-    plan.after = after.to_vec();
-    plan.main_cf = std::path::PathBuf::from("main.cf");
-    plan.unified_diff()
+    postform::engine::plan::FilePlan {
+        file: postform::engine::plan::ManagedFile::MainCf,
+        path: std::path::PathBuf::from("main.cf"),
+        before: before.to_vec(),
+        after: after.to_vec(),
+        changes: Vec::new(),
+        line_origin: None,
+    }
+    .unified_diff()
 }
 
 // --- regressions found by fuzzing (fuzz/README.md) ------------------------------

@@ -36,9 +36,7 @@ fn validator() -> jsonschema::Validator {
 /// A spec file as JSON, the way an editor's YAML language server sees it.
 fn yaml_as_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let yaml: serde_yaml::Value =
-        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::to_value(yaml).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    support::yaml::to_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Every spec file under `dir`: YAML files, except tooling that lives
@@ -69,8 +67,8 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 fn is_playbook(path: &Path) -> bool {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     matches!(
-        serde_yaml::from_str::<serde_yaml::Value>(&text),
-        Ok(serde_yaml::Value::Sequence(_))
+        support::yaml::to_json(&text),
+        Ok(serde_json::Value::Array(_))
     )
 }
 
@@ -209,11 +207,7 @@ fn postform_rejects_every_invalid_spec_too() {
 #[test]
 fn schema_value_rules() {
     let v = validator();
-    let ok = |y: &str| {
-        v.is_valid(
-            &serde_json::to_value(serde_yaml::from_str::<serde_yaml::Value>(y).unwrap()).unwrap(),
-        )
-    };
+    let ok = |y: &str| v.is_valid(&support::yaml::to_json(y).unwrap());
     for good in [
         "inet_protocols: ipv4",
         "inet_protocols: 'ipv4, ipv6'",
@@ -241,6 +235,8 @@ fn schema_value_rules() {
         // src/schema.rs.)
         "custom_parameters: [my_checks]\nmain: {smtpd_restriction_classes: my_checks}",
         "",
+        "master: {smtp/inet: {chroot: n}}\nmain: {biff: false}",
+        "purge: true\nallow: []",
     ] {
         assert!(ok(good), "the schema rejects a valid spec: {good:?}");
     }
@@ -274,7 +270,97 @@ fn schema_value_rules() {
         "custom_parameters: [my-checks]",
         "- biff",
         "just text",
+        "main: {biff: false}\nmasters: {}",
     ] {
         assert!(!ok(bad), "the schema accepts an invalid spec: {bad:?}");
+    }
+}
+
+/// Valid specs of every new section: the schema accepts each, and
+/// postform loads each (they are not just schema trivia).
+const VALID_SECTIONS: &[&str] = &[
+    "master:\n  submission/inet:\n    private: n\n    unpriv: true\n    chroot: '-'\n    wakeup: 60\n    maxproc: '-'\n    command: smtpd\n    args: [-v]\n    options:\n      syslog_name: postfix/submission\n      smtpd_sasl_auth_enable: true\n      smtpd_client_restrictions: [permit_sasl_authenticated, reject]\n      milter_macro_daemon_name: null\n  smtps/inet: null",
+    "master:\n  pickup/unix: {wakeup: '60?', maxproc: 1}\n  127.0.0.1:10025/inet: {command: smtpd}\n  '[::1]:10025/inet': {private: no}\n  x/unix-dgram: {}",
+    "master: null",
+    "maps:\n  /etc/postfix/sasl_passwd:\n    type: hash\n    secret: true\n    mode: '0600'\n    owner: root\n    group: 0\n    entries:\n      '[smtp.example.com]:587': {env: POSTFORM_SCHEMA_TEST_SECRET}\n  access:\n    type: cidr\n    entries: {10.0.0.0/8: OK, 192.0.2.1: REJECT}\n  /etc/postfix/old: null",
+    "maps:\n  /etc/postfix/virtual_regexp:\n    type: regexp\n    mode: 644\n    entries: {'/^a@/': b}",
+    "aliases:\n  postmaster: root\n  team: [alice, bob]\n  old: null",
+    "allow: [open_relay, auth_plaintext]",
+    "allow: open_relay",
+    "postfix_version: '3.10'",
+    "postfix_version: '3.7.11'\nmain: {biff: false}",
+];
+
+#[test]
+fn new_sections_valid_examples() {
+    // Read by this test only (a secret reference must resolve to load).
+    std::env::set_var("POSTFORM_SCHEMA_TEST_SECRET", "user:password");
+    let v = validator();
+    for good in VALID_SECTIONS {
+        let doc = support::yaml::to_json(good).unwrap();
+        let errors: Vec<String> = v
+            .iter_errors(&doc)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "the schema rejects {good:?}: {errors:?}");
+        postform::engine::spec::Spec::from_yaml_str(good, "good.yaml")
+            .unwrap_or_else(|e| panic!("postform refuses {good:?}:\n{e}"));
+    }
+}
+
+/// Invalid specs of every new section: refused by the schema and by
+/// postform.
+#[test]
+fn new_sections_invalid_examples() {
+    let v = validator();
+    for bad in [
+        "master:\n  smtp: {command: smtpd}",
+        "master:\n  smtp/tcp: {command: smtpd}",
+        "master:\n  /inet: {command: smtpd}",
+        "master:\n  smtp/inet: smtpd",
+        "master:\n  smtp/inet: {comand: smtpd}",
+        "master:\n  smtp/inet: {chroot: maybe}",
+        "master:\n  smtp/inet: {private: 1}",
+        "master:\n  smtp/inet: {wakeup: soon}",
+        "master:\n  smtp/inet: {wakeup: -5}",
+        "master:\n  smtp/inet: {maxproc: lots}",
+        "master:\n  smtp/inet: {command: smtpd -v}",
+        "master:\n  smtp/inet: {args: -v}",
+        "master:\n  smtp/inet: {args: [-o, x=y]}",
+        "master:\n  smtp/inet: {options: {syslog-name: x}}",
+        "master:\n  smtp/inet: {options: [syslog_name]}",
+        "master: [smtp/inet]",
+        "maps:\n  /x: {entries: {a: b}}",
+        "maps:\n  /x: {type: mysql}",
+        "maps:\n  /x: {type: hash, entries: [a, b]}",
+        "maps:\n  /x: {type: hash, mode: rw-------}",
+        "maps:\n  /x: {type: hash, mode: '0800'}",
+        "maps:\n  /x: {type: hash, secret: 'yes'}",
+        "maps:\n  /x: {type: hash, owner: 'a b'}",
+        "maps:\n  /x: {type: hash, colour: red}",
+        "maps:\n  /x: {type: hash, entries: {a: {vault: b}}}",
+        "maps:\n  /x: {type: hash, entries: {a: {env: 'A B'}}}",
+        "maps:\n  hash:/x: {type: hash}",
+        "maps:\n  /x y: {type: hash}",
+        "maps: /x",
+        "aliases:\n  'a b': root",
+        "aliases:\n  postmaster: []",
+        "aliases:\n  postmaster: {to: root}",
+        "aliases: [postmaster]",
+        "allow: ['open relay']",
+        "allow: {open_relay: true}",
+        "postfix_version: 3.10",
+        "postfix_version: 3",
+        "postfix_version: 'latest'",
+    ] {
+        let doc = support::yaml::to_json(bad).unwrap();
+        assert!(
+            !v.is_valid(&doc),
+            "the schema accepts an invalid spec: {bad:?}"
+        );
+        assert!(
+            postform::engine::spec::Spec::from_yaml_str(bad, "bad.yaml").is_err(),
+            "postform loads an invalid spec: {bad:?}"
+        );
     }
 }

@@ -28,6 +28,7 @@ mod host;
 pub mod known;
 mod lists;
 mod suggest;
+pub(crate) use suggest::closest;
 mod values;
 mod version;
 

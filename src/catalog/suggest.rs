@@ -7,7 +7,7 @@
 /// The candidate closest to `name`, if any is within the bound for its
 /// length (1 edit for names up to 4 bytes, 2 up to 8, 3 beyond). A
 /// candidate equal to `name` is skipped. Ties: the alphabetically first.
-pub(super) fn closest<'a>(
+pub(crate) fn closest<'a>(
     name: &str,
     candidates: impl Iterator<Item = &'a str>,
 ) -> Option<&'a str> {

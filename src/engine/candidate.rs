@@ -42,7 +42,7 @@ use std::process::Command;
 /// The real Postfix refuses (or warns about) the candidate.
 #[derive(Debug, thiserror::Error)]
 pub enum CandidateError {
-    #[error("Postfix rejects the planned main.cf; nothing was written:\n{}\n  hint: fix the spec; postform checked the candidate with {tool} in a scratch copy of the config directory", problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    #[error("Postfix rejects the planned configuration; nothing was written:\n{}\n  hint: fix the spec; postform checked the candidate with {tool} in a scratch copy of the config directory", problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Rejected { tool: String, problems: Vec<String> },
     #[error("cannot prepare the candidate check: {0}")]
     Scratch(#[from] std::io::Error),
@@ -73,24 +73,41 @@ pub const INSTALLATION_PARAMETERS: &[&str] = &[
     "shlib_directory",
 ];
 
-/// Check `after` against `before` (both main.cf bytes) with the config
-/// dir's master.cf. Returns warnings (pre-existing problems, or a note that
-/// a check could not run).
+/// The files a check reads: main.cf and master.cf bytes.
+#[derive(Debug, Clone, Copy)]
+struct Files<'a> {
+    main: &'a [u8],
+    master: &'a [u8],
+}
+
+/// Check the candidate main.cf and master.cf (`after_*`) against the live
+/// ones (`before_*`). Returns warnings (pre-existing problems, or a note
+/// that a check could not run).
 pub fn check(
     config_dir: &Path,
-    before: &[u8],
-    after: &[u8],
+    before_main: &[u8],
+    after_main: &[u8],
+    before_master: &[u8],
+    after_master: &[u8],
 ) -> Result<Vec<String>, CandidateError> {
+    let _ = config_dir;
     let programs = Programs::get();
     if programs.postconf.is_none() {
         return Ok(vec![
             "postconf not found: the candidate check with the real Postfix was skipped".into(),
         ]);
     }
-    let master = crate::io::read::read_regular(&config_dir.join("master.cf")).unwrap_or_default();
+    let before = Files {
+        main: before_main,
+        master: before_master,
+    };
+    let after = Files {
+        main: after_main,
+        master: after_master,
+    };
     let mut warnings = Vec::new();
-    compare(&mut warnings, "`postconf -n`", before, after, |main_cf| {
-        postconf_problems(main_cf, &master)
+    compare(&mut warnings, "`postconf -n`", before, after, |f| {
+        postconf_problems(f.main, f.master)
     })?;
     match &programs.postmap {
         Some(postmap) => compare(
@@ -98,22 +115,22 @@ pub fn check(
             "Postfix's own parameter checks (`postmap -q`)",
             before,
             after,
-            |main_cf| parameter_problems(postmap, main_cf, &master),
+            |f| parameter_problems(postmap, f.main, f.master),
         )?,
         None => warnings.push(
             "postmap not found: Postfix's own parameter checks of the candidate were skipped"
                 .into(),
         ),
     }
-    if is_root() && programs.postfix.is_some() && installation_changed(before, after) {
+    if is_root() && programs.postfix.is_some() && installation_changed(before_main, after_main) {
         if programs.script.is_none() {
             warnings.push(
                 "`script` (util-linux) not found: the candidate check with `postfix check` was skipped"
                     .into(),
             );
         } else {
-            compare(&mut warnings, "`postfix check`", before, after, |main_cf| {
-                postfix_check_problems(main_cf, &master)
+            compare(&mut warnings, "`postfix check`", before, after, |f| {
+                postfix_check_problems(f.main, f.master)
             })?;
         }
     }
@@ -121,13 +138,13 @@ pub fn check(
 }
 
 /// Run one tool on the candidate; when it reports problems, also on the
-/// live file: problems already there become warnings, new ones an error.
+/// live files: problems already there become warnings, new ones an error.
 fn compare(
     warnings: &mut Vec<String>,
     tool: &str,
-    before: &[u8],
-    after: &[u8],
-    run: impl Fn(&[u8]) -> Result<Vec<String>, std::io::Error>,
+    before: Files<'_>,
+    after: Files<'_>,
+    run: impl Fn(Files<'_>) -> Result<Vec<String>, std::io::Error>,
 ) -> Result<(), CandidateError> {
     let new = run(after)?;
     if new.is_empty() {
@@ -137,7 +154,7 @@ fn compare(
     let mut introduced = Vec::new();
     for p in new {
         if old.contains(&p) {
-            warnings.push(format!("already in the live main.cf: {p}"));
+            warnings.push(format!("already in the live configuration: {p}"));
         } else {
             introduced.push(p);
         }
@@ -156,12 +173,10 @@ fn compare(
 /// parameters and macros, and fatal errors.
 pub fn postconf_problems(main_cf: &[u8], master_cf: &[u8]) -> Result<Vec<String>, std::io::Error> {
     let dir = scratch(main_cf, master_cf, None)?;
-    let out = Command::new(postconf_bin())
+    let out = run(Command::new(postconf_bin())
         .arg("-c")
         .arg(dir.path())
-        .arg("-n")
-        .stdin(std::process::Stdio::null())
-        .output()?;
+        .arg("-n"))?;
     let mut problems = messages(&String::from_utf8_lossy(&out.stderr), dir.path());
     if !out.status.success() && problems.iter().all(|p| !p.starts_with("fatal")) {
         problems.push(format!("fatal: postconf exited with {}", out.status));
@@ -179,12 +194,10 @@ pub fn parameter_problems(
     master_cf: &[u8],
 ) -> Result<Vec<String>, std::io::Error> {
     let dir = scratch(main_cf, master_cf, None)?;
-    let out = Command::new(postmap)
+    let out = run(Command::new(postmap)
         .arg("-c")
         .arg(dir.path())
-        .args(["-q", "x", "static:x"])
-        .stdin(std::process::Stdio::null())
-        .output()?;
+        .args(["-q", "x", "static:x"]))?;
     let mut problems: Vec<String> = messages(&String::from_utf8_lossy(&out.stderr), dir.path())
         .into_iter()
         .filter(|p| p.starts_with("fatal"))
@@ -215,10 +228,7 @@ fn postfix_check_problems(main_cf: &[u8], master_cf: &[u8]) -> Result<Vec<String
         shell_quote(&postfix_bin()),
         shell_quote(&dir.path().display().to_string())
     );
-    let out = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .stdin(std::process::Stdio::null())
-        .output()?;
+    let out = run(Command::new("script").args(["-qec", &cmd, "/dev/null"]))?;
     let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
     let mut problems: Vec<String> = messages(&text, dir.path())
         .into_iter()
@@ -241,6 +251,13 @@ fn installation_changed(before: &[u8], after: &[u8]) -> bool {
     INSTALLATION_PARAMETERS
         .iter()
         .any(|n| value(&b, n) != value(&a, n))
+}
+
+/// Run a Postfix tool on a scratch directory with the time limit; a tool
+/// that hangs is an error of the check (nothing is written).
+fn run(cmd: &mut Command) -> Result<std::process::Output, std::io::Error> {
+    crate::io::process::output(cmd, crate::io::process::timeout())
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// Pull `warning:`/`fatal:` messages out of Postfix output, with the

@@ -1,14 +1,125 @@
-//! One call from spec to converged main.cf: plan, then (unless in check
-//! mode) apply. The CLI `apply`, the Ansible module and GitOps pull mode
-//! all go through here.
+//! From spec to converged configuration: validate and plan against the
+//! live configuration read once ([`validate_and_plan`]), then, unless in
+//! check mode, apply ([`converge`]). The CLI's `plan`/`apply`, the Ansible
+//! module and GitOps pull mode all use these.
 
 use crate::catalog::Catalog;
 use crate::engine::apply::{apply, ApplyError, ApplyOptions};
-use crate::engine::checked_plan::{validate_and_plan, CheckedPlanError};
-use crate::engine::plan::Plan;
+use crate::engine::live::LiveConfig;
+use crate::engine::plan::{plan, Plan, PlanError};
+use crate::engine::policy::{self, view::View, Finding, POLICIES};
 use crate::engine::service::{ServiceAction, ServiceMode};
 use crate::engine::spec::Spec;
+use crate::engine::validate::{validate, ValidationErrors};
 use std::path::PathBuf;
+
+/// Above this size main.cf is planned and validated on two threads.
+const PARALLEL_ABOVE_BYTES: usize = 1 << 20;
+
+/// Validating or planning failed; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckedPlanError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("{}", refusal_text(.0))]
+    Refused(Vec<Finding>),
+}
+
+/// Every blocking finding with its hint, then how to allow a policy.
+fn refusal_text(findings: &[Finding]) -> String {
+    let mut out = Vec::new();
+    for f in findings.iter().filter(|f| f.blocks()) {
+        let mut s = format!("refused by {f}");
+        if let Some(h) = &f.hint {
+            s.push_str(&format!("\n  hint: {h}"));
+        }
+        if POLICIES.iter().any(|(id, _)| *id == f.id) {
+            s.push_str(&format!(
+                "\n  hint: if this host must run it anyway, list the policy in the spec: allow: [{}]",
+                f.id
+            ));
+        }
+        out.push(s);
+    }
+    format!("{}\n  nothing was written", out.join("\n"))
+}
+
+/// The policy findings of `plan` (with smtpd's start-up check): an error
+/// when any blocks.
+pub fn check_policies(
+    spec: &Spec,
+    live: &LiveConfig,
+    plan: &Plan,
+    catalog: &Catalog,
+) -> Result<Vec<Finding>, CheckedPlanError> {
+    let before = live
+        .main_cf()
+        .ok()
+        .map(|(_, doc)| View::new(doc, live.master.doc(), catalog));
+    let after = View::new(
+        &plan.candidate.main,
+        plan.candidate.master.as_deref(),
+        catalog,
+    );
+    let mut findings = policy::startup_failures(before.as_ref(), &after);
+    findings.extend(policy::evaluate(before.as_ref(), &after, &spec.allow));
+    if findings.iter().any(Finding::blocks) {
+        return Err(CheckedPlanError::Refused(findings));
+    }
+    Ok(findings)
+}
+
+/// Validate `spec` (when `validate`) and plan it against `live`. Returns
+/// the plan and every warning: validation's first, then the plan's.
+/// Validation errors win over planning errors: a spec with bad values is
+/// reported as such even when main.cf has problems too. On a large
+/// main.cf the two run side by side on the same parsed document.
+pub fn validate_and_plan(
+    spec: &Spec,
+    live: &LiveConfig,
+    catalog: &Catalog,
+    validate_spec: bool,
+) -> Result<(Plan, Vec<String>), CheckedPlanError> {
+    let large = live
+        .main
+        .bytes()
+        .is_some_and(|b| b.len() > PARALLEL_ABOVE_BYTES);
+    let run_validate = || {
+        let mut warnings = Vec::new();
+        validate(spec, live, catalog, true, &mut warnings).map(|()| warnings)
+    };
+    let run_plan = || plan(spec, live, catalog);
+    let (validated, planned) = if validate_spec && large {
+        std::thread::scope(|s| {
+            let background = s.spawn(run_validate);
+            let planned = run_plan();
+            let validated = background
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (Some(validated), Some(planned))
+        })
+    } else {
+        let validated = validate_spec.then(run_validate);
+        if matches!(validated, Some(Err(_))) {
+            (validated, None)
+        } else {
+            (validated, Some(run_plan()))
+        }
+    };
+    let mut warnings = match validated {
+        Some(v) => v?,
+        None => Vec::new(),
+    };
+    let mut plan = planned.expect("planned when validation passed")?;
+    warnings.extend(plan.warnings.iter().cloned());
+    if validate_spec {
+        plan.findings = check_policies(spec, live, &plan, catalog)?;
+        warnings.extend(plan.findings.iter().map(ToString::to_string));
+    }
+    Ok((plan, warnings))
+}
 
 /// What to converge, and how.
 #[derive(Debug, Clone)]
@@ -28,34 +139,46 @@ pub struct ConvergeRequest {
 #[derive(Debug, Clone)]
 pub struct ConvergeOutcome {
     pub plan: Plan,
-    pub written: bool,
-    pub backup_file: Option<PathBuf>,
+    /// The files written (none in check mode or without changes).
+    pub written: Vec<PathBuf>,
+    pub backup_files: Vec<PathBuf>,
     /// The service action actually run.
     pub service_ran: ServiceAction,
     pub service_message: String,
     pub warnings: Vec<String>,
 }
 
-/// Converging failed; main.cf is unchanged (or was restored, as the
-/// message says).
+/// Converging failed; nothing was written (or everything was restored, as
+/// the message says).
 #[derive(Debug, thiserror::Error)]
 pub enum ConvergeError {
-    /// The spec is invalid, or main.cf could not be planned.
+    /// The spec is invalid, or the configuration could not be planned.
     #[error(transparent)]
     Plan(#[from] CheckedPlanError),
     #[error(transparent)]
-    Apply(#[from] ApplyError),
+    Apply(Box<ApplyError>),
+}
+
+impl From<ApplyError> for ConvergeError {
+    fn from(e: ApplyError) -> Self {
+        ConvergeError::Apply(Box::new(e))
+    }
 }
 
 /// Plan and apply `req`.
 pub fn converge(req: ConvergeRequest) -> Result<ConvergeOutcome, ConvergeError> {
     let catalog = Catalog::host();
-    let (plan, mut warnings) =
-        validate_and_plan(&req.spec, &req.config_dir, &catalog, req.validate)?;
+    let mut warnings = Vec::new();
+    if let Some(r) = crate::engine::apply::recover_interrupted(&req.config_dir)? {
+        warnings.push(r.to_string());
+    }
+    let live = LiveConfig::read(&req.config_dir);
+    let (plan, more) = validate_and_plan(&req.spec, &live, &catalog, req.validate)?;
+    warnings.extend(more);
     if req.check_mode {
         return Ok(ConvergeOutcome {
-            written: false,
-            backup_file: None,
+            written: Vec::new(),
+            backup_files: Vec::new(),
             service_ran: ServiceAction::None,
             service_message: "check mode: nothing written, no service action".into(),
             warnings,
@@ -64,17 +187,13 @@ pub fn converge(req: ConvergeRequest) -> Result<ConvergeOutcome, ConvergeError> 
     }
     let report = apply(
         &plan,
-        &ApplyOptions {
-            service: req.service,
-            backup: req.backup,
-            validate: req.validate,
-        },
+        &ApplyOptions::new(req.service, req.backup, req.validate),
     )?;
     warnings.extend(report.warnings);
     Ok(ConvergeOutcome {
         plan,
         written: report.written,
-        backup_file: report.backup_file,
+        backup_files: report.backup_files,
         service_ran: report.service.ran,
         service_message: report.service.message,
         warnings,

@@ -5,10 +5,10 @@
 use crate::catalog::is_list_param;
 use crate::catalog::{read_only, Catalog, NameContext};
 use crate::engine::equivalence::is_default;
+use crate::engine::live::{FileState, LiveConfig, LiveError};
 use crate::engine::spec::SpecValue;
 use crate::postfix::list::comparable_items;
 use crate::postfix::maincf::{MainCf, MainCfError};
-use crate::postfix::mastercf::MasterCf;
 use std::path::{Path, PathBuf};
 
 /// The effective configuration of one config directory.
@@ -27,7 +27,7 @@ pub struct EffectiveConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(transparent)]
-    Read(#[from] crate::engine::plan::PlanError),
+    Read(#[from] crate::engine::live::LiveError),
     #[error("{}:{error}", path.display())]
     Parse { path: PathBuf, error: MainCfError },
     /// A value Postfix's macro expander rejects: every Postfix program
@@ -44,9 +44,7 @@ pub enum LoadError {
 impl EffectiveConfig {
     /// Read `DIR/main.cf` and `DIR/master.cf`.
     pub fn load(config_dir: &Path, catalog: &Catalog) -> Result<Self, LoadError> {
-        let (path, bytes) = crate::engine::plan::read_main_cf(config_dir)?;
-        let master = crate::io::read::read_regular(&config_dir.join("master.cf"));
-        Self::build(config_dir, &path, bytes, master, catalog)
+        Self::from_live(&LiveConfig::read(config_dir), catalog)
     }
 
     /// Build from bytes (a snapshot, or a file already read).
@@ -57,23 +55,24 @@ impl EffectiveConfig {
         master: Option<Vec<u8>>,
         catalog: &Catalog,
     ) -> Result<Self, LoadError> {
-        let master = master.ok_or_else(|| std::io::ErrorKind::NotFound.into());
-        Self::build(config_dir, path, bytes, master, catalog)
+        let live = LiveConfig::from_bytes(config_dir, path.to_path_buf(), Some(bytes), master);
+        Self::from_live(&live, catalog)
     }
 
-    /// Build from main.cf's bytes and master.cf as read (an error says why
-    /// there is none).
-    fn build(
-        config_dir: &Path,
-        path: &Path,
-        bytes: Vec<u8>,
-        master: std::io::Result<Vec<u8>>,
-        catalog: &Catalog,
-    ) -> Result<Self, LoadError> {
-        let main_cf = MainCf::parse(&bytes).map_err(|error| LoadError::Parse {
-            path: path.to_path_buf(),
-            error,
-        })?;
+    /// The view of a live configuration read once.
+    pub fn from_live(live: &LiveConfig, catalog: &Catalog) -> Result<Self, LoadError> {
+        let path = &live.main.path;
+        let config_dir = &live.dir;
+        let (bytes, main_cf) = match live.main_cf() {
+            Ok((bytes, doc)) => (bytes.to_vec(), doc.clone()),
+            Err(LiveError::Parse { path, error }) => return Err(LoadError::Parse { path, error }),
+            Err(e) => return Err(e.into()),
+        };
+        let master = match &live.master.state {
+            FileState::Read { bytes, doc, .. } => Ok((bytes.clone(), doc)),
+            FileState::Absent => Err(std::io::Error::from(std::io::ErrorKind::NotFound)),
+            FileState::Unreadable(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        };
         let shown = path.display().to_string();
         let mut warnings: Vec<String> = main_cf
             .warnings()
@@ -81,8 +80,8 @@ impl EffectiveConfig {
             .map(|w| format!("{shown}:{}: {}", w.line(), w.message()))
             .collect();
         let services = match &master {
-            Ok(m) => match MasterCf::parse(m) {
-                Ok(mc) => mc.services,
+            Ok((_, parsed)) => match parsed {
+                Ok(mc) => mc.services.clone(),
                 Err(e) => {
                     warnings.push(format!("{}: {e}", config_dir.join("master.cf").display()));
                     Vec::new()
@@ -172,7 +171,7 @@ impl EffectiveConfig {
             config_dir: config_dir.to_path_buf(),
             main_cf,
             main_cf_bytes: bytes,
-            master_cf_bytes: master.ok(),
+            master_cf_bytes: master.ok().map(|(b, _)| b),
             parameters,
             warnings,
         })

@@ -3,12 +3,13 @@
 
 pub mod apply;
 pub mod candidate;
-pub mod checked_plan;
 pub mod converge;
 pub mod effective_config;
 pub mod equivalence;
+pub mod live;
 pub mod plan;
 pub mod planfile;
+pub mod policy;
 pub mod schema;
 pub mod service;
 pub mod spec;

@@ -1,34 +1,71 @@
 //! Saved plans (`postform plan -o FILE`, `postform apply FILE`).
 //!
-//! A plan file is JSON: the plan's public shape plus the candidate main.cf
-//! (hex, since main.cf may hold any bytes) and the hash of the main.cf it
-//! was planned against. Applying it re-reads main.cf under the lock and
-//! refuses when the hash differs (someone changed the file since).
+//! A plan file records what the plan was computed from, not what to
+//! write: the spec files (paths and hashes, every layer), the config
+//! directory, the fingerprint of every file read, and the hash of each
+//! planned file. `apply FILE` re-derives the plan from those same inputs
+//! and refuses when any of them changed or the recomputed files differ
+//! from the recorded hashes: what apply shows and writes is always what
+//! it computes itself, so a plan file edited by hand cannot make it write
+//! (or run) anything else. The file also carries the plan as JSON for
+//! reviewers (ignored by apply). It holds no file contents.
+//!
+//! Writing one never replaces anything but a plan file: not a config
+//! file, not the spec, not a symlink, device or FIFO (adversarial review
+//! H1, H2); it is created 0600.
 
-use crate::engine::plan::{Change, Plan};
-use crate::engine::service::{ServiceAction, ServiceMode};
+use crate::catalog::Catalog;
+use crate::engine::converge::{validate_and_plan, CheckedPlanError};
+use crate::engine::live::{Fingerprint, LiveConfig};
+use crate::engine::plan::{ManagedFile, Plan};
+use crate::engine::spec::{Spec, SpecErrors};
+use crate::io::hash::sha256_hex;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Marker in every plan file.
 pub const FORMAT: &str = "postform-plan";
+/// The plan file format this postform writes and reads.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PlanFile {
     format: String,
     format_version: u32,
+    postform_version: String,
     config_dir: PathBuf,
-    main_cf: PathBuf,
-    base_sha256: String,
-    changes: Vec<Change>,
-    service_action: ServiceAction,
-    service_mode: Option<ServiceMode>,
-    warnings: Vec<String>,
-    before_hex: String,
-    after_hex: String,
+    /// The spec given to `plan` (absolute).
+    spec: PathBuf,
+    /// Every file the spec was loaded from, base layers first.
+    spec_files: Vec<Recorded>,
+    /// Every configuration file the plan read.
+    bases: Vec<(PathBuf, Fingerprint)>,
+    /// The planned content of each managed file.
+    planned: Vec<Planned>,
+    /// Whether the spec was validated (apply validates the same way).
+    validated: bool,
+    /// The plan as `plan --json` prints it, for reviewers.
+    plan: serde_json::Value,
 }
 
-/// Reading or writing a plan file failed.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Recorded {
+    path: PathBuf,
+    sha256: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Planned {
+    file: ManagedFile,
+    path: PathBuf,
+    sha256: String,
+}
+
+/// Reading, writing or re-deriving a plan file failed; nothing was
+/// written to the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
     #[error("{}: cannot read plan file: {source}", path.display())]
@@ -38,132 +75,272 @@ pub enum PlanFileError {
     },
     #[error("{}: not a postform plan file ({why}); create one with `postform plan -o FILE`", path.display())]
     Invalid { path: PathBuf, why: String },
+    #[error("{}: made by postform {made_by}; this is postform {}: run `postform plan` again", path.display(), env!("CARGO_PKG_VERSION"))]
+    OtherVersion { path: PathBuf, made_by: String },
+    #[error("{}: the plan is for {}, not {}; a saved plan applies only to the config directory it was made for", path.display(), planned.display(), given.display())]
+    OtherConfigDir {
+        path: PathBuf,
+        planned: PathBuf,
+        given: PathBuf,
+    },
+    #[error("{}: {} changed since the plan was made; nothing was written\n  hint: run `postform plan` again and review the new plan", path.display(), changed.display())]
+    Stale { path: PathBuf, changed: PathBuf },
+    #[error("{}: applying it now would not write what the plan recorded ({}); nothing was written\n  hint: run `postform plan` again and review the new plan", path.display(), file.display())]
+    Differs { path: PathBuf, file: PathBuf },
+    #[error("{}: refusing to write a plan there: {why}\n  hint: give -o a new file name, or the name of an earlier plan file to replace it", path.display())]
+    Target { path: PathBuf, why: String },
+    #[error(transparent)]
+    Spec(#[from] SpecErrors),
+    #[error(transparent)]
+    Plan(#[from] CheckedPlanError),
     #[error(transparent)]
     Write(#[from] crate::io::atomic::WriteError),
 }
 
-/// Is this file a saved plan (rather than a spec)? A regular file holding
-/// a JSON object whose `format` is [`FORMAT`], wherever the key stands (a
-/// plan re-serialized with sorted keys is still a plan). Never reads a
-/// FIFO or a device (a spec named /dev/zero must not hang here), and reads
-/// past the first bytes only when they open a JSON object.
+/// Is this file a saved plan (rather than a spec)? A regular file that
+/// opens a JSON object with `"format": "postform-plan"` in its first
+/// bytes (as postform writes it), or a JSON object whose `format` is
+/// [`FORMAT`] anywhere (a plan re-serialized with sorted keys). A spec
+/// that merely mentions the words is not a plan (adversarial review L9),
+/// and a truncated plan is still recognised, so that apply says what is
+/// wrong with it. Never reads a FIFO or a device.
 pub fn looks_like_plan_file(path: &Path) -> bool {
     use std::io::Read;
+    #[derive(Deserialize)]
+    struct Probe {
+        format: String,
+    }
     let Ok((mut f, _)) = crate::io::read::open_regular(path) else {
         return false;
     };
     let mut head = [0u8; 256];
     let n = f.read(&mut head).unwrap_or(0);
-    if head[..n].iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    let head = &head[..n];
+    if head.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return false;
     }
-    if head[..n]
-        .windows(FORMAT.len())
-        .any(|w| w == FORMAT.as_bytes())
-    {
+    if format_marker_at_start(head) {
         return true;
     }
-    #[derive(Deserialize)]
-    struct Probe {
-        format: String,
-    }
-    let mut all = head[..n].to_vec();
+    let mut all = head.to_vec();
     f.read_to_end(&mut all).is_ok()
         && serde_json::from_slice::<Probe>(&all).is_ok_and(|p| p.format == FORMAT)
 }
 
-/// Save `plan` to `path`.
-pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
-    // Absolute, so that the plan applies to the same directory from
-    // anywhere (cron, another shell): `-c postfix` is resolved now.
-    let config_dir = absolute(&plan.config_dir);
+/// `"format"`, optional whitespace, `:`, optional whitespace, then
+/// `"postform-plan"`, within `head`.
+fn format_marker_at_start(head: &[u8]) -> bool {
+    let key = b"\"format\"";
+    head.windows(key.len())
+        .enumerate()
+        .filter(|(_, w)| *w == key)
+        .any(|(i, _)| {
+            let rest = &head[i + key.len()..];
+            let rest = rest.trim_ascii_start();
+            rest.strip_prefix(b":")
+                .map(|r| r.trim_ascii_start())
+                .is_some_and(|r| r.starts_with(format!("\"{FORMAT}\"").as_bytes()))
+        })
+}
+
+/// Save `plan`, computed from the spec at `spec_path` (loaded as `spec`),
+/// to `out`.
+pub fn save(
+    plan: &Plan,
+    spec_path: &Path,
+    spec: &Spec,
+    validated: bool,
+    out: &Path,
+) -> Result<(), PlanFileError> {
+    check_target(out, plan, spec)?;
+    let mut spec_files = Vec::new();
+    for f in &spec.files {
+        let bytes = crate::io::read::read_regular(f).map_err(|source| PlanFileError::Read {
+            path: f.clone(),
+            source,
+        })?;
+        spec_files.push(Recorded {
+            path: absolute(f),
+            sha256: sha256_hex(&bytes),
+        });
+    }
     let file = PlanFile {
         format: FORMAT.into(),
-        format_version: 1,
-        main_cf: config_dir.join("main.cf"),
-        config_dir,
-        base_sha256: plan.base_sha256.clone(),
-        changes: plan.changes.clone(),
-        service_action: plan.service_action,
-        service_mode: plan.service_mode.clone(),
-        warnings: plan.warnings.clone(),
-        before_hex: hex(&plan.before),
-        after_hex: hex(&plan.after),
+        format_version: FORMAT_VERSION,
+        postform_version: env!("CARGO_PKG_VERSION").into(),
+        config_dir: absolute(&plan.config_dir),
+        spec: absolute(spec_path),
+        spec_files,
+        bases: plan
+            .bases
+            .iter()
+            .map(|(p, f)| (absolute(p), f.clone()))
+            .collect(),
+        planned: plan
+            .files
+            .iter()
+            .map(|f| Planned {
+                file: f.file,
+                path: absolute(&f.path),
+                sha256: sha256_hex(&f.after),
+            })
+            .collect(),
+        validated,
+        plan: plan.to_json(),
     };
     // Serializing plain data to a String cannot fail.
     let text = serde_json::to_string_pretty(&file).unwrap_or_default();
-    // The plan holds main.cf twice: a new plan file is private (0600), not
-    // world-readable like the writer's default.
-    crate::io::atomic::write_atomic_with_mode(path, text.as_bytes(), 0o600)?;
+    crate::io::atomic::write_new_private(out, text.as_bytes())?;
     Ok(())
 }
 
-/// `dir` as an absolute path: canonical when it exists (symlinks in the
-/// directory path resolved; main.cf itself stays as named), else joined
-/// to the current directory.
-fn absolute(dir: &Path) -> PathBuf {
-    std::fs::canonicalize(dir).unwrap_or_else(|_| {
+/// Refuse to write a plan over anything but a plan file: a config file, a
+/// spec, a symlink (planted by someone else in a shared directory), a
+/// device, a FIFO, a directory.
+fn check_target(out: &Path, plan: &Plan, spec: &Spec) -> Result<(), PlanFileError> {
+    let refuse = |why: &str| {
+        Err(PlanFileError::Target {
+            path: out.to_path_buf(),
+            why: why.to_string(),
+        })
+    };
+    let meta = match std::fs::symlink_metadata(out) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return refuse(&format!("cannot inspect it: {e}")),
+    };
+    if meta.file_type().is_symlink() {
+        return refuse("it is a symlink (a plan is never written through one)");
+    }
+    if !meta.is_file() {
+        return refuse("it is not a regular file (a device, FIFO, socket or directory)");
+    }
+    let same = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.dev() == meta.dev() && m.ino() == meta.ino()
+        })
+    };
+    if plan.bases.iter().any(|(p, _)| same(p)) {
+        return refuse("it is a file of the Postfix configuration");
+    }
+    if spec.files.iter().any(|p| same(p)) {
+        return refuse("it is the spec (or one of its layers)");
+    }
+    if !looks_like_plan_file(out) {
+        return refuse("it exists and is not a postform plan file");
+    }
+    Ok(())
+}
+
+/// `p` as an absolute path: canonical when it exists, else joined to the
+/// current directory.
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| {
         std::env::current_dir()
-            .map(|cwd| cwd.join(dir))
-            .unwrap_or_else(|_| dir.to_path_buf())
+            .map(|cwd| cwd.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     })
 }
 
-/// Load a saved plan. Plans saved by older versions may hold relative
-/// paths; those are resolved against the current directory.
-pub fn load(path: &Path) -> Result<Plan, PlanFileError> {
+/// Load the plan file at `path` and re-derive its plan: the spec files
+/// and the configuration must be as they were, and the recomputed files
+/// must be the recorded ones. `config_dir`: the directory the user named
+/// (`-c`), which must be the plan's. Returns the plan (computed now) and
+/// its warnings.
+pub fn load(
+    path: &Path,
+    config_dir: Option<&Path>,
+    catalog: &Catalog,
+) -> Result<(Plan, Vec<String>), PlanFileError> {
     let invalid = |why: String| PlanFileError::Invalid {
         path: path.to_path_buf(),
         why,
     };
-    let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Read {
+    let bytes = crate::io::read::read_regular(path).map_err(|source| PlanFileError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let f: PlanFile = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-    if f.format != FORMAT || f.format_version != 1 {
+    #[derive(Deserialize)]
+    struct Head {
+        format: String,
+        format_version: u32,
+        #[serde(default)]
+        postform_version: Option<String>,
+    }
+    let head: Head = serde_json::from_slice(&bytes).map_err(|e| invalid(clip(&e.to_string())))?;
+    if head.format != FORMAT {
+        return Err(invalid(format!("format {:?}", head.format)));
+    }
+    let made_by = head
+        .postform_version
+        .unwrap_or_else(|| "0.1.0 or older".into());
+    if head.format_version != FORMAT_VERSION || made_by != env!("CARGO_PKG_VERSION") {
+        return Err(PlanFileError::OtherVersion {
+            path: path.to_path_buf(),
+            made_by,
+        });
+    }
+    let f: PlanFile = serde_json::from_slice(&bytes).map_err(|e| invalid(clip(&e.to_string())))?;
+    if let Some(given) = config_dir {
+        if absolute(given) != f.config_dir {
+            return Err(PlanFileError::OtherConfigDir {
+                path: path.to_path_buf(),
+                planned: f.config_dir,
+                given: given.to_path_buf(),
+            });
+        }
+    }
+    let stale = |changed: &Path| PlanFileError::Stale {
+        path: path.to_path_buf(),
+        changed: changed.to_path_buf(),
+    };
+    for r in &f.spec_files {
+        let now = crate::io::read::read_regular(&r.path).map(|b| sha256_hex(&b));
+        if now.ok().as_deref() != Some(r.sha256.as_str()) {
+            return Err(stale(&r.path));
+        }
+    }
+    let spec = Spec::load(&f.spec)?;
+    let loaded: Vec<PathBuf> = spec.files.iter().map(|p| absolute(p)).collect();
+    let recorded: Vec<PathBuf> = f.spec_files.iter().map(|r| r.path.clone()).collect();
+    if loaded != recorded {
         return Err(invalid(format!(
-            "format {:?} version {}",
-            f.format, f.format_version
+            "its spec {} is not made of the spec files it records",
+            f.spec.display()
         )));
     }
-    let before = unhex(&f.before_hex).ok_or_else(|| invalid("bad before_hex".into()))?;
-    let after = unhex(&f.after_hex).ok_or_else(|| invalid("bad after_hex".into()))?;
-    if crate::io::hash::sha256_hex(&before) != f.base_sha256 {
+    let live = LiveConfig::read(&f.config_dir);
+    for (p, fingerprint) in &f.bases {
+        let now = live
+            .fingerprints()
+            .into_iter()
+            .find(|(q, _)| absolute(q) == *p)
+            .map(|(_, f)| f);
+        if now.as_ref() != Some(fingerprint) {
+            return Err(stale(p));
+        }
+    }
+    let (plan, warnings) = validate_and_plan(&spec, &live, catalog, f.validated)?;
+    for planned in &f.planned {
+        let now = plan
+            .files
+            .iter()
+            .find(|fp| fp.file == planned.file)
+            .map(|fp| sha256_hex(&fp.after));
+        if now.as_deref() != Some(planned.sha256.as_str()) {
+            return Err(PlanFileError::Differs {
+                path: path.to_path_buf(),
+                file: planned.path.clone(),
+            });
+        }
+    }
+    if plan.files.len() != f.planned.len() {
         return Err(invalid(
-            "base_sha256 does not match the recorded file".into(),
+            "it does not cover the files the spec manages".into(),
         ));
     }
-    // Apply checks main.cf in config_dir and writes main_cf: they must be
-    // the same file, or an edited plan could write anywhere.
-    if f.main_cf != f.config_dir.join("main.cf") {
-        return Err(invalid(format!(
-            "main_cf {} is not main.cf in config_dir {}",
-            f.main_cf.display(),
-            f.config_dir.display()
-        )));
-    }
-    // Never hand apply bytes Postfix cannot read (with --no-validate
-    // nothing else would catch them).
-    if let Err(e) = crate::postfix::maincf::MainCf::parse(&after) {
-        return Err(invalid(format!(
-            "the planned main.cf does not parse: {}",
-            clip(&e.to_string())
-        )));
-    }
-    Ok(Plan {
-        config_dir: f.config_dir,
-        main_cf: f.main_cf,
-        changes: f.changes,
-        service_action: f.service_action,
-        service_mode: f.service_mode,
-        before,
-        after,
-        base_sha256: f.base_sha256,
-        warnings: f.warnings,
-        // Not saved: a saved plan's diff is found by search.
-        line_origin: None,
-    })
+    Ok((plan, warnings))
 }
 
 /// At most 200 characters of `s`, control characters escaped (a hostile
@@ -174,35 +351,4 @@ fn clip(s: &str) -> String {
         out.push_str("...");
     }
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    s.as_bytes()
-        .chunks(2)
-        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hex_round_trip() {
-        let b = vec![0u8, 1, 0x7f, 0x80, 0xff, b'\n'];
-        assert_eq!(super::unhex(&super::hex(&b)).unwrap(), b);
-        assert!(super::unhex("zz").is_none());
-    }
 }

@@ -1,7 +1,10 @@
 //! The JSON Schema of spec files.
 //!
-//! The full form's structure comes from the Rust types (schemars); the
-//! parameters come from the catalog: every built-in Postfix parameter
+//! The full form's structure comes from the enums the loader dispatches on
+//! ([`Section`], [`ServiceField`], [`MapField`], [`ServiceType`],
+//! [`MapType`]): each has an exhaustive `match` here, so a new section or
+//! field cannot be loaded without being described. The parameters come
+//! from the catalog: every built-in Postfix parameter
 //! (except the read-only `process_id`, `process_name`, `service_name`) is a
 //! property with its type, closed set of values, default and a link to its
 //! postconf(5) entry, so a YAML editor completes and checks names and
@@ -17,78 +20,19 @@
 //! references them as `$name`) are flagged, because a schema cannot see
 //! references. Everything the schema accepts, postform accepts too, except
 //! what needs the whole configuration (cross-parameter rules, `$name`
-//! references).
+//! references), table files and secrets that must exist when the spec
+//! loads, and a table `mode` written as a number with an 8 or 9 in it
+//! (`mode: 0800`: JSON Schema cannot say "octal digits" of a number).
 
 use crate::catalog::{
     known::{SERVICE_SUFFIXES, TIME_LIMIT_SUFFIX},
     read_only, value_rule, Catalog, ParamType, ValueRule, ValueRuleKind,
 };
-use schemars::JsonSchema;
+use crate::engine::spec::{MapField, MapType, Section, ServiceField, ServiceType};
 use serde_json::{json, Map, Value};
 
 /// Where the schema is published (its `$id`).
 pub const SCHEMA_ID: &str = "https://postform.dev/schemas/spec.schema.json";
-
-// The full form of a spec file. Used only to derive the schema: loading is
-// in `spec.rs`, which reports every error with its location. Doc comments
-// on the fields become the schema's descriptions.
-#[allow(dead_code)]
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct FullForm {
-    /// Spec files this one layers on (paths relative to this file); later
-    /// layers and this file win.
-    extends: Option<Extends>,
-    /// main.cf parameters: `name: value` sets, `name: null` removes.
-    main: Option<Map<String, Value>>,
-    /// Also remove parameters this spec does not name (default false).
-    purge: Option<bool>,
-    /// auto | reload | restart | none, or commands {reload: [argv], restart: [argv]}.
-    service: Option<ServiceSchema>,
-    /// User-defined parameter names that are valid even if no value
-    /// references them.
-    custom_parameters: Option<Vec<ParameterName>>,
-}
-
-#[allow(dead_code)]
-#[derive(JsonSchema)]
-#[serde(untagged)]
-enum Extends {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[allow(dead_code)]
-#[derive(JsonSchema)]
-struct ParameterName(#[schemars(pattern(r"^[A-Za-z0-9_]+$"))] String);
-
-#[allow(dead_code)]
-#[derive(JsonSchema)]
-#[serde(untagged)]
-enum ServiceSchema {
-    Mode(ServiceModeName),
-    Commands(ServiceCommands),
-}
-
-#[allow(dead_code)]
-#[derive(JsonSchema)]
-#[serde(rename_all = "lowercase")]
-enum ServiceModeName {
-    Auto,
-    Reload,
-    Restart,
-    None,
-}
-
-#[allow(dead_code)]
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct ServiceCommands {
-    /// argv run to reload Postfix (no shell).
-    reload: Option<Vec<String>>,
-    /// argv run to restart Postfix (no shell).
-    restart: Option<Vec<String>>,
-}
 
 /// A value Postfix expands at run time (`$name`, `${name?x}`...): postform
 /// does not check its type, only that it is one line of text (as [`TEXT`])
@@ -334,35 +278,245 @@ fn service_patterns(catalog: &Catalog) -> Map<String, Value> {
     out
 }
 
-/// Remove `null` from every `type` list and `anyOf` of a schemars-made
-/// schema: the loader rejects null for these keys (it is only accepted
-/// where added back explicitly).
-fn drop_null(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            if let Some(Value::Array(types)) = m.get_mut("type") {
-                types.retain(|t| t != "null");
-                if types.len() == 1 {
-                    let only = types.remove(0);
-                    m.insert("type".into(), only);
+/// One line of text without control characters (tab allowed), not empty.
+const LINE: &str = r"^[^\x00-\x08\x0a-\x1f\x7f-\x9f]+$";
+/// One word: no blanks, no control characters.
+const WORD: &str = r"^[^\s\x00-\x1f\x7f-\x9f]+$";
+
+/// The full form: one property per [`Section`].
+fn full_form() -> Value {
+    let mut props = Map::new();
+    for section in Section::ALL {
+        props.insert(section.as_str().to_string(), section_schema(section));
+    }
+    json!({
+        "type": "object",
+        "properties": props,
+        "additionalProperties": false
+    })
+}
+
+/// What a section's value may be (as the loader in src/engine/spec reads it).
+fn section_schema(section: Section) -> Value {
+    match section {
+        Section::Extends => json!({
+            "description": "Spec files this one layers on (paths relative to this file); later layers and this file win.",
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "null"}
+            ]
+        }),
+        // May be empty (null): a layer that only extends others.
+        Section::Main => json!({
+            "description": "main.cf parameters: `name: value` sets, `name: null` removes.",
+            "anyOf": [{"$ref": "#/$defs/parameters"}, {"type": "null"}]
+        }),
+        Section::Master => json!({
+            "description": "master.cf services, keyed service/type as `postconf -M` names them (smtp/inet, pickup/unix, 127.0.0.1:10025/inet). Named fields and -o options are enforced, the others left as they are; null removes the service.",
+            "anyOf": [
+                {
+                    "type": "object",
+                    "propertyNames": {"pattern": format!(r"^\S+/({})$", alternatives(&ServiceType::ALL.map(ServiceType::as_str)))},
+                    "additionalProperties": {"anyOf": [{"$ref": "#/$defs/master_service"}, {"type": "null"}]}
+                },
+                {"type": "null"}
+            ]
+        }),
+        Section::Maps => json!({
+            "description": "Lookup table files by path (absolute, or relative to the config directory), each with its whole content; null: the table must not exist.",
+            "anyOf": [
+                {
+                    "type": "object",
+                    "propertyNames": {
+                        "pattern": r"^[^\s,{}\x00-\x1f\x7f-\x9f]+$",
+                        "not": {"pattern": format!("^({}):", alternatives(&MapType::ALL.map(MapType::as_str)))}
+                    },
+                    "additionalProperties": {"anyOf": [{"$ref": "#/$defs/map"}, {"type": "null"}]}
+                },
+                {"type": "null"}
+            ]
+        }),
+        Section::Aliases => json!({
+            "description": "Aliases in the file alias_database names: name -> target or list of targets; null removes the name.",
+            "anyOf": [
+                {
+                    "type": "object",
+                    "propertyNames": {"pattern": r"^[^\s:#\x00-\x1f\x7f-\x9f][^\s:\x00-\x1f\x7f-\x9f]*$"},
+                    "additionalProperties": {"anyOf": [
+                        {"type": "string", "pattern": LINE},
+                        {"type": "number"},
+                        {"type": "array", "minItems": 1, "items": {"anyOf": [
+                            {"type": "string", "pattern": LINE}, {"type": "number"}
+                        ]}},
+                        {"type": "null"}
+                    ]}
+                },
+                {"type": "null"}
+            ]
+        }),
+        Section::Purge => json!({
+            "description": "Also remove parameters this spec does not name (default false).",
+            "type": "boolean"
+        }),
+        Section::Service => json!({
+            "description": "auto | reload | restart | none, or commands {reload: [argv], restart: [argv]}.",
+            "anyOf": [
+                {"type": "string", "enum": ["auto", "reload", "restart", "none"]},
+                {
+                    "type": "object",
+                    "properties": {
+                        "reload": {"description": "argv run to reload Postfix (no shell).", "type": "array", "items": {"type": "string"}},
+                        "restart": {"description": "argv run to restart Postfix (no shell).", "type": "array", "items": {"type": "string"}}
+                    },
+                    "additionalProperties": false,
+                    "minProperties": 1
                 }
-            }
-            if let Some(Value::Array(any)) = m.get_mut("anyOf") {
-                any.retain(|s| s != &null());
-                if any.len() == 1 {
-                    let only = any.remove(0);
-                    m.remove("anyOf");
-                    if let Value::Object(inner) = only {
-                        m.extend(inner);
-                    }
-                }
-            }
-            for child in m.values_mut() {
-                drop_null(child);
-            }
+            ]
+        }),
+        Section::Allow => {
+            let id = json!({"type": "string", "pattern": r"^[A-Za-z0-9_.-]+$"});
+            json!({
+                "description": "Safety-policy ids this host allows (e.g. open_relay).",
+                "anyOf": [id.clone(), {"type": "array", "items": id}, {"type": "null"}]
+            })
         }
-        Value::Array(a) => a.iter_mut().for_each(drop_null),
-        _ => {}
+        Section::PostfixVersion => json!({
+            "description": "The Postfix release the spec is written for, as a string (\"3.10\", \"3.10.13\"; unquoted, YAML reads 3.10 as the number 3.1).",
+            "type": "string",
+            "pattern": r"^\s*[0-9]{1,4}\.[0-9]{1,4}(\.[0-9]{1,4})?(-.*)?\s*$"
+        }),
+        Section::CustomParameters => json!({
+            "description": "User-defined parameter names that are valid even if no value references them.",
+            "type": "array",
+            "items": {"type": "string", "pattern": r"^[A-Za-z0-9_]+$"}
+        }),
+    }
+}
+
+/// A master.cf service: one property per [`ServiceField`].
+fn master_service() -> Value {
+    let mut props = Map::new();
+    for field in ServiceField::ALL {
+        props.insert(field.as_str().to_string(), service_field_schema(field));
+    }
+    json!({"type": "object", "properties": props, "additionalProperties": false})
+}
+
+fn service_field_schema(field: ServiceField) -> Value {
+    let flag = |what: &str| {
+        json!({
+            "description": format!("{what}: y, n or - (the default), or true/false."),
+            "anyOf": [
+                {"type": "boolean"},
+                {"type": "string", "pattern": "^(y|n|-|[Yy][Ee][Ss]|[Nn][Oo])$"}
+            ]
+        })
+    };
+    match field {
+        ServiceField::Private => flag("Field 3, private (the socket is only for Postfix)"),
+        ServiceField::Unpriv => flag("Field 4, unpriv (run as mail_owner, not root)"),
+        ServiceField::Chroot => flag("Field 5, chroot (run chrooted to queue_directory)"),
+        ServiceField::Wakeup => json!({
+            "description": "Field 6: wake up every N seconds; \"N?\" only when the service is used; \"-\": never.",
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": i32::MAX},
+                {"type": "string", "pattern": r"^([0-9]+\??|-)$"}
+            ]
+        }),
+        ServiceField::Maxproc => json!({
+            "description": "Field 7: most processes at once (0: no limit; \"-\": default_process_limit).",
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": i32::MAX},
+                {"type": "string", "pattern": "^([0-9]+|-)$"}
+            ]
+        }),
+        ServiceField::Command => json!({
+            "description": "Field 8: the program (one word, e.g. smtpd).",
+            "type": "string",
+            "pattern": WORD
+        }),
+        ServiceField::Args => json!({
+            "description": "The words after the command (not the -o options: those go under options).",
+            "type": "array",
+            "items": {"anyOf": [
+                {"type": "string", "pattern": r"^([^-\x00-\x08\x0a-\x1f\x7f-\x9f]|-$|-[^o\x00-\x08\x0a-\x1f\x7f-\x9f])[^\x00-\x08\x0a-\x1f\x7f-\x9f]*$"},
+                {"type": "number"}
+            ]}
+        }),
+        ServiceField::Options => json!({
+            "description": "The -o name=value overrides, typed like main.cf values; null: the option must not be set.",
+            "anyOf": [
+                {
+                    "type": "object",
+                    "propertyNames": {"pattern": r"^[A-Za-z0-9_]+$"},
+                    "additionalProperties": {"$ref": "#/$defs/text_value"}
+                },
+                {"type": "null"}
+            ]
+        }),
+    }
+}
+
+/// A table: one property per [`MapField`].
+fn map_spec() -> Value {
+    let mut props = Map::new();
+    for field in MapField::ALL {
+        props.insert(field.as_str().to_string(), map_field_schema(field));
+    }
+    json!({
+        "type": "object",
+        "properties": props,
+        "required": [MapField::Type.as_str()],
+        "additionalProperties": false
+    })
+}
+
+fn map_field_schema(field: MapField) -> Value {
+    let owner = |what: &str| {
+        json!({
+            "description": format!("The file's {what} (a name or a number)."),
+            "anyOf": [
+                {"type": "string", "pattern": r"^[^\s:\x00-\x1f\x7f-\x9f]+$"},
+                {"type": "integer", "minimum": 0}
+            ]
+        })
+    };
+    match field {
+        MapField::Type => json!({
+            "description": "hash, lmdb, cdb and btree are built with postmap; regexp, pcre, cidr and texthash are read as text.",
+            "type": "string",
+            "enum": MapType::ALL.map(MapType::as_str)
+        }),
+        MapField::Entries => json!({
+            "description": "key: value, in order (for regexp, pcre and cidr the first match wins). A value may come from outside the spec: {file: path} (relative to the spec file) or {env: NAME}.",
+            "anyOf": [
+                {
+                    "type": "object",
+                    "additionalProperties": {"anyOf": [
+                        {"type": "string", "pattern": LINE},
+                        {"type": "number"},
+                        {"type": "boolean"},
+                        {"type": "object", "properties": {"file": {"type": "string", "minLength": 1}}, "required": ["file"], "additionalProperties": false},
+                        {"type": "object", "properties": {"env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}}, "required": ["env"], "additionalProperties": false}
+                    ]}
+                },
+                {"type": "null"}
+            ]
+        }),
+        MapField::Mode => json!({
+            "description": "File mode, octal as chmod takes it (\"0600\").",
+            "anyOf": [
+                {"type": "string", "pattern": "^(0o)?[0-7]{1,5}$"},
+                {"type": "integer", "minimum": 0, "maximum": 7777}
+            ]
+        }),
+        MapField::Owner => owner("owner"),
+        MapField::Group => owner("group"),
+        MapField::Secret => json!({
+            "description": "Never print the entries (source and index 0600 unless mode says otherwise).",
+            "type": "boolean"
+        }),
     }
 }
 
@@ -384,56 +538,19 @@ pub fn spec_schema(catalog: &Catalog) -> Value {
         "patternProperties": service_patterns(catalog),
         "additionalProperties": false
     });
-    let full = serde_json::to_value(schemars::schema_for!(FullForm)).unwrap_or(Value::Null);
-    let mut full_obj = match full {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    let defs = full_obj.remove("$defs").unwrap_or_else(|| json!({}));
-    full_obj.remove("$schema");
-    full_obj.remove("title");
-    full_obj.remove("description");
-    let mut full_value = Value::Object(full_obj);
-    drop_null(&mut full_value);
-    let mut defs = defs;
-    drop_null(&mut defs);
-    if let Some(Value::Object(p)) = full_value.get_mut("properties") {
-        // Both may be empty (null): a layer that only extends others.
-        p.insert(
-            "main".into(),
-            json!({"anyOf": [{"$ref": "#/$defs/parameters"}, {"type": "null"}],
-                   "description": "main.cf parameters: `name: value` sets, `name: null` removes."}),
-        );
-        if let Some(Value::Object(ext)) = p.get_mut("extends") {
-            let inner = std::mem::take(ext);
-            let mut any = match inner.get("anyOf") {
-                Some(Value::Array(a)) => a.clone(),
-                _ => vec![Value::Object(inner.clone())],
-            };
-            any.push(null());
-            ext.insert("anyOf".into(), Value::Array(any));
-            if let Some(d) = inner.get("description") {
-                ext.insert("description".into(), d.clone());
-            }
-        }
-    }
-    let mut defs = match defs {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
+    let mut defs = Map::new();
     defs.insert("parameters".into(), parameters);
-    defs.insert("full_form".into(), full_value);
+    defs.insert("full_form".into(), full_form());
+    defs.insert("master_service".into(), master_service());
+    defs.insert("map".into(), map_spec());
     defs.extend(type_defs());
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "postform spec",
-        "description": "What Postfix's main.cf must say. Short form: a map of parameters. Full form: extends/main/purge/service/custom_parameters.",
+        "description": "What Postfix's configuration must say. Short form: a map of main.cf parameters. Full form: the sections extends, main, master, maps, aliases, purge, service, allow, postfix_version, custom_parameters.",
         "anyOf": [
-            {"$ref": "#/$defs/full_form", "anyOf": [
-                {"required": ["main"]}, {"required": ["extends"]}, {"required": ["purge"]},
-                {"required": ["service"]}, {"required": ["custom_parameters"]}
-            ]},
+            {"$ref": "#/$defs/full_form", "anyOf": Section::ALL.map(|s| json!({"required": [s.as_str()]}))},
             {"$ref": "#/$defs/parameters"},
             {"type": "null", "description": "An empty file: an empty spec."}
         ],

@@ -15,10 +15,11 @@
 //! `postconf -n` and `postfix status` (under a pseudo-terminal, the only
 //! way Postfix prints its errors on stderr) with the failing file.
 
+use crate::io::process::ProcessError;
 use crate::io::programs::Programs;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::str::FromStr;
 
 /// What a change needs Postfix to do. Ordered: `None < Reload < Restart`.
@@ -127,6 +128,8 @@ pub enum ServiceError {
     },
     #[error("Postfix is not running after `{action}`{}", because(reason))]
     NotRunning { action: String, reason: String },
+    #[error(transparent)]
+    Stuck(ProcessError),
 }
 
 fn because(reason: &str) -> String {
@@ -226,20 +229,15 @@ impl Service {
     /// tell (a main.cf it cannot read), per the master's pid file.
     fn is_running_with(&self, queue: Option<&Path>) -> bool {
         match self.manager {
-            Manager::Systemd => Command::new("systemctl")
-                .args(["is-active", "--quiet", "postfix"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success()),
+            Manager::Systemd => {
+                run(Command::new("systemctl").args(["is-active", "--quiet", "postfix"]))
+                    .is_ok_and(|o| o.status.success())
+            }
             _ => {
-                let status = Command::new(postfix_bin())
+                let status = run(Command::new(postfix_bin())
                     .arg("-c")
                     .arg(&self.config_dir)
-                    .arg("status")
-                    .stdin(Stdio::null())
-                    .output();
+                    .arg("status"));
                 match status {
                     Ok(o) if o.status.success() => true,
                     _ => queue.and_then(live_master_pid).is_some(),
@@ -359,9 +357,26 @@ impl Service {
                 ));
             }
             // A master that read the new file: make it read the old one.
-            let cmd = self.perform(action, &now)?;
-            let done = format!("`{cmd}` was run again so Postfix uses it, and Postfix is running");
-            (cmd, done)
+            match self.perform(action, &now) {
+                Ok(cmd) => {
+                    let done =
+                        format!("`{cmd}` was run again so Postfix uses it, and Postfix is running");
+                    (cmd, done)
+                }
+                // A master that failed to start can still be exiting when
+                // it is looked at: when it is gone now, start Postfix.
+                Err(e) if !self.snapshot().running => {
+                    let argv = match &self.manager {
+                        Manager::Systemd => svec(&["systemctl", "start", "postfix"]),
+                        _ => self.postfix_argv("start"),
+                    };
+                    self.exec(&argv, &now).map_err(|_| e)?;
+                    let cmd = argv.join(" ");
+                    let done = format!("Postfix was started again with `{cmd}` and is running");
+                    (cmd, done)
+                }
+                Err(e) => return Err(e),
+            }
         };
         if self.is_running_with(queue.as_deref()) {
             Ok(done)
@@ -440,14 +455,13 @@ impl Service {
                 reason: String::new(),
             });
         };
-        let out = Command::new(prog)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| ServiceError::Spawn {
+        let out = run(Command::new(prog).args(args)).map_err(|e| match e {
+            ProcessError::Spawn { source, .. } => ServiceError::Spawn {
                 command: command.clone(),
                 source,
-            })?;
+            },
+            e @ ProcessError::TimedOut { .. } => ServiceError::Stuck(e),
+        })?;
         if out.status.success() {
             return Ok(());
         }
@@ -502,13 +516,10 @@ impl Service {
     /// to syslog, so it runs under `script` (a pseudo-terminal) when that
     /// exists.
     fn diagnose(&self) -> Vec<String> {
-        let postconf = Command::new(postconf_bin())
+        let postconf = run(Command::new(postconf_bin())
             .arg("-c")
             .arg(&self.config_dir)
-            .arg("-n")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .output();
+            .arg("-n"));
         if let Ok(o) = postconf {
             let found = problem_lines(&String::from_utf8_lossy(&o.stderr));
             if !found.is_empty() {
@@ -523,10 +534,7 @@ impl Service {
             shell_quote(&postfix_bin()),
             shell_quote(&self.config_dir.display().to_string())
         );
-        Command::new("script")
-            .args(["-qec", &cmd, "/dev/null"])
-            .stdin(Stdio::null())
-            .output()
+        run(Command::new("script").args(["-qec", &cmd, "/dev/null"]))
             .map(|o| problem_lines(&String::from_utf8_lossy(&o.stdout).replace('\r', "")))
             .unwrap_or_default()
     }
@@ -534,17 +542,19 @@ impl Service {
     /// `queue_directory` per postconf (None when postconf fails, e.g. on a
     /// main.cf Postfix cannot read).
     fn queue_directory(&self) -> Option<PathBuf> {
-        let out = Command::new(postconf_bin())
+        let out = run(Command::new(postconf_bin())
             .arg("-c")
             .arg(&self.config_dir)
-            .args(["-h", "queue_directory"])
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .ok()?;
+            .args(["-h", "queue_directory"]))
+        .ok()?;
         let queue = String::from_utf8_lossy(&out.stdout).trim().to_string();
         (out.status.success() && queue.starts_with('/')).then(|| PathBuf::from(queue))
     }
+}
+
+/// Run a service-side command with the time limit (see io/process.rs).
+fn run(cmd: &mut Command) -> Result<std::process::Output, ProcessError> {
+    crate::io::process::output(cmd, crate::io::process::timeout())
 }
 
 /// "reloaded" / "restarted".

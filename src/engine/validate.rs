@@ -22,6 +22,7 @@ use crate::catalog::{
     check_value, read_only, value_rule, Catalog, NameContext, Param, ParamType, ValueRuleKind,
 };
 use crate::engine::equivalence::equivalent;
+use crate::engine::live::LiveConfig;
 use crate::engine::spec::{Spec, SpecError, SpecErrors, SpecValue};
 use crate::postfix::list::{item_problem, ItemProblem};
 use crate::postfix::maincf::{Effective, MainCf};
@@ -33,36 +34,51 @@ use std::path::Path;
 /// Validation errors (the same shape as spec errors: location, message, hint).
 pub type ValidationErrors = SpecErrors;
 
-/// Validate `spec` for the config dir (its master.cf and main.cf give
-/// service-derived and referenced names). Returns warnings.
+/// Validate `spec` for the live configuration: its master.cf gives the
+/// service-derived names, its main.cf the referenced names and the values
+/// already there (their problems are warnings). `complete`: the spec
+/// loaded without errors; for one that did not (see
+/// [`Spec::load_partial`]) each value is checked, but not the
+/// cross-parameter rules, which judge the whole configuration and would
+/// report nonsense about a layer or value that could not be read.
 pub fn validate(
     spec: &Spec,
-    config_dir: &Path,
+    live: &LiveConfig,
     catalog: &Catalog,
-) -> Result<Vec<String>, SpecErrors> {
-    validate_in_dir(spec, config_dir, catalog, true)
+    complete: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(), SpecErrors> {
+    let master = match live.master_cf() {
+        Ok(m) => Some(m),
+        Err(why) => {
+            warnings.push(format!(
+                "{}: {why}; service-derived parameter names (e.g. relay_destination_concurrency_limit) are not known",
+                live.master.path.display()
+            ));
+            None
+        }
+    };
+    // A main.cf that cannot be read is reported when planning; validation
+    // then has no live values.
+    let main = live.main_cf().ok().map(|(_, doc)| doc);
+    check(spec, catalog, master, main, warnings, complete)
 }
 
 /// Load the spec at `path` (with its `extends` layers) and validate it for
-/// the config dir, reporting the problems of both steps together: a spec
-/// with a structural mistake (`purge: maybe`, a mapping as a value) and
-/// bad parameter values gets every error in one run, each with its
+/// the live configuration, reporting the problems of both steps together:
+/// a spec with a structural mistake (`purge: maybe`, a mapping as a value)
+/// and bad parameter values gets every error in one run, each with its
 /// location. Returns the spec and the warnings.
-///
-/// When loading found problems, the cross-parameter rules are not run:
-/// they judge the whole configuration, and a layer or value that could not
-/// be read would make them report nonsense.
 pub fn load_and_validate(
     path: &Path,
-    config_dir: &Path,
+    live: &LiveConfig,
     catalog: &Catalog,
 ) -> Result<(Spec, Vec<String>), SpecErrors> {
     let (spec, mut errors) = Spec::load_partial(path);
     let complete = errors.is_empty();
     let mut warnings = Vec::new();
-    match validate_in_dir(&spec, config_dir, catalog, complete) {
-        Ok(w) => warnings = w,
-        Err(SpecErrors(e)) => errors.extend(e),
+    if let Err(SpecErrors(e)) = validate(&spec, live, catalog, complete, &mut warnings) {
+        errors.extend(e);
     }
     if errors.is_empty() {
         Ok((spec, warnings))
@@ -70,64 +86,6 @@ pub fn load_and_validate(
         sort_errors(&mut errors);
         Err(SpecErrors(errors))
     }
-}
-
-fn validate_in_dir(
-    spec: &Spec,
-    config_dir: &Path,
-    catalog: &Catalog,
-    cross: bool,
-) -> Result<Vec<String>, SpecErrors> {
-    // Through plan's reader: it refuses a FIFO or device (a plain read
-    // of a FIFO main.cf would hang here, before planning reports it).
-    let live = crate::engine::plan::read_main_cf(config_dir)
-        .ok()
-        .and_then(|(_, b)| MainCf::parse(&b).ok());
-    validate_in_dir_with(spec, config_dir, catalog, live.as_ref(), cross)
-}
-
-/// [`validate`] with main.cf already parsed (`None`: missing or
-/// unreadable), so that a caller that also plans parses it once (see
-/// [`crate::engine::checked_plan`]).
-pub fn validate_with_live(
-    spec: &Spec,
-    config_dir: &Path,
-    catalog: &Catalog,
-    live: Option<&MainCf>,
-) -> Result<Vec<String>, SpecErrors> {
-    validate_in_dir_with(spec, config_dir, catalog, live, true)
-}
-
-fn validate_in_dir_with(
-    spec: &Spec,
-    config_dir: &Path,
-    catalog: &Catalog,
-    live: Option<&MainCf>,
-    cross: bool,
-) -> Result<Vec<String>, SpecErrors> {
-    let mut warnings = Vec::new();
-    let master = match crate::io::read::read_regular(&config_dir.join("master.cf")) {
-        Ok(bytes) => match MasterCf::parse(&bytes) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                warnings.push(format!(
-                    "{}: {e}; service-derived parameter names are not known",
-                    config_dir.join("master.cf").display()
-                ));
-                None
-            }
-        },
-        Err(e) => {
-            let why = crate::io::read::unread_reason(&e);
-            warnings.push(format!(
-                "{}: {why}; service-derived parameter names (e.g. relay_destination_concurrency_limit) are not known",
-                config_dir.join("master.cf").display()
-            ));
-            None
-        }
-    };
-    check(spec, catalog, master.as_ref(), live, &mut warnings, cross)?;
-    Ok(warnings)
 }
 
 /// A configuration's effective values, by name: main.cf as parsed (none
@@ -188,23 +146,6 @@ impl Config for AfterChange<'_> {
         }));
         out
     }
-}
-
-/// Validate against already-loaded inputs (used by the fleet plan, which
-/// reads snapshots instead of a live directory): `live` is main.cf as
-/// parsed, `None` when there is none. `complete`: the spec loaded without
-/// errors; for a spec that did not (see [`Spec::load_partial`]) each value
-/// is checked, but not the cross-parameter rules, which judge the whole
-/// configuration.
-pub fn validate_against(
-    spec: &Spec,
-    catalog: &Catalog,
-    master: Option<&MasterCf>,
-    live: Option<&MainCf>,
-    warnings: &mut Vec<String>,
-    complete: bool,
-) -> Result<(), SpecErrors> {
-    check(spec, catalog, master, live, warnings, complete)
 }
 
 /// Every check; `cross`: also the cross-parameter rules.

@@ -25,7 +25,7 @@
 //! spec layer on top.
 
 use crate::engine::converge::{converge, ConvergeOutcome, ConvergeRequest};
-use crate::engine::plan::Plan;
+use crate::engine::plan::{ManagedFile, Plan};
 use crate::engine::service::{ServiceAction, ServiceMode};
 use crate::engine::spec::Spec;
 use serde_json::{json, Map, Value};
@@ -615,11 +615,13 @@ fn result_json(opts: &ModuleOptions, outcome: &ConvergeOutcome) -> Value {
         }
     };
     let changes: Vec<Value> = plan
-        .changes
+        .files
         .iter()
-        .map(|c| {
+        .flat_map(|f| f.changes.iter().map(move |c| (f.file, c)))
+        .map(|(file, c)| {
             json!({
-                "name": c.name,
+                "file": file.to_string(),
+                "name": c.target.to_string(),
                 "kind": serde_json::to_value(c.kind).unwrap_or(Value::Null),
                 "before": hide(&c.before),
                 "after": hide(&c.after),
@@ -653,11 +655,13 @@ fn result_json(opts: &ModuleOptions, outcome: &ConvergeOutcome) -> Value {
             Value::String(outcome.service_message.clone()),
         );
     }
-    result.insert(
-        "main_cf".into(),
-        Value::String(plan.main_cf.to_string_lossy().into_owned()),
-    );
-    if let Some(b) = &outcome.backup_file {
+    if let Some(main) = plan.file(ManagedFile::MainCf) {
+        result.insert(
+            "main_cf".into(),
+            Value::String(main.path.to_string_lossy().into_owned()),
+        );
+    }
+    if let Some(b) = outcome.backup_files.first() {
         result.insert(
             "backup_file".into(),
             Value::String(b.to_string_lossy().into_owned()),
@@ -676,37 +680,57 @@ fn result_json(opts: &ModuleOptions, outcome: &ConvergeOutcome) -> Value {
     Value::Object(result)
 }
 
-/// Ansible's diff format; main.cf may hold non-UTF-8 bytes, so the texts
-/// are converted lossily (the JSON must be valid UTF-8).
+/// Ansible's diff format, one per changed file (a list when there are
+/// several); the files may hold non-UTF-8 bytes, so the texts are
+/// converted lossily (the JSON must be valid UTF-8).
 fn diff_json(plan: &Plan) -> Value {
-    let file = plan.main_cf.to_string_lossy();
-    json!({
-        "before": String::from_utf8_lossy(&plan.before),
-        "after": String::from_utf8_lossy(&plan.after),
-        "before_header": format!("{file} (before)"),
-        "after_header": format!("{file} (after)"),
-    })
+    let diffs: Vec<Value> = plan
+        .changed_files()
+        .map(|f| {
+            let file = f.path.to_string_lossy();
+            json!({
+                "before": String::from_utf8_lossy(&f.before),
+                "after": String::from_utf8_lossy(&f.after),
+                "before_header": file,
+                "after_header": file,
+            })
+        })
+        .collect();
+    match <[Value; 1]>::try_from(diffs) {
+        Ok([one]) => one,
+        Err(many) => Value::Array(many),
+    }
 }
 
 fn message(opts: &ModuleOptions, outcome: &ConvergeOutcome) -> String {
     let plan = &outcome.plan;
-    let file = plan.main_cf.display();
+    let files: Vec<String> = plan
+        .files
+        .iter()
+        .filter(|f| !plan.has_changes() || f.has_changes())
+        .map(|f| f.path.display().to_string())
+        .collect();
+    let file = files.join(" and ");
     if !plan.has_changes() {
         return format!("{file} is already in the desired state");
     }
     let names: Vec<String> = plan
-        .changes
-        .iter()
-        .map(|c| format!("{} ({})", c.name, c.action))
+        .changes()
+        .map(|c| format!("{} ({})", c.target, c.action))
         .collect();
-    let n = plan.changes.len();
+    let n = names.len();
     let verb = if opts.check_mode {
         "would change"
     } else {
         "changed"
     };
     let s = if n == 1 { "" } else { "s" };
-    let mut msg = format!("{verb} {n} parameter{s} in {file}: {}", names.join(", "));
+    let what = if plan.file(ManagedFile::MasterCf).is_some() {
+        "setting"
+    } else {
+        "parameter"
+    };
+    let mut msg = format!("{verb} {n} {what}{s} in {file}: {}", names.join(", "));
     match plan.service_action {
         ServiceAction::None => msg.push_str("; Postfix needs no reload or restart"),
         needed => {

@@ -28,11 +28,12 @@
 //! `extends` resolution produces.
 
 use crate::catalog::Catalog;
-use crate::engine::plan::{plan_document, Change, Summary};
+use crate::engine::live::{LiveConfig, LiveFile};
+use crate::engine::plan::{Change, Summary};
 use crate::engine::service::ServiceAction;
 use crate::engine::spec::{LayerCache, Location, Spec, SpecError, SpecErrors};
-use crate::postfix::maincf::MainCf;
 use crate::postfix::mastercf::MasterCf;
+use crate::postfix::mastercf::MasterCfError;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
@@ -229,8 +230,7 @@ impl Repo {
         // A spec's locations name a few files many times over.
         let mut shown: Vec<(String, String)> = Vec::new();
         for loc in spec
-            .locations
-            .values_mut()
+            .locations_mut()
             .chain(errors.iter_mut().map(|e| &mut e.location))
         {
             match shown.iter().find(|(from, _)| *from == loc.file) {
@@ -513,11 +513,10 @@ pub fn default_jobs() -> usize {
 
 /// A parsed snapshot: the inputs validation and planning need.
 struct LoadedSnapshot {
-    snapshot: Snapshot,
-    master: Option<Arc<MasterCf>>,
-    /// The snapshot's main.cf, parsed once for validation and the plan.
-    doc: MainCf,
-    warnings: Vec<String>,
+    /// Where it was read.
+    path: PathBuf,
+    /// Its files, read and parsed once for validation and the plan.
+    live: LiveConfig,
 }
 
 /// Parsed master.cf files by content. A fleet shares a handful of
@@ -526,7 +525,7 @@ struct LoadedSnapshot {
 struct MasterCache(Mutex<HashMap<Vec<u8>, ParsedMaster>>);
 
 /// A parsed master.cf, or why it could not be parsed.
-type ParsedMaster = Result<Arc<MasterCf>, String>;
+type ParsedMaster = Result<Arc<MasterCf>, MasterCfError>;
 
 impl MasterCache {
     fn parse(&self, bytes: &[u8]) -> ParsedMaster {
@@ -535,9 +534,7 @@ impl MasterCache {
         }
         // Parse outside the lock; two workers may parse the same new
         // variant once each, which is harmless.
-        let parsed = MasterCf::parse(bytes)
-            .map(Arc::new)
-            .map_err(|e| e.to_string());
+        let parsed = MasterCf::parse(bytes).map(Arc::new);
         self.lock().insert(bytes.to_vec(), parsed.clone());
         parsed
     }
@@ -555,38 +552,22 @@ fn load_snapshot(
     let Some(snapshot) = read_snapshot(dir, host).map_err(HostError::plain)? else {
         return Ok(None);
     };
-    let mut warnings = Vec::new();
-    let master = match &snapshot.master_cf {
-        Some(bytes) => match masters.parse(bytes) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                warnings.push(format!(
-                    "{}: master.cf: {e}; service-derived parameter names are not known",
-                    snapshot.path.display()
-                ));
-                None
-            }
-        },
-        None => {
-            warnings.push(format!(
-                "{}: no master.cf in the snapshot; service-derived parameter names (e.g. relay_destination_concurrency_limit) are not known",
-                snapshot.path.display()
-            ));
-            None
+    let dir = snapshot.path.clone();
+    let master = match snapshot.master_cf {
+        Some(bytes) => {
+            let parsed = masters.parse(&bytes);
+            LiveFile::from_parsed(dir.join("master.cf"), bytes, parsed)
         }
+        None => LiveFile::from_bytes(dir.join("master.cf"), None),
     };
-    let doc = MainCf::parse(&snapshot.main_cf).map_err(|e| {
-        HostError::plain(format!(
-            "{}:{e}\n  hint: Postfix itself refuses this file",
-            snapshot.main_cf_path.display()
-        ))
-    })?;
-    Ok(Some(LoadedSnapshot {
-        snapshot,
-        master,
-        doc,
-        warnings,
-    }))
+    let main = LiveFile::from_bytes(snapshot.main_cf_path.clone(), Some(snapshot.main_cf));
+    let live = LiveConfig::from_files(&dir, main, master);
+    if let Err(e) = live.main_cf() {
+        return Err(HostError::plain(format!(
+            "{e}\n  hint: Postfix itself refuses this file"
+        )));
+    }
+    Ok(Some(LoadedSnapshot { path: dir, live }))
 }
 
 /// One host loaded and validated: its spec, its snapshot, and what was
@@ -643,26 +624,24 @@ fn check_host(
         Err(e) => out.errors.push(e),
     }
     if validate && (out.errors.is_empty() || !complete) {
-        let (master, live) = match &out.snapshot {
-            Some(l) => {
-                out.warnings.extend(l.warnings.iter().cloned());
-                (l.master.as_deref(), Some(&l.doc))
+        // Without a snapshot: against the catalog alone.
+        let empty;
+        let live = match &out.snapshot {
+            Some(l) => &l.live,
+            None => {
+                empty = LiveConfig::from_bytes(Path::new(""), PathBuf::from("main.cf"), None, None);
+                &empty
             }
-            None => (None, None),
         };
-        let checked = crate::engine::validate::validate_against(
-            &spec,
-            catalog,
-            master,
-            live,
-            &mut out.warnings,
-            complete,
-        );
+        let mut warnings = Vec::new();
+        let checked =
+            crate::engine::validate::validate(&spec, live, catalog, complete, &mut warnings);
+        if out.snapshot.is_some() {
+            out.warnings.extend(warnings);
+        }
         if let Err(SpecErrors(errors)) = checked {
             out.errors.extend(errors.into_iter().map(HostError::from));
         }
-    } else if let Some(l) = &out.snapshot {
-        out.warnings.extend(l.warnings.iter().cloned());
     }
     if complete {
         out.spec = Some(spec);
@@ -784,7 +763,9 @@ pub fn validate_repo(
                     "{shown}: no host uses this layer; validated without a master.cf or main.cf"
                 ));
                 let mut w = Vec::new();
-                crate::engine::validate::validate_against(&spec, catalog, None, None, &mut w, true)
+                let empty =
+                    LiveConfig::from_bytes(Path::new(""), PathBuf::from("main.cf"), None, None);
+                crate::engine::validate::validate(&spec, &empty, catalog, true, &mut w)
                     .err()
                     .map(|SpecErrors(errs)| errs)
                     .unwrap_or_default()
@@ -988,31 +969,23 @@ fn plan_host(
     out.snapshot = checked
         .snapshot
         .as_ref()
-        .map(|l| l.snapshot.path.display().to_string());
+        .map(|l| l.path.display().to_string());
     let (Some(spec), Some(loaded), true) =
         (checked.spec, checked.snapshot, checked.errors.is_empty())
     else {
         out.errors = checked.errors;
         return out;
     };
-    let snapshot = loaded.snapshot;
-    match plan_document(
-        &spec,
-        &snapshot.path,
-        &snapshot.main_cf_path,
-        snapshot.main_cf,
-        loaded.doc,
-        catalog,
-    ) {
+    match crate::engine::plan::plan(&spec, &loaded.live, catalog) {
         Ok(plan) => {
             out.changed = plan.has_changes();
             if out.changed {
                 out.summary = plan.summary();
                 out.service_action = plan.service_action;
                 if opts.keep_diffs {
-                    out.diff = Some(plan.unified_diff());
+                    out.diff = Some(plan.changed_files().map(|f| f.unified_diff()).collect());
                 }
-                out.changes = plan.changes;
+                out.changes = plan.changes().cloned().collect();
             }
             out.warnings.extend(plan.warnings);
         }

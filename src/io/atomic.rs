@@ -34,6 +34,12 @@ pub struct WriteError {
     pub source: io::Error,
 }
 
+/// Why a write could not happen, as a hint after the error (empty when
+/// there is nothing to add).
+pub fn write_hint(e: &io::Error) -> &'static str {
+    hint(e)
+}
+
 fn hint(e: &io::Error) -> &'static str {
     match e.kind() {
         io::ErrorKind::PermissionDenied => {
@@ -115,55 +121,103 @@ fn write_atomic_impl(path: &Path, bytes: &[u8], new: NewFile<'_>) -> Result<(), 
     };
     let mut tmp =
         locked_temp_file(&dir).map_err(err("cannot create a temporary file in the directory"))?;
-    tmp.write_all(bytes).map_err(err("cannot write"))?;
-    tmp.as_file().sync_all().map_err(err("cannot fsync"))?;
-    let file: &File = tmp.as_file();
     // Whose mode and owner the file gets; else the mode of a new file.
     let (keep, new_mode) = match (&old, new) {
         (Some(m), _) => (Some(m), 0),
         (None, NewFile::Like(m)) => (Some(m), 0),
         (None, NewFile::Mode(mode)) => (None, mode),
     };
-    match keep {
-        Some(m) => {
-            // Owner first: chown may clear setuid/setgid bits, the chmod
-            // after it restores the exact mode.
-            if let Err(e) = fchown(file, Some(m.uid()), Some(m.gid())) {
-                // Only root may give a file away; an unprivileged user
-                // editing its own file keeps its own ownership.
-                if e.kind() != io::ErrorKind::PermissionDenied || m.uid() == current_uid(file) {
-                    return Err(err("cannot keep the file's owner")(e));
-                }
-            }
-            file.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))
-                .map_err(err("cannot keep the file's mode"))?;
-        }
-        None => file
-            .set_permissions(fs::Permissions::from_mode(new_mode))
-            .map_err(err("cannot set the file's mode"))?,
-    }
+    fill(tmp.as_file_mut(), bytes, keep, new_mode).map_err(|(action, e)| err(action)(e))?;
     // The lock stays held through the rename (the file handle returned by
     // persist keeps it) so a sweeper never sees an unlocked temp file of a
     // live writer.
     let _renamed = tmp
         .persist(&target)
         .map_err(|e| err("cannot rename the temporary file over the target")(e.error))?;
-    // Make the rename durable. The file is already replaced, so a file
-    // system that cannot fsync a directory (EINVAL) is not a failure.
-    if let Err(e) = File::open(&dir).and_then(|d| d.sync_all()) {
-        if !matches!(
-            e.kind(),
-            io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-        ) {
-            return Err(err("replaced the file, but cannot fsync its directory")(e));
+    sync_dir(&dir).map_err(err("replaced the file, but cannot fsync its directory"))?;
+    Ok(())
+}
+
+/// Atomically write a private file (mode 0600, the caller's owner) at
+/// `path` as named: no symlink is followed (a symlink at `path` is
+/// replaced by the file, never written through), and an existing file's
+/// mode is not kept. For files postform creates for the user (saved
+/// plans), which must never land anywhere else.
+pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let err = |action: &'static str| {
+        move |source: io::Error| WriteError {
+            path: path.to_path_buf(),
+            action,
+            source,
         }
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp =
+        locked_temp_file(dir).map_err(err("cannot create a temporary file in the directory"))?;
+    fill(tmp.as_file_mut(), bytes, None, 0o600).map_err(|(action, e)| err(action)(e))?;
+    let _renamed = tmp
+        .persist(path)
+        .map_err(|e| err("cannot rename the temporary file over the target")(e.error))?;
+    sync_dir(dir).map_err(err("wrote the file, but cannot fsync its directory"))?;
+    Ok(())
+}
+
+/// Write `bytes` into the open, empty-or-not `file` (truncated first),
+/// fsync it, and give it the mode, owner and group of `like` (an existing
+/// file it replaces), else `new_mode`. On error, what failed.
+pub fn fill(
+    file: &mut File,
+    bytes: &[u8],
+    like: Option<&fs::Metadata>,
+    new_mode: u32,
+) -> Result<(), (&'static str, io::Error)> {
+    file.set_len(0).map_err(|e| ("cannot truncate", e))?;
+    io::Seek::seek(file, io::SeekFrom::Start(0)).map_err(|e| ("cannot write", e))?;
+    file.write_all(bytes).map_err(|e| ("cannot write", e))?;
+    file.sync_all().map_err(|e| ("cannot fsync", e))?;
+    match like {
+        Some(m) => {
+            // Owner first: chown may clear setuid/setgid bits, the chmod
+            // after it restores the exact mode.
+            if let Err(e) = fchown(&*file, Some(m.uid()), Some(m.gid())) {
+                // Only root may give a file away; an unprivileged user
+                // editing its own file keeps its own ownership.
+                if e.kind() != io::ErrorKind::PermissionDenied || m.uid() == current_uid(file) {
+                    return Err(("cannot keep the file's owner", e));
+                }
+            }
+            file.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))
+                .map_err(|e| ("cannot keep the file's mode", e))?;
+        }
+        None => file
+            .set_permissions(fs::Permissions::from_mode(new_mode))
+            .map_err(|e| ("cannot set the file's mode", e))?,
     }
     Ok(())
 }
 
+/// fsync a directory, so that a rename in it is durable. A file system
+/// that cannot fsync a directory (EINVAL) is not a failure.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    match File::open(dir).and_then(|d| d.sync_all()) {
+        Err(e)
+            if !matches!(
+                e.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+            ) =>
+        {
+            Err(e)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A new temp file in `dir`, exclusively flocked by this process. Retries
 /// when a sweeper removed the file between its creation and the lock.
-fn locked_temp_file(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+pub(crate) fn locked_temp_file(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
     for _ in 0..16 {
         let tmp = tempfile::Builder::new()
             .prefix(TEMP_PREFIX)

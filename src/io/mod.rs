@@ -3,6 +3,9 @@
 
 pub mod atomic;
 pub mod hash;
+pub mod journal;
+pub mod lock;
 pub mod process;
 pub mod programs;
 pub mod read;
+pub mod transaction;

@@ -27,6 +27,7 @@
 
 mod hermetic;
 pub mod stress;
+pub mod yaml;
 
 pub use hermetic::{ipv6_loopback_available, listeners_on, HermeticPostfix};
 

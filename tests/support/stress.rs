@@ -139,13 +139,23 @@ pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
+                .filter(|e| is_transaction_leftover(&e.file_name().to_string_lossy()))
                 .map(|e| e.path())
                 .collect()
         })
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// A name a postform write uses while it is in flight: its temp files,
+/// Postfix's edit-lock files (`main.cf.tmp`, `master.cf.tmp`), the saved
+/// old contents and the journal of a transaction.
+pub fn is_transaction_leftover(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX)
+        || name.starts_with(".postform-saved-")
+        || name == ".postform-journal"
+        || name.ends_with(".cf.tmp")
 }
 
 /// Names in `dir`, sorted.

@@ -2,6 +2,7 @@
 //! only when the change needs it.
 
 use super::{print_warnings, use_color_stdout, CmdResult};
+use crate::catalog::Catalog;
 use crate::engine::apply::{apply, ApplyOptions};
 use crate::engine::service::ServiceMode;
 use anyhow::bail;
@@ -17,9 +18,10 @@ pub struct ApplyArgs {
     /// A spec file, or a plan file saved with `postform plan -o`.
     #[arg(default_value = "postform.yaml", conflicts_with = "repo")]
     pub spec: PathBuf,
-    /// Postfix config directory (ignored for a saved plan, which names it).
-    #[arg(short = 'c', long = "config-dir", default_value = "/etc/postfix")]
-    pub config_dir: PathBuf,
+    /// Postfix config directory (default /etc/postfix). A saved plan names
+    /// its own; a different -c is refused.
+    #[arg(short = 'c', long = "config-dir")]
+    pub config_dir: Option<PathBuf>,
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
@@ -49,18 +51,27 @@ fn parse_mode(s: &str) -> Result<ServiceMode, String> {
 
 pub fn run(args: ApplyArgs) -> CmdResult {
     let validate = !args.no_validate;
+    let config_dir = args
+        .config_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/etc/postfix"));
     let (plan, warnings) = if let Some(repo) = &args.repo {
         let spec = super::plan::host_spec(repo, args.host.as_deref())?;
-        super::plan::compute(&spec, &args.config_dir, validate)?
-    } else if crate::engine::planfile::looks_like_plan_file(&args.spec) {
-        let plan = crate::engine::planfile::load(&args.spec)?;
-        let w = plan.warnings.clone();
+        let (_, plan, w) = super::plan::compute(&spec, &config_dir, validate)?;
         (plan, w)
+    } else if crate::engine::planfile::looks_like_plan_file(&args.spec) {
+        if let Some(dir) = &args.config_dir {
+            if let Some(r) = crate::engine::apply::recover_interrupted(dir)? {
+                print_warnings(&[r.to_string()]);
+            }
+        }
+        crate::engine::planfile::load(&args.spec, args.config_dir.as_deref(), &Catalog::host())?
     } else {
-        super::plan::compute(&args.spec, &args.config_dir, validate)?
+        let (_, plan, w) = super::plan::compute(&args.spec, &config_dir, validate)?;
+        (plan, w)
     };
     print_warnings(&warnings);
-    print!("{}", plan.render_text(use_color_stdout()));
+    print!("{}", super::render::plan_text(&plan, use_color_stdout()));
     if plan.has_changes() && !args.auto_approve {
         if !std::io::stdin().is_terminal() {
             bail!("refusing to apply without confirmation: standard input is not a terminal\n  hint: review the plan above and pass --auto-approve");
@@ -79,21 +90,16 @@ pub fn run(args: ApplyArgs) -> CmdResult {
         .clone()
         .or_else(|| plan.service_mode.clone())
         .unwrap_or(ServiceMode::Auto);
-    let report = apply(
-        &plan,
-        &ApplyOptions {
-            service,
-            backup: args.backup,
-            validate,
-        },
-    )?;
+    let report = apply(&plan, &ApplyOptions::new(service, args.backup, validate))?;
     print_warnings(&report.warnings);
-    if !report.written {
+    if report.written.is_empty() {
         return Ok(0);
     }
     println!();
-    println!("Wrote {}.", plan.main_cf.display());
-    if let Some(b) = &report.backup_file {
+    for f in &report.written {
+        println!("Wrote {}.", f.display());
+    }
+    for b in &report.backup_files {
         println!("Backup: {}.", b.display());
     }
     println!(

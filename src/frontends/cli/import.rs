@@ -25,7 +25,8 @@ pub struct ImportArgs {
 
 pub fn run(args: ImportArgs) -> CmdResult {
     let catalog = Catalog::host();
-    let cfg = EffectiveConfig::load(&args.config_dir, &catalog)
+    let live = super::read_config_dir(&args.config_dir)?;
+    let cfg = EffectiveConfig::from_live(&live, &catalog)
         .with_context(|| format!("reading {}", args.config_dir.display()))?;
     let (text, mut warnings) = cfg.to_spec_yaml(&catalog, args.non_default_only);
     // The spec names each parameter once; main.cf may define it more

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 mod apply;
 mod import;
 mod plan;
+mod render;
 mod schema;
 mod show;
 mod validate;
@@ -74,7 +75,11 @@ fn render_error(e: &anyhow::Error) -> String {
     };
     let mut out = format!("{head} {e}");
     for cause in e.chain().skip(1) {
-        out.push_str(&format!("\n  caused by: {cause}"));
+        // Most messages already end with their cause: say it once.
+        let cause = cause.to_string();
+        if !out.contains(&cause) {
+            out.push_str(&format!("\n  caused by: {cause}"));
+        }
     }
     out
 }
@@ -86,6 +91,15 @@ pub fn use_color_stdout() -> bool {
 
 fn use_color_stderr() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Read a config directory once, after finishing or undoing a
+/// transaction an interrupted postform run left there (said as a warning).
+pub fn read_config_dir(dir: &std::path::Path) -> anyhow::Result<crate::engine::live::LiveConfig> {
+    if let Some(r) = crate::engine::apply::recover_interrupted(dir)? {
+        print_warnings(&[r.to_string()]);
+    }
+    Ok(crate::engine::live::LiveConfig::read(dir))
 }
 
 /// Print warnings on stderr.

@@ -60,22 +60,23 @@ pub fn run(args: PlanArgs) -> CmdResult {
     if args.all {
         return run_fleet(&args);
     }
-    let spec = match &args.repo {
+    let spec_path = match &args.repo {
         Some(repo) => host_spec(repo, args.host.as_deref())?,
         None => args.spec.clone(),
     };
-    let (plan, warnings) = compute(&spec, &args.config_dir, !args.no_validate)?;
+    let validate = !args.no_validate;
+    let (spec, plan, warnings) = compute(&spec_path, &args.config_dir, validate)?;
     print_warnings(&warnings);
     if args.json {
-        // Every warning (validation's too), not only the live file's.
+        // Every warning (validation's too), not only the live files'.
         let mut json = plan.to_json();
         json["warnings"] = serde_json::json!(warnings);
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        print!("{}", plan.render_text(use_color_stdout()));
+        print!("{}", super::render::plan_text(&plan, use_color_stdout()));
     }
     if let Some(out) = &args.out {
-        crate::engine::planfile::save(&plan, out)?;
+        crate::engine::planfile::save(&plan, &spec_path, &spec, validate, out)?;
         if !args.json {
             println!(
                 "\nSaved the plan to {}. Apply exactly this plan with: postform apply {}",
@@ -91,17 +92,18 @@ pub fn run(args: PlanArgs) -> CmdResult {
     })
 }
 
-/// Load, validate and plan a spec against a config dir.
+/// Load, validate and plan a spec against a config dir read once.
 pub fn compute(
-    spec: &Path,
+    spec_path: &Path,
     config_dir: &Path,
     validate: bool,
-) -> anyhow::Result<(Plan, Vec<String>)> {
-    let spec = Spec::load(spec)?;
+) -> anyhow::Result<(Spec, Plan, Vec<String>)> {
+    let spec = Spec::load(spec_path)?;
     let catalog = Catalog::host();
-    Ok(crate::engine::checked_plan::validate_and_plan(
-        &spec, config_dir, &catalog, validate,
-    )?)
+    let live = super::read_config_dir(config_dir)?;
+    let (plan, warnings) =
+        crate::engine::converge::validate_and_plan(&spec, &live, &catalog, validate)?;
+    Ok((spec, plan, warnings))
 }
 
 /// The spec of `host` (default: this machine's name) in the repository.

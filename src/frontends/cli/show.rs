@@ -24,7 +24,8 @@ pub struct ShowArgs {
 
 pub fn run(args: ShowArgs) -> CmdResult {
     let catalog = Catalog::host();
-    let cfg = EffectiveConfig::load(&args.config_dir, &catalog)
+    let live = super::read_config_dir(&args.config_dir)?;
+    let cfg = EffectiveConfig::from_live(&live, &catalog)
         .with_context(|| format!("reading {}", args.config_dir.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&cfg.to_json())?);

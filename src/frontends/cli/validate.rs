@@ -33,6 +33,9 @@ pub struct ValidateArgs {
 
 pub fn run(args: ValidateArgs) -> CmdResult {
     let catalog = Catalog::host();
+    // Read once for every spec file named (not for repositories, which
+    // validate against their snapshots).
+    let live = std::cell::OnceCell::new();
     let mut all = Vec::new();
     let mut warnings = Vec::new();
     // Spec files named on the command line, and (path, files, hosts) of
@@ -55,7 +58,14 @@ pub fn run(args: ValidateArgs) -> CmdResult {
         }
         files += 1;
         // Loading and validation together: every error of the file at once.
-        match crate::engine::validate::load_and_validate(path, &args.config_dir, &catalog) {
+        let live = match live.get() {
+            Some(l) => l,
+            None => {
+                let read = super::read_config_dir(&args.config_dir)?;
+                live.get_or_init(|| read)
+            }
+        };
+        match crate::engine::validate::load_and_validate(path, live, &catalog) {
             Ok((_, w)) => warnings.extend(w),
             Err(SpecErrors(e)) => all.extend(e.iter().map(ToString::to_string)),
         }

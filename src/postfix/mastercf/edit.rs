@@ -41,7 +41,7 @@ use super::parse::{
     valid_wakeup, Analysis, LineKind, NArg,
 };
 use super::render::{self, Piece, PieceKind};
-use super::{MasterCf, ServiceType, NEW_LINE};
+use super::{Flag, MasterCf, MaxProc, ServiceType, Wakeup, NEW_LINE};
 use crate::postfix::list::tokens_q;
 use crate::postfix::space::is_space;
 use std::collections::{HashMap, HashSet};
@@ -157,47 +157,37 @@ impl Field {
         }
     }
 
-    /// Check a value for this field: what postconf accepts, less what
-    /// master(8) refuses (`?` and `-?` wakeups, a `-` command).
+    /// Check a value for this field: what both postconf and master(8)
+    /// accept (the typed fields of [`super::fields`]: no `?` or `-?`
+    /// wakeup, numbers that fit a C int; a command that is one word and
+    /// not `-`).
     pub fn check(self, value: &str) -> Result<(), MasterEditError> {
-        let v = value.as_bytes();
-        let expected = match self {
+        let problem = match self {
             Field::Private | Field::Unpriv | Field::Chroot => {
-                if valid_bool(v) {
-                    return Ok(());
-                }
-                "y, n or -"
+                value.parse::<Flag>().err().map(|e| e.expected)
             }
-            Field::Wakeup => {
-                let digits = v.strip_suffix(b"?").unwrap_or(v);
-                if v == b"-" || (!digits.is_empty() && digits.iter().all(u8::is_ascii_digit)) {
-                    return Ok(());
-                }
-                "a number of seconds, optionally followed by ? (e.g. 60 or 1000?), or -"
-            }
-            Field::Maxproc => {
-                if !v.is_empty() && valid_maxproc(v) {
-                    return Ok(());
-                }
-                "a number of processes, or - for default_process_limit"
-            }
+            Field::Wakeup => value.parse::<Wakeup>().err().map(|e| e.expected),
+            Field::Maxproc => value.parse::<MaxProc>().err().map(|e| e.expected),
             Field::Command => {
+                let v = value.as_bytes();
                 let ok = !v.is_empty()
                     && v != b"-"
                     && v[0] != b'#'
                     && v.iter()
                         .all(|&b| !is_space(b) && !b.is_ascii_control() && b != b'{' && b != b'}');
-                if ok {
-                    return Ok(());
-                }
-                "a program name without whitespace, braces or a leading # (arguments go in args)"
+                (!ok).then_some(
+                    "a program name without whitespace, braces or a leading # (arguments go in args)",
+                )
             }
         };
-        Err(MasterEditError::BadField {
-            field: self,
-            value: value.to_string(),
-            expected,
-        })
+        match problem {
+            None => Ok(()),
+            Some(expected) => Err(MasterEditError::BadField {
+                field: self,
+                value: value.to_string(),
+                expected,
+            }),
+        }
     }
 }
 
@@ -1766,7 +1756,7 @@ maildrop  unix  -       n       n       -       -       pipe
             &[
                 field("smtp", Inet, Field::Chroot, "n"),
                 field("pickup", Unix, Field::Wakeup, "1000?"),
-                field("showq", Unix, Field::Maxproc, "12345678901"),
+                field("showq", Unix, Field::Maxproc, "1234567890"),
             ],
         );
         let lines: Vec<&str> = out.lines().collect();
@@ -1781,7 +1771,7 @@ maildrop  unix  -       n       n       -       -       pipe
         // Longer than the column: one space is kept.
         assert_eq!(
             lines[13],
-            "showq     unix  n       -       y       -       12345678901 showq"
+            "showq     unix  n       -       y       -       1234567890 showq"
         );
         let changed: Vec<usize> = [1, 9, 13].to_vec();
         for (i, (a, b)) in DEBIAN_PART.lines().zip(out.lines()).enumerate() {

@@ -43,14 +43,15 @@
 //! references to user-defined parameters.
 
 mod edit;
+pub mod fields;
 mod parse;
 mod render;
 
 pub use crate::postfix::maincf::NEW_LINE;
 pub use edit::{Field, MasterBatchError, MasterEdit, MasterEditError, NewService};
+pub use fields::{FieldError, Flag, MaxProc, ServiceType, Wakeup};
 
 use std::fmt;
-use std::str::FromStr;
 use thiserror::Error;
 
 /// A master.cf document: its physical lines plus the services derived from
@@ -105,66 +106,6 @@ pub struct Service {
     pub line: usize,
     /// Last physical line of the entry (1-based), continuation lines included.
     pub end_line: usize,
-}
-
-/// The master.cf service types, spelled as in the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ServiceType {
-    /// `inet`: a TCP socket (name `port`, `host:port`, ...).
-    Inet,
-    /// `unix`: a UNIX-domain stream socket.
-    Unix,
-    /// `unix-dgram`: a UNIX-domain datagram socket (postlog).
-    UnixDgram,
-    /// `fifo`: a named pipe.
-    Fifo,
-    /// `pass`: a UNIX-domain socket that receives file descriptors.
-    Pass,
-}
-
-impl ServiceType {
-    /// Every type, in the order master(5) lists them.
-    pub const ALL: [ServiceType; 5] = [
-        ServiceType::Inet,
-        ServiceType::Unix,
-        ServiceType::UnixDgram,
-        ServiceType::Fifo,
-        ServiceType::Pass,
-    ];
-
-    /// The type as master.cf spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServiceType::Inet => "inet",
-            ServiceType::Unix => "unix",
-            ServiceType::UnixDgram => "unix-dgram",
-            ServiceType::Fifo => "fifo",
-            ServiceType::Pass => "pass",
-        }
-    }
-}
-
-impl fmt::Display for ServiceType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A service type that master.cf does not know.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("invalid service type {0:?}: expected inet, unix, unix-dgram, fifo or pass (lower case)")]
-pub struct BadServiceType(pub String);
-
-impl FromStr for ServiceType {
-    type Err = BadServiceType;
-
-    /// Exactly as postconf accepts it: case-sensitive.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ServiceType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| BadServiceType(s.to_string()))
-    }
 }
 
 /// A fatal master.cf problem: postconf (and master) refuse the file.

@@ -1,0 +1,350 @@
+//! Plan: the exact change a spec makes to each file of the configuration,
+//! and what it needs from the service.
+//!
+//! A plan is a list of file plans (main.cf; master.cf when the spec
+//! manages services), each with typed changes keyed by what they are about
+//! (a parameter, a service, a service's field or `-o` option), its
+//! candidate bytes, and the fingerprint of every file the plan read (apply
+//! refuses when any of them changed since). One service action for the
+//! whole plan: the strongest any change needs.
+
+mod diff;
+mod main_cf;
+
+pub use diff::DIFF_DEADLINE;
+
+use crate::catalog::Catalog;
+use crate::engine::live::{Fingerprint, LiveConfig, LiveError};
+use crate::engine::service::{ServiceAction, ServiceMode};
+use crate::engine::spec::{Location, Spec};
+use crate::postfix::maincf::EditError;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// What happens to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// The file gains it.
+    Add,
+    /// Its value changes.
+    Change,
+    /// It goes; for a parameter, Postfix falls back to its default.
+    Remove,
+    /// The value already matches; dead earlier duplicates are removed.
+    Dedupe,
+}
+
+/// What a change is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "resource", rename_all = "lowercase")]
+pub enum Target {
+    /// A main.cf parameter.
+    Parameter { name: String },
+    /// A master.cf service as a whole, `name/type`.
+    Service { service: String },
+    /// A field of a master.cf service (private, unpriv, chroot, wakeup,
+    /// maxproc, command, args).
+    Field { service: String, field: String },
+    /// A `-o name=value` option of a master.cf service.
+    Option { service: String, name: String },
+}
+
+impl Target {
+    /// The parameter name, for a main.cf change.
+    pub fn parameter(&self) -> Option<&str> {
+        match self {
+            Target::Parameter { name } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Parameter { name } => f.write_str(name),
+            Target::Service { service } => f.write_str(service),
+            Target::Field { service, field } => write!(f, "{service} {field}"),
+            Target::Option { service, name } => write!(f, "{service} -o {name}"),
+        }
+    }
+}
+
+/// One planned change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    #[serde(flatten)]
+    pub target: Target,
+    pub kind: ChangeKind,
+    /// Value before (normalized as postconf prints it), `None` when unset.
+    pub before: Option<String>,
+    /// Value after.
+    pub after: Option<String>,
+    /// For a removed parameter: the default Postfix then uses (as
+    /// `postconf -d` prints it), when the catalog knows the name. `""` in
+    /// a spec is an empty value; `null` is this default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// What the change needs from Postfix (`none` when what Postfix uses
+    /// does not change, e.g. an explicit default).
+    pub action: ServiceAction,
+    /// Line of the (last) existing definition, if any.
+    pub line: Option<usize>,
+    /// Earlier duplicate definitions removed along the way.
+    pub removed_duplicates: usize,
+}
+
+/// Which file of the configuration a file plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ManagedFile {
+    #[serde(rename = "main.cf")]
+    MainCf,
+    #[serde(rename = "master.cf")]
+    MasterCf,
+}
+
+impl std::fmt::Display for ManagedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ManagedFile::MainCf => "main.cf",
+            ManagedFile::MasterCf => "master.cf",
+        })
+    }
+}
+
+/// The planned change of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePlan {
+    pub file: ManagedFile,
+    /// Where the file is (as named under the config dir).
+    pub path: PathBuf,
+    pub before: Vec<u8>,
+    pub after: Vec<u8>,
+    pub changes: Vec<Change>,
+    /// For each line of `after`, the line of `before` it is unchanged
+    /// from, or [`crate::postfix::maincf::NEW_LINE`]; `None` when unknown.
+    /// Lets the diff of a very large change skip the search for the
+    /// shortest diff.
+    pub line_origin: Option<Vec<u32>>,
+}
+
+impl FilePlan {
+    /// Does applying this plan change the file?
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty() && self.before != self.after
+    }
+}
+
+/// The configuration after the plan, parsed: what policies and the
+/// service decision judge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub main: std::sync::Arc<crate::postfix::maincf::MainCf>,
+    /// `None` when master.cf could not be read.
+    pub master: Option<std::sync::Arc<crate::postfix::mastercf::MasterCf>>,
+}
+
+/// A computed plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The config directory as given.
+    pub config_dir: PathBuf,
+    /// One per managed file, main.cf first.
+    pub files: Vec<FilePlan>,
+    /// Every file the plan was computed from, as it was: apply refuses
+    /// when any of them differs (unchanged files too: master.cf decides
+    /// which main.cf names are valid).
+    pub bases: Vec<(PathBuf, Fingerprint)>,
+    /// The strongest action any change needs.
+    pub service_action: ServiceAction,
+    /// The spec's own service mode, when it names one.
+    pub service_mode: Option<ServiceMode>,
+    pub warnings: Vec<String>,
+    /// The configuration after the plan.
+    pub candidate: Candidate,
+    /// Policy findings (warnings and allowed refusals; a refusal that
+    /// blocks never makes a plan).
+    pub findings: Vec<crate::engine::policy::Finding>,
+}
+
+/// Planning failed; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Live(#[from] LiveError),
+    #[error("{location}: {error}")]
+    Edit {
+        location: Location,
+        error: EditError,
+    },
+}
+
+/// Plan `spec` against the live configuration.
+pub fn plan(spec: &Spec, live: &LiveConfig, catalog: &Catalog) -> Result<Plan, PlanError> {
+    let (before, doc) = live.main_cf()?;
+    let (main, warnings, main_after) =
+        main_cf::plan_main_cf(spec, &live.main.path, before, doc, catalog)?;
+    let candidate = Candidate {
+        main: std::sync::Arc::new(main_after),
+        master: live.master.doc_arc(),
+    };
+    let files = vec![main];
+    let service_action = files
+        .iter()
+        .flat_map(|f| &f.changes)
+        .map(|c| c.action)
+        .max()
+        .unwrap_or(ServiceAction::None);
+    Ok(Plan {
+        config_dir: live.dir.clone(),
+        files,
+        bases: live.fingerprints(),
+        service_action,
+        service_mode: spec.service.clone(),
+        warnings,
+        candidate,
+        findings: Vec::new(),
+    })
+}
+
+/// Counts for the closing line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub remove: usize,
+}
+
+impl Plan {
+    /// Does applying this plan change any file?
+    pub fn has_changes(&self) -> bool {
+        self.files.iter().any(FilePlan::has_changes)
+    }
+
+    /// The file plans that change their file, in commit-independent
+    /// display order.
+    pub fn changed_files(&self) -> impl Iterator<Item = &FilePlan> {
+        self.files.iter().filter(|f| f.has_changes())
+    }
+
+    /// The plan of one file, when the plan covers it.
+    pub fn file(&self, which: ManagedFile) -> Option<&FilePlan> {
+        self.files.iter().find(|f| f.file == which)
+    }
+
+    /// Every change of every file, in order.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.files.iter().flat_map(|f| &f.changes)
+    }
+
+    /// Add/change/remove counts (a dedupe counts as a change).
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in self.changes() {
+            match c.kind {
+                ChangeKind::Add => s.add += 1,
+                ChangeKind::Change | ChangeKind::Dedupe => s.change += 1,
+                ChangeKind::Remove => s.remove += 1,
+            }
+        }
+        s
+    }
+
+    /// The closing line, e.g.
+    /// "Plan: 0 to add, 1 to change, 0 to remove. Service action: restart."
+    pub fn closing_line(&self) -> String {
+        if !self.has_changes() {
+            let what = match self.files.as_slice() {
+                [only] => only.path.display().to_string(),
+                _ => format!("the configuration in {}", self.config_dir.display()),
+            };
+            return format!("No changes. {what} already matches the spec. Service action: none.");
+        }
+        let s = self.summary();
+        format!(
+            "Plan: {} to add, {} to change, {} to remove. Service action: {}.",
+            s.add, s.change, s.remove, self.service_action
+        )
+    }
+
+    /// The documented, stable JSON shape (`format_version` 2), what
+    /// `postform plan --json` prints (docs/json.md):
+    ///
+    /// * `format_version`: 2; a field is only ever added within a version.
+    /// * `config_dir`: the config directory as given.
+    /// * `changed`: whether applying writes any file.
+    /// * `files`: one object per managed file: `file` (`main.cf` |
+    ///   `master.cf`), `path`, `base_sha256` (of the file the plan was
+    ///   made from), `changed`, `changes`, `diff` (unified, empty without
+    ///   changes).
+    /// * `changes`: every change of every file, in order, each with `file`
+    ///   and `resource` (`parameter` with `name`; `service` with
+    ///   `service`; `field` with `service` and `field`; `option` with
+    ///   `service` and `name`), `kind` (`add` | `change` | `remove` |
+    ///   `dedupe`), `before`/`after` (`null` when unset), `default` (for a
+    ///   removed parameter), `action` (`none` | `reload` | `restart`),
+    ///   `line`, `removed_duplicates`.
+    /// * `summary`: `{add, change, remove}` counts (a dedupe is a change).
+    /// * `service_action`: the strongest action of all changes.
+    /// * `service_commands`: the spec's own reload/restart argv, or `null`.
+    /// * `findings`: policy findings that did not block (warnings, allowed
+    ///   refusals, problems the live configuration already has): `id`,
+    ///   `severity`, `subject`, `location`, `message`, `hint`, `allowed`,
+    ///   `already`.
+    /// * `warnings`: warnings about the live files.
+    pub fn to_json(&self) -> serde_json::Value {
+        let base = |path: &PathBuf| {
+            self.bases
+                .iter()
+                .find(|(p, _)| p == path)
+                .and_then(|(_, f)| match f {
+                    Fingerprint::Sha256(h) => Some(h.clone()),
+                    _ => None,
+                })
+        };
+        let files: Vec<serde_json::Value> = self
+            .files
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "file": f.file,
+                    "path": f.path.display().to_string(),
+                    "base_sha256": base(&f.path),
+                    "changed": f.has_changes(),
+                    "changes": f.changes,
+                    "diff": if f.has_changes() { f.unified_diff() } else { String::new() },
+                })
+            })
+            .collect();
+        let changes: Vec<serde_json::Value> = self
+            .files
+            .iter()
+            .flat_map(|f| {
+                f.changes.iter().map(move |c| {
+                    let mut v = serde_json::to_value(c).unwrap_or_default();
+                    v["file"] = serde_json::json!(f.file);
+                    v
+                })
+            })
+            .collect();
+        let service_commands = match &self.service_mode {
+            Some(ServiceMode::Command { reload, restart }) => {
+                serde_json::json!({"reload": reload, "restart": restart})
+            }
+            _ => serde_json::Value::Null,
+        };
+        serde_json::json!({
+            "format_version": 2,
+            "config_dir": self.config_dir.display().to_string(),
+            "changed": self.has_changes(),
+            "files": files,
+            "changes": changes,
+            "summary": self.summary(),
+            "service_action": self.service_action,
+            "service_commands": service_commands,
+            "findings": self.findings,
+            "warnings": self.warnings,
+        })
+    }
+}

@@ -1,0 +1,330 @@
+//! Safety policies: configurations Postfix accepts but a host should not
+//! run. Each built-in policy has a stable id; a finding of a policy the
+//! spec does not `allow:` refuses the change, an allowed one is a warning.
+//! Like every other check, a problem the live configuration already has
+//! is only a warning: restating the live state is never refused.
+//!
+//! Policies judge the values Postfix will use (per smtpd service: its
+//! `-o` overrides over main.cf over the defaults at the compatibility
+//! level in effect, `$name` expanded), after the change and, for the
+//! downgrade policies, before it. docs/policies.md documents each one.
+
+pub mod relay;
+pub mod tls;
+pub mod view;
+
+use crate::postfix::mastercf::Service;
+use serde::Serialize;
+use view::View;
+
+/// The built-in policies: id and what they refuse.
+pub const POLICIES: [(&str, &str); 4] = [
+    (
+        "open_relay",
+        "an smtpd service reachable from other hosts relays mail for an unauthenticated client from any Internet address to any domain",
+    ),
+    (
+        "plaintext_auth",
+        "an smtpd service reachable from other hosts offers SASL AUTH before TLS (passwords on the wire)",
+    ),
+    (
+        "tls_downgrade",
+        "the change lowers a TLS security level or weakens the mandatory TLS protocols or ciphers",
+    ),
+    (
+        "compat_downgrade",
+        "the change removes or lowers compatibility_level (Postfix falls back to older, less safe defaults)",
+    ),
+];
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Refuses the change (unless allowed).
+    Refuse,
+    /// Said, never blocks.
+    Warning,
+}
+
+/// One policy finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The policy id (`open_relay`...) or warning id.
+    pub id: String,
+    pub severity: Severity,
+    /// What it is about: a parameter or a service (`smtp/inet`).
+    pub subject: String,
+    /// Where that is: `master.cf:12` or `main.cf:40`, when known.
+    pub location: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+    /// Refused but listed under `allow:` (so only a warning).
+    pub allowed: bool,
+    /// The live configuration has it already (so only a warning).
+    pub already: bool,
+}
+
+impl Finding {
+    /// Does this finding stop the change?
+    pub fn blocks(&self) -> bool {
+        self.severity == Severity::Refuse && !self.allowed && !self.already
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = self
+            .location
+            .as_ref()
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        let why = match (self.already, self.allowed) {
+            (true, _) => "already in the live configuration: ",
+            (false, true) => "allowed by the spec: ",
+            _ => "",
+        };
+        write!(
+            f,
+            "{why}policy {}: {}{at}: {}",
+            self.id, self.subject, self.message
+        )
+    }
+}
+
+/// Evaluate every built-in policy on the configuration after the change
+/// (`after`), comparing with the live one (`before`, `None` when there is
+/// none). `allow`: the ids the spec allows.
+pub fn evaluate(
+    before: Option<&View<'_>>,
+    after: &View<'_>,
+    allow: &std::collections::BTreeSet<String>,
+) -> Vec<Finding> {
+    let mut found = Vec::new();
+    state_policies(after, &mut found);
+    // A state finding the live configuration has too is already there.
+    if let Some(before) = before {
+        let mut old = Vec::new();
+        state_policies(before, &mut old);
+        for f in &mut found {
+            f.already = old.iter().any(|o| o.id == f.id && o.subject == f.subject);
+        }
+        downgrades(before, after, &mut found);
+    }
+    for f in &mut found {
+        f.allowed = f.severity == Severity::Refuse && allow.contains(&f.id);
+    }
+    found
+}
+
+/// smtpd services whose processes would exit at start ("specify at
+/// least one working instance of: reject_unauth_destination, ..."): not a
+/// policy but a configuration Postfix refuses, so it cannot be allowed.
+/// Every smtpd service counts, reachable or not. Services that already
+/// fail so in the live configuration are marked `already`.
+pub fn startup_failures(before: Option<&View<'_>>, after: &View<'_>) -> Vec<Finding> {
+    let failing = |v: &View<'_>| -> Vec<String> {
+        v.services()
+            .iter()
+            .filter(|s| s.command == "smtpd" || s.command.ends_with("/smtpd"))
+            .filter(|s| !relay::passes_startup_check(v, s))
+            .map(service_key)
+            .collect()
+    };
+    let old = before.map(failing).unwrap_or_default();
+    after
+        .services()
+        .iter()
+        .filter(|s| s.command == "smtpd" || s.command.ends_with("/smtpd"))
+        .filter(|s| !relay::passes_startup_check(after, s))
+        .map(|s| Finding {
+            id: "smtpd_startup".into(),
+            severity: Severity::Refuse,
+            subject: service_key(s),
+            location: master_at(s),
+            message: "every smtpd process of this service would exit at start: \"in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one working instance of: reject_unauth_destination, defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains\"".into(),
+            hint: Some("end smtpd_relay_restrictions (or smtpd_recipient_restrictions) with reject_unauth_destination; `permit` stops Postfix's search, so put it after, not before".into()),
+            allowed: false,
+            already: old.contains(&service_key(s)),
+        })
+        .collect()
+}
+
+fn service_key(s: &Service) -> String {
+    format!("{}/{}", s.name, s.kind)
+}
+
+fn master_at(s: &Service) -> Option<String> {
+    Some(format!("master.cf:{}", s.line))
+}
+
+/// open_relay and plaintext_auth: properties of one configuration.
+fn state_policies(view: &View<'_>, out: &mut Vec<Finding>) {
+    for s in relay::reachable_smtpd_services(view) {
+        if !relay::passes_startup_check(view, s) {
+            // Not a policy: smtpd refuses to start (validation reports it).
+            continue;
+        }
+        if let relay::Verdict::Relays { through, list } = relay::verdict(view, s) {
+            out.push(Finding {
+                id: "open_relay".into(),
+                severity: Severity::Refuse,
+                subject: service_key(s),
+                location: master_at(s),
+                message: format!(
+                    "an unauthenticated client from any Internet address can relay mail through it to any domain ({through}, in {list})"
+                ),
+                hint: Some(
+                    "end smtpd_relay_restrictions with reject_unauth_destination (or defer_unauth_destination) before any permit an arbitrary client can reach, and keep mynetworks to your own networks".into(),
+                ),
+                allowed: false,
+                already: false,
+            });
+        }
+        if tls::offers_plaintext_auth(view, s) {
+            out.push(Finding {
+                id: "plaintext_auth".into(),
+                severity: Severity::Refuse,
+                subject: service_key(s),
+                location: master_at(s),
+                message: "SASL AUTH is offered before STARTTLS, so passwords can cross the network unencrypted".into(),
+                hint: Some(
+                    "set smtpd_tls_auth_only = yes (or smtpd_tls_security_level = encrypt for this service)".into(),
+                ),
+                allowed: false,
+                already: false,
+            });
+        }
+    }
+}
+
+/// tls_downgrade and compat_downgrade: the change against the live state.
+fn downgrades(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding>) {
+    let refuse = |id: &str, subject: String, message: String, hint: &str| Finding {
+        id: id.into(),
+        severity: Severity::Refuse,
+        subject,
+        location: None,
+        message,
+        hint: Some(hint.into()),
+        allowed: false,
+        already: false,
+    };
+    // compatibility_level (removing it means 0).
+    let (old, new) = (before.compat_level(None), after.compat_level(None));
+    if new < old {
+        let shown = |v: &View<'_>| {
+            v.set_value("compatibility_level", None)
+                .unwrap_or_else(|| "0 (not set)".into())
+        };
+        out.push(refuse(
+            "compat_downgrade",
+            "compatibility_level".into(),
+            format!(
+                "lowered from {} to {}: Postfix falls back to older defaults (below 1 smtpd_relay_restrictions becomes empty, below 2 mynetworks_style becomes subnet and relay_domains $mydestination, below 3.6 md5 fingerprints)",
+                shown(before).trim(),
+                shown(after).trim()
+            ),
+            "keep compatibility_level (set it in the spec to the live value)",
+        ));
+    }
+    // Security levels: main.cf, then every service present before and after.
+    let mut scopes: Vec<(Option<&Service>, Option<&Service>, String)> =
+        vec![(None, None, String::new())];
+    // A service has a scope of its own only where its -o sets a level
+    // (otherwise it follows main.cf, judged above).
+    let own_level = |s: &Service| {
+        s.overrides
+            .iter()
+            .any(|(n, _)| n.ends_with("_tls_security_level") || n.ends_with("_use_tls") || n.ends_with("_enforce_tls"))
+    };
+    for s in after.services() {
+        if let Some(old) = before
+            .services()
+            .iter()
+            .rev()
+            .find(|o| o.name == s.name && o.kind == s.kind)
+        {
+            if own_level(s) || own_level(old) {
+                scopes.push((Some(old), Some(s), format!(" for {}", service_key(s))));
+            }
+        }
+    }
+    for (old_s, new_s, scope) in &scopes {
+        let (b, a) = (
+            tls::smtpd_level(before, *old_s),
+            tls::smtpd_level(after, *new_s),
+        );
+        if a < b && (old_s.is_none() || new_s.is_some_and(|s| s.command.ends_with("smtpd"))) {
+            let name = ["none", "may", "encrypt"];
+            out.push(refuse(
+                "tls_downgrade",
+                format!("smtpd_tls_security_level{scope}"),
+                format!("lowered from {} to {}", name[b as usize], name[a as usize]),
+                "keep the TLS security level",
+            ));
+        }
+        for prefix in ["smtp", "lmtp"] {
+            let relevant = old_s.is_none()
+                || new_s.is_some_and(|s| {
+                    s.command == prefix || s.command.ends_with(&format!("/{prefix}"))
+                });
+            if !relevant {
+                continue;
+            }
+            let (b, a) = (
+                tls::client_level(before, prefix, *old_s),
+                tls::client_level(after, prefix, *new_s),
+            );
+            if let (Some(b), Some(a)) = (b, a) {
+                if !a.at_least(b) {
+                    out.push(refuse(
+                        "tls_downgrade",
+                        format!("{prefix}_tls_security_level{scope}"),
+                        format!("lowered from {b:?} to {a:?}").to_lowercase(),
+                        "keep the TLS security level",
+                    ));
+                }
+            }
+        }
+    }
+    // Protocols and ciphers (main.cf).
+    for side in ["smtpd", "smtp", "lmtp"] {
+        for kind in ["mandatory_protocols", "protocols"] {
+            let name = format!("{side}_tls_{kind}");
+            let (b, a) = (before.value(&name, None), after.value(&name, None));
+            if let (Some(b), Some(a)) = (b, a) {
+                let (ob, oa) = (tls::allowed_protocols(&b), tls::allowed_protocols(&a));
+                let weaker = match (ob, oa) {
+                    (_, None) => true,
+                    (Some(ob), Some(oa)) => oa.iter().any(|p| !ob.contains(p)),
+                    (None, Some(_)) => false,
+                };
+                if weaker {
+                    out.push(refuse(
+                        "tls_downgrade",
+                        name.clone(),
+                        format!("allows weaker TLS protocols than before ({b:?} -> {a:?})"),
+                        "keep the protocol list (or make it stricter)",
+                    ));
+                }
+            }
+        }
+        for kind in ["mandatory_ciphers", "ciphers"] {
+            let name = format!("{side}_tls_{kind}");
+            let (b, a) = (before.value(&name, None), after.value(&name, None));
+            if let (Some(b), Some(a)) = (b, a) {
+                if let (Some(gb), Some(ga)) = (tls::cipher_grade(&b), tls::cipher_grade(&a)) {
+                    if ga < gb {
+                        out.push(refuse(
+                            "tls_downgrade",
+                            name.clone(),
+                            format!("cipher grade lowered from {b} to {a}"),
+                            "keep the cipher grade",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}

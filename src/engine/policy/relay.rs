@@ -1,0 +1,528 @@
+//! Can an unauthenticated client from an arbitrary Internet address relay
+//! through an smtpd service to a domain this host does not serve? The
+//! rules are smtpd/smtpd_check.c's (Postfix 3.7): `smtpd_check_rcpt`
+//! evaluates `smtpd_relay_restrictions` and `smtpd_recipient_restrictions`
+//! (only a REJECT stops it, so their order does not matter), each left to
+//! right until a restriction returns OK or REJECT; the mail is relayed
+//! when neither list rejects and no `defer_if_permit` is pending.
+//!
+//! Each restriction is judged for that client (who chooses its HELO
+//! name, envelope sender and recipient, and may present a certificate,
+//! but cannot spoof its address and has no credentials): it permits, it
+//! rejects, or it decides nothing. A lookup postform cannot see into
+//! (`check_client_access hash:...`, `check_policy_service`) decides
+//! nothing: it is not counted as a permit.
+//!
+//! Also here: smtpd's start-up check (`has_required`): a service whose
+//! two lists hold no "working instance" of a rejecting restriction makes
+//! every smtpd process of that service exit at start (adversarial review
+//! H4, H5).
+
+use super::view::View;
+use crate::postfix::mastercf::Service;
+use std::net::IpAddr;
+
+/// `smtpd_check.c` `rcpt_required`: at least one must appear in one of
+/// the two lists (start-up check).
+const REQUIRED: [&str; 6] = [
+    "reject_unauth_destination",
+    "defer_unauth_destination",
+    "reject",
+    "defer",
+    "defer_if_permit",
+    "check_relay_domains",
+];
+
+/// Restrictions that take the next token as their argument.
+fn takes_argument(name: &str) -> bool {
+    (name.starts_with("check_") && name.ends_with("_access"))
+        || matches!(
+            name,
+            "check_policy_service"
+                | "reject_rbl_client"
+                | "reject_rbl"
+                | "reject_rhsbl_client"
+                | "reject_rhsbl_reverse_client"
+                | "reject_rhsbl_helo"
+                | "reject_rhsbl_sender"
+                | "reject_rhsbl_recipient"
+                | "permit_dnswl_client"
+                | "permit_rhswl_client"
+                | "sleep"
+        )
+}
+
+/// A restriction list as smtpd splits it: commas and whitespace, `{ }`
+/// groups one token (smtpd_check_parse).
+pub fn tokens(value: &str) -> Vec<String> {
+    crate::postfix::list::list_items(value.as_bytes())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .collect()
+}
+
+/// What evaluating a list gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    /// OK: this restriction lets the client through.
+    Permit(String),
+    Reject,
+    Dunno,
+}
+
+/// The relay verdict for one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The client relays: the restriction that lets it, and the
+    /// parameter it is in.
+    Relays { through: String, list: String },
+    /// Every such client is refused (or deferred).
+    Refuses,
+}
+
+/// Which smtpd services accept connections from other hosts, with the
+/// reason they do: inet services of command smtpd (or a `pass` smtpd
+/// behind a reachable postscreen) that do not listen on loopback only.
+pub fn reachable_smtpd_services<'a>(view: &View<'a>) -> Vec<&'a Service> {
+    let services = view.services();
+    let is_smtpd = |s: &Service| s.command == "smtpd" || s.command.ends_with("/smtpd");
+    let postscreen_reachable = services
+        .iter()
+        .any(|s| s.kind == "inet" && s.command.ends_with("postscreen") && reachable(view, s));
+    services
+        .iter()
+        .filter(|s| is_smtpd(s))
+        .filter(|s| match s.kind.as_str() {
+            "inet" => reachable(view, s),
+            "pass" => postscreen_reachable,
+            _ => false,
+        })
+        .collect()
+}
+
+/// An inet service listens beyond loopback (master/master_ent.c
+/// MASTER_FLAG_LOCAL_ONLY): a `host:port` name binds to that host; a bare
+/// port follows inet_interfaces.
+fn reachable(view: &View<'_>, s: &Service) -> bool {
+    match s.name.rsplit_once(':') {
+        Some((host, _)) if !host.is_empty() => !is_loopback_host(host),
+        _ => {
+            let interfaces = view
+                .value("inet_interfaces", None)
+                .unwrap_or_else(|| "all".into());
+            let items = tokens(&interfaces);
+            items.is_empty()
+                || !items
+                    .iter()
+                    .all(|i| i.eq_ignore_ascii_case("loopback-only") || is_loopback_host(i))
+        }
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|a| a.is_loopback())
+}
+
+/// The two lists smtpd evaluates for a recipient, as (parameter, tokens):
+/// `smtpd_relay_restrictions` (empty below compatibility level 1 when not
+/// set: smtpd then uses a list that never rejects) and
+/// `smtpd_recipient_restrictions`.
+fn lists(view: &View<'_>, s: &Service) -> [(String, Vec<String>); 2] {
+    let relay = if view.compat_level(Some(s)) < (1 << 20)
+        && view
+            .set_value("smtpd_relay_restrictions", Some(s))
+            .is_none()
+    {
+        Vec::new()
+    } else {
+        tokens(
+            &view
+                .value("smtpd_relay_restrictions", Some(s))
+                .unwrap_or_default(),
+        )
+    };
+    let rcpt = tokens(
+        &view
+            .value("smtpd_recipient_restrictions", Some(s))
+            .unwrap_or_default(),
+    );
+    [
+        ("smtpd_relay_restrictions".into(), relay),
+        ("smtpd_recipient_restrictions".into(), rcpt),
+    ]
+}
+
+/// smtpd's start-up check for `s`: `false` when every smtpd process of
+/// this service would exit with "specify at least one working instance
+/// of: reject_unauth_destination, ...".
+pub fn passes_startup_check(view: &View<'_>, s: &Service) -> bool {
+    let classes = restriction_classes(view, s);
+    lists(view, s)
+        .iter()
+        .any(|(_, list)| has_required(view, s, list, &classes, 0))
+}
+
+/// `has_required` (smtpd_check.c): a required name before `permit`,
+/// skipping the token after `warn_if_reject`, looking into restriction
+/// classes (exact case). Argument tokens count too, as in Postfix.
+fn has_required(
+    view: &View<'_>,
+    s: &Service,
+    list: &[String],
+    classes: &[String],
+    depth: usize,
+) -> bool {
+    if depth > 100 {
+        return false;
+    }
+    let mut i = 0;
+    while i < list.len() {
+        let t = &list[i];
+        if t.eq_ignore_ascii_case("warn_if_reject") && i + 1 < list.len() {
+            i += 2;
+            continue;
+        }
+        if t.eq_ignore_ascii_case("permit") {
+            return false;
+        }
+        if REQUIRED.iter().any(|r| t.eq_ignore_ascii_case(r)) {
+            return true;
+        }
+        if classes.contains(t) {
+            let inner = tokens(&view.value(t, Some(s)).unwrap_or_default());
+            if has_required(view, s, &inner, classes, depth + 1) {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+fn restriction_classes(view: &View<'_>, s: &Service) -> Vec<String> {
+    tokens(
+        &view
+            .value("smtpd_restriction_classes", Some(s))
+            .unwrap_or_default(),
+    )
+}
+
+/// The relay verdict for service `s` (see the module docs).
+pub fn verdict(view: &View<'_>, s: &Service) -> Verdict {
+    let classes = restriction_classes(view, s);
+    let mut cx = Eval {
+        view,
+        service: s,
+        classes: &classes,
+        defer_if_permit: false,
+    };
+    let mut through = None;
+    for (name, list) in lists(view, s) {
+        match cx.eval(&list, false, 0) {
+            Outcome::Reject => return Verdict::Refuses,
+            Outcome::Permit(by) => {
+                through.get_or_insert((by, name));
+            }
+            Outcome::Dunno => {}
+        }
+    }
+    if cx.defer_if_permit {
+        return Verdict::Refuses;
+    }
+    match through {
+        Some((through, list)) => Verdict::Relays { through, list },
+        // Both lists end without a decision: smtpd accepts the recipient
+        // (nothing rejected it). With the start-up check passed this
+        // means a rejecting restriction is never reached for this
+        // client... which cannot happen without a permit before it.
+        None => Verdict::Relays {
+            through: "no restriction rejects the recipient".into(),
+            list: "smtpd_relay_restrictions and smtpd_recipient_restrictions".into(),
+        },
+    }
+}
+
+struct Eval<'a, 'v> {
+    view: &'a View<'v>,
+    service: &'a Service,
+    classes: &'a [String],
+    defer_if_permit: bool,
+}
+
+impl Eval<'_, '_> {
+    /// `generic_checks`: left to right until OK or REJECT.
+    fn eval(&mut self, list: &[String], warn: bool, depth: usize) -> Outcome {
+        if depth > 100 {
+            return Outcome::Reject;
+        }
+        let mut i = 0;
+        let mut warn_next = false;
+        while i < list.len() {
+            let original = &list[i];
+            let name = original.to_ascii_lowercase();
+            let arg = takes_argument(&name).then(|| list.get(i + 1)).flatten();
+            i += 1 + usize::from(arg.is_some());
+            if name == "warn_if_reject" {
+                warn_next = true;
+                continue;
+            }
+            let in_warn = warn || std::mem::take(&mut warn_next);
+            let outcome = self.restriction(original, &name, arg, in_warn, depth);
+            match outcome {
+                // warn_if_reject turns a policy reject into a warning.
+                Outcome::Reject if in_warn => {}
+                Outcome::Dunno => {}
+                decided => return decided,
+            }
+        }
+        Outcome::Dunno
+    }
+
+    fn restriction(
+        &mut self,
+        original: &str,
+        name: &str,
+        arg: Option<&String>,
+        warn: bool,
+        depth: usize,
+    ) -> Outcome {
+        let permit = || {
+            Outcome::Permit(match arg {
+                Some(a) => format!("{name} {a}"),
+                None => name.to_string(),
+            })
+        };
+        match name {
+            "permit" => permit(),
+            "reject"
+            | "defer"
+            | "reject_unauth_destination"
+            | "defer_unauth_destination"
+            | "check_relay_domains" => Outcome::Reject,
+            "defer_if_permit" => {
+                if !warn {
+                    self.defer_if_permit = true;
+                }
+                Outcome::Dunno
+            }
+            "permit_mynetworks" => {
+                if mynetworks_cover_the_internet(self.view, self.service) {
+                    permit()
+                } else {
+                    Outcome::Dunno
+                }
+            }
+            // Needs credentials the client does not have.
+            "permit_sasl_authenticated"
+            | "permit_tls_clientcerts"
+            | "permit_auth_destination"
+            | "permit_inet_interfaces"
+            | "permit_dnswl_client"
+            | "permit_rhswl_client" => Outcome::Dunno,
+            // Any certificate from a CA the server trusts: the client can
+            // get one when the server asks for certificates and trusts
+            // any CA at all (postform cannot tell a private one).
+            "permit_tls_all_clientcerts" => {
+                let v = self.view;
+                let s = Some(self.service);
+                let asks = v.flag("smtpd_tls_ask_ccert", s) || v.flag("smtpd_tls_req_ccert", s);
+                let trusts = v
+                    .value("smtpd_tls_CAfile", s)
+                    .is_some_and(|f| !f.trim().is_empty())
+                    || v.value("smtpd_tls_CApath", s)
+                        .is_some_and(|f| !f.trim().is_empty())
+                    || v.flag("tls_append_default_CA", s);
+                let tls = !matches!(
+                    v.value("smtpd_tls_security_level", s)
+                        .as_deref()
+                        .map(str::trim),
+                    None | Some("") | Some("none")
+                ) || v.flag("smtpd_use_tls", s)
+                    || v.flag("smtpd_tls_wrappermode", s);
+                if asks && trusts && tls {
+                    permit()
+                } else {
+                    Outcome::Dunno
+                }
+            }
+            // The client chooses its HELO name: a bare address is free.
+            "permit_naked_ip_address" => permit(),
+            n if n.starts_with("check_") && n.ends_with("_access") => match arg {
+                Some(table) => self.table(n, table, warn, depth),
+                None => Outcome::Reject,
+            },
+            _ if self.classes.iter().any(|c| c == original) => {
+                let inner = tokens(
+                    &self
+                        .view
+                        .value(original, Some(self.service))
+                        .unwrap_or_default(),
+                );
+                self.eval(&inner, warn, depth + 1)
+            }
+            n if is_known_restriction(n) => Outcome::Dunno,
+            // An unknown name: smtpd answers "451 Server configuration
+            // error" to everyone who reaches it.
+            _ => Outcome::Reject,
+        }
+    }
+
+    /// An access table: a `static:` answer is known; `inline:` tables of
+    /// the lookups the client controls (HELO, sender) permit when any
+    /// entry says OK; any other table decides nothing here.
+    fn table(&mut self, name: &str, table: &str, warn: bool, depth: usize) -> Outcome {
+        let never_ok = name.ends_with("_mx_access")
+            || name.ends_with("_ns_access")
+            || name.ends_with("_a_access");
+        if let Some(result) = table.strip_prefix("static:") {
+            let outcome = self.action(result, warn, depth, || format!("{name} {table}"));
+            return match outcome {
+                Outcome::Permit(_) if never_ok => Outcome::Reject,
+                other => other,
+            };
+        }
+        let attacker_chosen = matches!(name, "check_helo_access" | "check_sender_access");
+        if attacker_chosen && !never_ok {
+            if let Some(body) = table
+                .strip_prefix("inline:")
+                .map(|b| b.trim().trim_start_matches('{').trim_end_matches('}'))
+            {
+                for item in tokens(body) {
+                    let value = item.split_once('=').map(|(_, v)| v.trim()).unwrap_or("");
+                    if let Outcome::Permit(_) = self.action(value, warn, depth, String::new) {
+                        return Outcome::Permit(format!("{name} {table}"));
+                    }
+                }
+            }
+        }
+        Outcome::Dunno
+    }
+
+    /// An access-table result (check_table_result).
+    fn action(
+        &mut self,
+        result: &str,
+        warn: bool,
+        depth: usize,
+        why: impl Fn() -> String,
+    ) -> Outcome {
+        let r = result.trim();
+        let word = r
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        match word.as_str() {
+            "" | "OK" | "RELAY" => Outcome::Permit(why()),
+            w if w.bytes().all(|b| b.is_ascii_digit()) && w.len() != 3 => Outcome::Permit(why()),
+            "REJECT" | "DEFER" => Outcome::Reject,
+            w if w.len() == 3 && (w.starts_with('4') || w.starts_with('5')) => Outcome::Reject,
+            "DEFER_IF_PERMIT" => {
+                if !warn {
+                    self.defer_if_permit = true;
+                }
+                Outcome::Dunno
+            }
+            "DUNNO" | "WARN" | "INFO" | "HOLD" | "FILTER" | "REDIRECT" | "BCC" | "PREPEND"
+            | "DEFER_IF_REJECT" | "DISCARD" | "HANGUP" => Outcome::Dunno,
+            _ if r.contains(':') && !r.contains(' ') => Outcome::Reject,
+            // Anything else is a restriction list.
+            _ => self.eval(&tokens(r), warn, depth + 1),
+        }
+    }
+}
+
+/// Restrictions smtpd knows that never permit this client (they reject,
+/// defer, or pass).
+fn is_known_restriction(n: &str) -> bool {
+    n.starts_with("reject_")
+        || n.starts_with("defer_")
+        || n.starts_with("permit_")
+        || matches!(
+            n,
+            "sleep" | "check_policy_service" | "check_recipient_maps" | "warn_if_reject"
+        )
+}
+
+/// Does `mynetworks` (for this service, expanded) trust an arbitrary
+/// Internet address? First match wins, `!` negates; a probe set of
+/// global unicast addresses spread over the address space stands for
+/// "any address on the Internet".
+pub fn mynetworks_cover_the_internet(view: &View<'_>, s: &Service) -> bool {
+    let Some(value) = view.value("mynetworks", Some(s)) else {
+        return false;
+    };
+    let items = tokens(&value);
+    PROBES.iter().any(|probe| {
+        let probe: IpAddr = probe.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        for item in &items {
+            let negated = item.starts_with('!');
+            let net = item.trim_start_matches('!');
+            if let Some(hit) = cidr_contains(net, probe) {
+                if hit {
+                    return !negated;
+                }
+            }
+        }
+        false
+    })
+}
+
+/// Addresses of the public Internet in different /8s and /16s (none of
+/// them special-purpose), IPv4 and IPv6.
+const PROBES: [&str; 6] = [
+    "8.8.8.8",
+    "45.33.32.156",
+    "93.184.216.34",
+    "151.101.1.69",
+    "2606:4700::1111",
+    "2a00:1450:4001::1",
+];
+
+/// `Some(true)` when the pattern `net` (`a.b.c.d[/n]`, `[v6][/n]`) contains
+/// `addr`, `Some(false)` when it is a network pattern that does not,
+/// `None` when it is not a network pattern (a host name, a table, a file).
+fn cidr_contains(net: &str, addr: IpAddr) -> Option<bool> {
+    let (host, len) = match net.split_once('/') {
+        Some((h, l)) => (h, Some(l.parse::<u32>().ok()?)),
+        None => (net, None),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let base: IpAddr = host.parse().ok()?;
+    match (base, addr) {
+        (IpAddr::V4(b), IpAddr::V4(a)) => {
+            let len = len.unwrap_or(32).min(32);
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            Some(u32::from(b) & mask == u32::from(a) & mask)
+        }
+        (IpAddr::V6(b), IpAddr::V6(a)) => {
+            let len = len.unwrap_or(128).min(128);
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            Some(u128::from(b) & mask == u128::from(a) & mask)
+        }
+        // An IPv4 client is matched only by IPv4 patterns (and v6 by v6).
+        _ => Some(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_match_like_postfix() {
+        let a: IpAddr = "8.8.8.8".parse().unwrap();
+        assert_eq!(cidr_contains("0.0.0.0/0", a), Some(true));
+        assert_eq!(cidr_contains("8.0.0.0/8", a), Some(true));
+        assert_eq!(cidr_contains("10.0.0.0/8", a), Some(false));
+        assert_eq!(cidr_contains("[::]/0", a), Some(false));
+        assert_eq!(cidr_contains("mail.example.com", a), None);
+        assert_eq!(cidr_contains("hash:/etc/postfix/x", a), None);
+    }
+}

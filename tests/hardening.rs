@@ -1,0 +1,574 @@
+//! Regression tests for the findings of the adversarial review
+//! (shared/reviews/adversarial-review.md), one per finding, each named
+//! after it and reproducing the report's case with the real binary and,
+//! where the finding involves it, the real Postfix tools.
+//!
+//! The race with the real `postconf -e` (H3) runs at least
+//! `POSTFORM_RACE_ROUNDS` (default 200) postconf writes against postform
+//! applies and checks that no write of either side is ever lost.
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::stress::{self, file_state};
+
+fn fresh() -> tempfile::TempDir {
+    let root = support::repo_root().join("examples/postfix");
+    let dir = tempfile::Builder::new()
+        .prefix("postform-hard-")
+        .tempdir()
+        .unwrap();
+    for f in ["main.cf", "master.cf"] {
+        fs::copy(root.join(f), dir.path().join(f)).unwrap();
+        support::backdate(&dir.path().join(f));
+    }
+    dir
+}
+
+fn postform(cwd: &Path, args: &[&str]) -> Output {
+    support::run(
+        Command::new(support::postform_bin())
+            .args(args)
+            .current_dir(cwd)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null()),
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, text).unwrap();
+    p
+}
+
+/// H1: `plan -o FILE` never replaces main.cf, master.cf, the spec, a
+/// device, a FIFO or a file that is not a plan; a plan file is 0600.
+#[test]
+fn h1_plan_o_writes_only_plan_files() {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let spec = write(work.path(), "po.yaml", "biff: yes\n");
+    let c = cfg.path().display().to_string();
+    let s = spec.display().to_string();
+    let main = cfg.path().join("main.cf");
+    let before = file_state(&main);
+    let node = work.path().join("fakenull");
+    let fifo = work.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let mut targets = vec![
+        main.clone(),
+        cfg.path().join("master.cf"),
+        spec.clone(),
+        fifo.clone(),
+    ];
+    if support::is_root() {
+        // A character device like /dev/null (never the real one).
+        assert!(Command::new("mknod")
+            .arg(&node)
+            .args(["c", "1", "3"])
+            .status()
+            .unwrap()
+            .success());
+        targets.push(node.clone());
+    }
+    for target in &targets {
+        let t = target.display().to_string();
+        let out = postform(work.path(), &["plan", &s, "-c", &c, "-o", &t]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "-o {t}: {}",
+            support::describe(&out)
+        );
+        assert!(
+            support::stderr(&out).contains("refusing to write a plan there"),
+            "{}",
+            support::describe(&out)
+        );
+    }
+    stress::assert_untouched(&main, &before, "plan -o main.cf");
+    assert_eq!(fs::read_to_string(&spec).unwrap(), "biff: yes\n");
+    assert!(fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo_like());
+    if support::is_root() {
+        use std::os::unix::fs::FileTypeExt;
+        assert!(fs::symlink_metadata(&node)
+            .unwrap()
+            .file_type()
+            .is_char_device());
+    }
+    // A new plan file is private; replacing a plan file keeps it private.
+    let plan = work.path().join("new.plan").display().to_string();
+    for _ in 0..2 {
+        let out = postform(work.path(), &["plan", &s, "-c", &c, "-o", &plan]);
+        assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+        assert_eq!(file_state(Path::new(&plan)).mode, 0o600);
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&plan, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+}
+
+trait FifoLike {
+    fn is_fifo_like(&self) -> bool;
+}
+
+impl FifoLike for fs::FileType {
+    fn is_fifo_like(&self) -> bool {
+        use std::os::unix::fs::FileTypeExt;
+        self.is_fifo()
+    }
+}
+
+/// H2: a symlink another user planted in a shared (sticky) directory is
+/// never written through: the victim file stays as it was.
+#[test]
+fn h2_plan_o_never_follows_a_planted_symlink() {
+    if !support::is_root() {
+        support::skip_or_fail("root (to plant a symlink as another user)");
+        return;
+    }
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let shared = work.path().join("shared");
+    fs::create_dir(&shared).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    fs::set_permissions(work.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let victim = write(work.path(), "victim.conf", "root-only secret config\n");
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).unwrap();
+    let link = shared.join("plan.json");
+    let planted = Command::new("su")
+        .args(["nobody", "-s", "/bin/sh", "-c"])
+        .arg(format!("ln -s {} {}", victim.display(), link.display()))
+        .status()
+        .unwrap();
+    assert!(planted.success(), "planting the symlink as nobody");
+    let spec = write(work.path(), "po.yaml", "biff: yes\n");
+    let out = postform(
+        work.path(),
+        &[
+            "plan",
+            &spec.display().to_string(),
+            "-c",
+            &cfg.path().display().to_string(),
+            "-o",
+            &link.display().to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert_eq!(
+        fs::read_to_string(&victim).unwrap(),
+        "root-only secret config\n"
+    );
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
+
+/// H3, deterministic (the report's repro): postconf -e edits main.cf while
+/// postform checks its candidate (slowed down by a wrapper around
+/// postconf); postconf's edit is never lost: either postform writes on
+/// top of it or it refuses as stale.
+#[test]
+fn h3_a_concurrent_postconf_e_is_never_lost() {
+    let Some(postconf) = support::postconf() else {
+        support::skip_or_fail("postconf (Debian package postfix)");
+        return;
+    };
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let slow = write(
+        work.path(),
+        "slowpostconf",
+        &format!(
+            "#!/bin/sh\ncase \"$*\" in *-n*) sleep 3;; esac\nexec {} \"$@\"\n",
+            postconf.display()
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&slow, fs::Permissions::from_mode(0o755)).unwrap();
+    let spec = write(work.path(), "lu.yaml", "inet_protocols: ipv4\n");
+    let c = cfg.path().display().to_string();
+    let child = Command::new(support::postform_bin())
+        .args([
+            "apply",
+            &spec.display().to_string(),
+            "-c",
+            &c,
+            "--auto-approve",
+            "--service",
+            "none",
+        ])
+        .env("POSTFORM_POSTCONF", &slow)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let edit = support::run(
+        Command::new(&postconf)
+            .args([
+                "-c",
+                &c,
+                "-e",
+                "smtpd_banner=$myhostname EDITED-BY-POSTCONF",
+            ])
+            .stdin(Stdio::null()),
+    );
+    assert!(edit.status.success(), "{}", support::describe(&edit));
+    let out = child.wait_with_output().unwrap();
+    let text = fs::read_to_string(cfg.path().join("main.cf")).unwrap();
+    assert!(
+        text.contains("smtpd_banner = $myhostname EDITED-BY-POSTCONF"),
+        "postconf's edit was lost:\n{}\n{text}",
+        support::describe(&out)
+    );
+    match out.status.code() {
+        // Written on top of postconf's edit (postconf waited for the lock).
+        Some(0) => assert!(
+            text.contains("inet_protocols = ipv4"),
+            "{}",
+            support::describe(&out)
+        ),
+        // Or refused as stale (postconf finished first).
+        Some(1) => assert!(
+            support::stderr(&out).contains(stress::STALE_MESSAGE),
+            "{}",
+            support::describe(&out)
+        ),
+        _ => panic!("{}", support::describe(&out)),
+    }
+}
+
+/// H3, the natural race with real binaries only: one thread runs
+/// `postconf -e delay_warning_time=Nh` in a loop, another runs postform
+/// applies that alternate smtpd_banner. After every write of either side
+/// returns, that write is in main.cf until the same side writes again:
+/// nothing is ever lost. At least 200 postconf writes per run.
+#[test]
+fn h3_postconf_e_races_postform_apply_and_neither_loses_a_write() {
+    let Some(postconf) = support::postconf() else {
+        support::skip_or_fail("postconf (Debian package postfix)");
+        return;
+    };
+    let rounds = stress::env_usize("POSTFORM_RACE_ROUNDS", 200);
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    let main = cfg.path().join("main.cf");
+    let specs: Vec<PathBuf> = (0..2)
+        .map(|i| {
+            write(
+                work.path(),
+                &format!("s{i}.yaml"),
+                &format!("smtpd_banner: \"$myhostname ESMTP banner-{i}\"\n"),
+            )
+        })
+        .collect();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let start = Instant::now();
+    let (postconf_result, postform_result) = std::thread::scope(|s| {
+        let pc = s.spawn(|| -> Result<usize, String> {
+            for i in 0..rounds {
+                let out = support::run(
+                    Command::new(&postconf)
+                        .args(["-c", &c, "-e", &format!("delay_warning_time={i}h")])
+                        .stdin(Stdio::null()),
+                );
+                if !out.status.success() {
+                    return Err(format!("postconf -e #{i}: {}", support::describe(&out)));
+                }
+                let want = format!("\ndelay_warning_time = {i}h\n");
+                let text = fs::read_to_string(&main).unwrap();
+                if !text.contains(&want) {
+                    return Err(format!(
+                        "postconf write #{i} was lost right after it returned"
+                    ));
+                }
+            }
+            Ok(rounds)
+        });
+        let pf = s.spawn(|| -> Result<(usize, usize), String> {
+            let (mut applied, mut stale) = (0, 0);
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let spec = &specs[i % 2];
+                let out = support::run(
+                    Command::new(support::postform_bin())
+                        .args(["apply", &spec.display().to_string(), "-c", &c])
+                        .args(["--auto-approve", "--service", "none", "--no-validate"])
+                        .stdin(Stdio::null()),
+                );
+                match out.status.code() {
+                    Some(0) => {
+                        applied += 1;
+                        let text = fs::read_to_string(&main).unwrap();
+                        if !text.contains(&format!("ESMTP banner-{}\n", i % 2)) {
+                            return Err(format!(
+                                "postform apply #{i} was lost right after it returned"
+                            ));
+                        }
+                    }
+                    Some(1) if support::stderr(&out).contains(stress::STALE_MESSAGE) => stale += 1,
+                    _ => return Err(format!("postform apply #{i}: {}", support::describe(&out))),
+                }
+                i += 1;
+            }
+            Ok((applied, stale))
+        });
+        let pc = pc.join().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (pc, pf.join().unwrap())
+    });
+    let written = postconf_result.unwrap_or_else(|e| panic!("{e}"));
+    let (applied, stale) = postform_result.unwrap_or_else(|e| panic!("{e}"));
+    let text = fs::read_to_string(&main).unwrap();
+    assert!(text.contains(&format!("\ndelay_warning_time = {}h\n", rounds - 1)));
+    assert!(applied > 0, "postform never applied");
+    stress::note(&format!(
+        "h3 race: {written} postconf -e writes, {applied} postform applies, {stale} refused as stale, {:?}",
+        start.elapsed()
+    ));
+    assert!(
+        stress::temp_files(cfg.path()).is_empty(),
+        "{:?}",
+        stress::temp_files(cfg.path())
+    );
+}
+
+/// M3: a saved plan refuses another config directory given with -c.
+#[test]
+fn m3_a_saved_plan_refuses_another_config_dir() {
+    let a = fresh();
+    let b = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let spec = write(work.path(), "ab.yaml", "inet_protocols: ipv4\n");
+    let plan = work.path().join("ab.plan").display().to_string();
+    let out = postform(
+        work.path(),
+        &[
+            "plan",
+            &spec.display().to_string(),
+            "-c",
+            &a.path().display().to_string(),
+            "-o",
+            &plan,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    let (sa, sb) = (
+        file_state(&a.path().join("main.cf")),
+        file_state(&b.path().join("main.cf")),
+    );
+    let out = postform(
+        work.path(),
+        &[
+            "apply",
+            &plan,
+            "-c",
+            &b.path().display().to_string(),
+            "--auto-approve",
+            "--service",
+            "none",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert!(support::stderr(&out).contains("applies only to the config directory it was made for"));
+    stress::assert_untouched(&a.path().join("main.cf"), &sa, "m3 plan dir");
+    stress::assert_untouched(&b.path().join("main.cf"), &sb, "m3 other dir");
+}
+
+/// H6: the summary shown and the bytes written both come from the plan
+/// computed at apply time; a plan file whose recorded inputs or outputs
+/// were edited is refused, and its recorded commands are never run.
+#[test]
+fn h6_a_tampered_plan_file_is_refused() {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let spec = write(
+        work.path(),
+        "sp.yaml",
+        "smtpd_banner: \"$myhostname ESMTP\"\n",
+    );
+    let plan = work.path().join("sp.plan");
+    let c = cfg.path().display().to_string();
+    let out = postform(
+        work.path(),
+        &[
+            "plan",
+            &spec.display().to_string(),
+            "-c",
+            &c,
+            "-o",
+            &plan.display().to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    let original: serde_json::Value = serde_json::from_slice(&fs::read(&plan).unwrap()).unwrap();
+    let pwned = work.path().join("pwned");
+    let evil = write(work.path(), "evil.yaml", "mynetworks: 0.0.0.0/0\n");
+    type Tamper<'a> = Box<dyn Fn(&mut serde_json::Value) + 'a>;
+    let tamperings: Vec<(&str, Tamper)> = vec![
+        (
+            "service commands added",
+            Box::new(|v| {
+                v["service_mode"] = serde_json::json!({"command": {"reload": ["/bin/sh", "-c", format!("id > {}", pwned.display())], "restart": []}});
+            }),
+        ),
+        (
+            "spec swapped",
+            Box::new(|v| {
+                v["spec"] = serde_json::json!(evil.display().to_string());
+            }),
+        ),
+        (
+            "planned bytes edited",
+            Box::new(|v| {
+                v["planned"][0]["sha256"] = serde_json::json!("0".repeat(64));
+            }),
+        ),
+        (
+            "older format",
+            Box::new(|v| {
+                v["format_version"] = serde_json::json!(1);
+            }),
+        ),
+    ];
+    let main = cfg.path().join("main.cf");
+    let before = file_state(&main);
+    for (what, tamper) in &tamperings {
+        let mut v = original.clone();
+        tamper(&mut v);
+        fs::write(&plan, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+        let out = postform(
+            work.path(),
+            &["apply", &plan.display().to_string(), "--auto-approve"],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{what}: {}",
+            support::describe(&out)
+        );
+        stress::assert_untouched(&main, &before, what);
+        assert!(!pwned.exists(), "{what}: a recorded command ran");
+    }
+}
+
+/// M5: a spec's own service commands are shown by plan (text and JSON)
+/// before anything runs them.
+#[test]
+fn m5_spec_service_commands_are_shown_by_plan() {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let spec = write(
+        work.path(),
+        "sc.yaml",
+        "service:\n  reload: [/bin/sh, -c, \"echo spec-cmd-ran > /tmp/pwned2\"]\nmain:\n  smtpd_banner: \"$myhostname ESMTP\"\n",
+    );
+    let c = cfg.path().display().to_string();
+    let s = spec.display().to_string();
+    let out = postform(work.path(), &["plan", &s, "-c", &c]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert!(
+        support::stdout(&out).contains("reload: /bin/sh -c 'echo spec-cmd-ran > /tmp/pwned2'"),
+        "{}",
+        support::describe(&out)
+    );
+    let out = postform(work.path(), &["plan", &s, "-c", &c, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["service_commands"]["reload"][0],
+        "/bin/sh",
+        "{}",
+        support::describe(&out)
+    );
+}
+
+/// M8: a held directory lock and a hung service command end with a
+/// message that names what is stuck, instead of hanging forever.
+#[test]
+fn m8_a_held_lock_and_a_hung_reload_time_out() {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    let spec = write(work.path(), "tf.yaml", "inet_protocols: ipv4\n");
+    let mut holder = Command::new("flock")
+        .arg(cfg.path())
+        .args(["sleep", "20"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let out = support::run(
+        Command::new(support::postform_bin())
+            .args([
+                "apply",
+                &spec.display().to_string(),
+                "-c",
+                &c,
+                "--auto-approve",
+                "--service",
+                "none",
+            ])
+            .env("POSTFORM_LOCK_TIMEOUT", "2")
+            .stdin(Stdio::null()),
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let err = support::stderr(&out);
+    assert!(err.contains("still locked after 2 s by pid"), "{err}");
+    // A reload that hangs: a custom service command that sleeps.
+    let hang = write(
+        work.path(),
+        "hang.yaml",
+        "service:\n  reload: [sleep, \"60\"]\nmain:\n  biff: \"yes\"\n",
+    );
+    let fake = write(work.path(), "fakepostfix", "#!/bin/sh\nexit 0\n");
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let started = Instant::now();
+    let out = support::run(
+        Command::new(support::postform_bin())
+            .args([
+                "apply",
+                &hang.display().to_string(),
+                "-c",
+                &c,
+                "--auto-approve",
+            ])
+            .env("POSTFORM_POSTFIX", &fake)
+            .env("POSTFORM_COMMAND_TIMEOUT", "2")
+            .stdin(Stdio::null()),
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert!(
+        support::stderr(&out).contains("did not finish within 2 s"),
+        "{}",
+        support::describe(&out)
+    );
+    // The next apply is not blocked by the hung one.
+    let out = postform(
+        work.path(),
+        &["plan", &spec.display().to_string(), "-c", &c],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+}
