@@ -32,6 +32,13 @@
 //! newline is added (postconf 3.7.11 glues the new entry onto the last
 //! line). New lines use the file's line ending.
 //!
+//! Within a batch, a field, option or argument list of a service edited
+//! more than once takes its last edit (as main.cf names do), and an entry
+//! whose net change is nothing keeps its lines, so a batch applied twice
+//! changes nothing the second time. The returned line-origin map traces
+//! kept and edited-back lines, and matches rewritten lines with identical
+//! old ones (a small LCS per gap).
+//!
 //! Finally the whole document is parsed again and every service compared
 //! with what the edits asked for; any difference is an error and nothing
 //! changes.

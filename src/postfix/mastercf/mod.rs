@@ -37,6 +37,9 @@
 //! a mismatch is an error, never a written file. A batch applied twice
 //! changes nothing the second time.
 //!
+//! [`fields`] holds the typed field values ([`ServiceType`], [`Flag`],
+//! [`Wakeup`], [`MaxProc`]) that specs use and edits are checked with.
+//!
 //! The services also feed the catalog: a `relay ... smtp` service creates
 //! `relay_destination_concurrency_limit` and friends (see
 //! [`crate::catalog::known`]), and `-o name=value` overrides count as
