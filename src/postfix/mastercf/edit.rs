@@ -1515,11 +1515,20 @@ fn is_example(text: &[u8], name: &[u8], kind: ServiceType) -> bool {
         && valid_maxproc(tokens[6])
 }
 
-/// `#  -o name=value` under a commented example: `#`, a blank, and text.
+/// `#  -o name=value` under a commented example: `#`, then indented text
+/// (two blanks or a tab, as a continuation line is indented), or `# -o`.
+/// A comment such as `# Choose one: ...` (one blank, prose) starts the
+/// next block and is not part of the example.
 fn is_commented_continuation(text: &[u8]) -> bool {
-    text.first() == Some(&b'#')
-        && matches!(text.get(1), Some(b' ' | b'\t'))
-        && !text[1..].iter().all(|&b| is_space(b))
+    let Some(rest) = text.strip_prefix(b"#") else {
+        return false;
+    };
+    let blanks = rest.iter().take_while(|&&b| is_space(b)).count();
+    let body = &rest[blanks..];
+    if body.is_empty() || blanks == 0 {
+        return false;
+    }
+    blanks >= 2 || rest[0] == b'\t' || body.starts_with(b"-o")
 }
 
 fn check_service_name(name: &str) -> Result<(), MasterEditError> {
