@@ -448,7 +448,7 @@ fn is_known_restriction(n: &str) -> bool {
 
 /// Does `mynetworks` (for this service, expanded) trust an arbitrary
 /// Internet address? Postfix matches the list first-match-wins with `!`
-/// negation (util/match_list.c). It does when, for some /8 of the IPv4
+/// negation, up to a word starting with `#` (util/match_list.c). It does when, for some /8 of the IPv4
 /// unicast space that is not reserved as a whole (0/8, 10/8, 127/8 and
 /// 224/3 are), the first network pattern that contains all of that /8 is
 /// positive; or when a positive IPv6 pattern shorter than /32 that no
@@ -458,8 +458,11 @@ pub fn mynetworks_cover_the_internet(view: &View<'_>, s: &Service) -> bool {
     let Some(value) = view.value("mynetworks", Some(s)) else {
         return false;
     };
+    // match_list stops at a word that starts with `#` ("comment at end of
+    // line is not supported"): nothing after it is in the list.
     let nets: Vec<(bool, Option<Net>)> = tokens(&value)
         .iter()
+        .take_while(|item| !item.starts_with('#'))
         .map(|item| {
             let negated = item.starts_with('!');
             (negated, Net::parse(item.trim_start_matches('!')))
@@ -575,6 +578,10 @@ mod tests {
             "[fc00::]/7",
             "[2001:db8::]/32",
             "hash:/etc/postfix/network_table",
+            // The real smtpd ignores everything from `#` on (relay differential
+            // case mynetworks-comment-stops-list).
+            "127.0.0.0/8 # 0.0.0.0/0",
+            "127.0.0.0/8 #0.0.0.0/0",
         ] {
             assert!(!covers(closed), "{closed}");
         }
