@@ -217,6 +217,7 @@ pub fn verdict(view: &View<'_>, s: &Service) -> Verdict {
         service: s,
         classes: &classes,
         defer_if_permit: false,
+        default_acl: "check_recipient_access",
     };
     let mut through = None;
     for (name, list) in lists(view, s) {
@@ -249,6 +250,9 @@ struct Eval<'a, 'v> {
     service: &'a Service,
     classes: &'a [String],
     defer_if_permit: bool,
+    /// The access check a bare `type:table` stands for in the list being
+    /// evaluated (`check_recipient_access` in the two recipient lists).
+    default_acl: &'static str,
 }
 
 impl Eval<'_, '_> {
@@ -261,9 +265,16 @@ impl Eval<'_, '_> {
         let mut warn_next = false;
         while i < list.len() {
             let original = &list[i];
-            let name = original.to_ascii_lowercase();
-            let arg = takes_argument(&name).then(|| list.get(i + 1)).flatten();
-            i += 1 + usize::from(arg.is_some());
+            // A bare `type:table` is short for the list's own access
+            // check on that table (generic_checks: `strchr(name, ':')`).
+            let (name, arg) = if original.contains(':') {
+                (self.default_acl.to_string(), Some(original))
+            } else {
+                let name = original.to_ascii_lowercase();
+                let arg = takes_argument(&name).then(|| list.get(i + 1)).flatten();
+                (name, arg)
+            };
+            i += 1 + usize::from(arg.is_some() && !original.contains(':'));
             if name == "warn_if_reject" {
                 warn_next = true;
                 continue;
@@ -554,6 +565,32 @@ mod tests {
         .unwrap();
         let view = View::new(&main, None, crate::catalog::Catalog::builtin());
         mynetworks_cover_the_internet(&view, &Service::default())
+    }
+
+    /// The verdict for Debian's `smtp inet` service under this main.cf.
+    fn relays(main_cf: &str) -> bool {
+        let main = crate::postfix::maincf::MainCf::parse(
+            format!("compatibility_level = 3.6\n{main_cf}").as_bytes(),
+        )
+        .unwrap();
+        let master =
+            crate::postfix::mastercf::MasterCf::parse(b"smtp inet n - y - - smtpd\n").unwrap();
+        let view = View::new(&main, Some(&master), crate::catalog::Catalog::builtin());
+        matches!(verdict(&view, &master.services[0]), Verdict::Relays { .. })
+    }
+
+    #[test]
+    fn a_bare_table_is_the_lists_own_access_check() {
+        // Relay differential case relay-bare-static-ok: smtpd reads
+        // `static:OK` in a recipient list as `check_recipient_access
+        // static:OK` and relays.
+        assert!(relays("smtpd_relay_restrictions = static:OK, reject\n"));
+        assert!(!relays(
+            "smtpd_relay_restrictions = static:REJECT, permit\n"
+        ));
+        assert!(!relays(
+            "smtpd_relay_restrictions = hash:/etc/postfix/relay, reject\n"
+        ));
     }
 
     #[test]
