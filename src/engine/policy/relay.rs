@@ -4,7 +4,11 @@
 //! evaluates `smtpd_relay_restrictions` and `smtpd_recipient_restrictions`
 //! (only a REJECT stops it, so their order does not matter), each left to
 //! right until a restriction returns OK or REJECT; the mail is relayed
-//! when neither list rejects and no `defer_if_permit` is pending.
+//! when neither list rejects, no `defer_if_permit` is pending, and the
+//! client, HELO and sender lists did not reject first.
+//!
+//! tests/relay_differential.rs checks these verdicts against the real
+//! smtpd.
 //!
 //! Each restriction is judged for that client (who chooses its HELO
 //! name, envelope sender and recipient, and may present a certificate,
@@ -209,16 +213,58 @@ fn restriction_classes(view: &View<'_>, s: &Service) -> Vec<String> {
     )
 }
 
+/// The lists smtpd evaluates before the recipient ones: (parameter, the
+/// access check a bare `type:table` stands for, what is known when the
+/// list runs at its own command).
+const EARLIER_LISTS: [(&str, &str, Known); 3] = [
+    (
+        "smtpd_client_restrictions",
+        "check_client_access",
+        Known::Client,
+    ),
+    ("smtpd_helo_restrictions", "check_helo_access", Known::Helo),
+    (
+        "smtpd_sender_restrictions",
+        "check_sender_access",
+        Known::Sender,
+    ),
+];
+
 /// The relay verdict for service `s` (see the module docs).
 pub fn verdict(view: &View<'_>, s: &Service) -> Verdict {
     let classes = restriction_classes(view, s);
+    let helo_required = view.flag("smtpd_helo_required", Some(s));
     let mut cx = Eval {
         view,
         service: s,
         classes: &classes,
         defer_if_permit: false,
         default_acl: "check_recipient_access",
+        known: Known::Recipient,
+        helo_optional: !helo_required,
     };
+    // The client, HELO and sender lists can only refuse (their permits
+    // end their own list, never the recipient lists), and their
+    // defer_if_permit counts at RCPT time (smtpd_check_rcpt). With
+    // smtpd_delay_reject = yes (the default) smtpd runs them at RCPT time
+    // with everything known; with no, each at its own command, where
+    // restrictions on what is not known yet are skipped. The HELO list
+    // runs only when HELO was given: when smtpd_helo_required is off, the
+    // client just does not send one (a rejected HELO does not stop MAIL).
+    let delay = view.flag("smtpd_delay_reject", Some(s));
+    for (param, acl, stage) in EARLIER_LISTS {
+        if stage == Known::Helo && !helo_required {
+            continue;
+        }
+        cx.default_acl = acl;
+        cx.known = if delay { Known::Recipient } else { stage };
+        let list = tokens(&view.value(param, Some(s)).unwrap_or_default());
+        if cx.eval(&list, false, 0) == Outcome::Reject {
+            return Verdict::Refuses;
+        }
+    }
+    cx.default_acl = "check_recipient_access";
+    cx.known = Known::Recipient;
     let mut through = None;
     for (name, list) in lists(view, s) {
         match cx.eval(&list, false, 0) {
@@ -253,6 +299,40 @@ struct Eval<'a, 'v> {
     /// The access check a bare `type:table` stands for in the list being
     /// evaluated (`check_recipient_access` in the two recipient lists).
     default_acl: &'static str,
+    /// What smtpd knows when it evaluates the list: a restriction on
+    /// something later (the recipient, at MAIL time) is skipped.
+    known: Known,
+    /// The client need not send HELO (smtpd_helo_required = no), and
+    /// restrictions on the HELO name are skipped without one: a client
+    /// avoids their rejections (but can still use their permits).
+    helo_optional: bool,
+}
+
+/// The SMTP stage a restriction needs, and what smtpd knows when it
+/// evaluates a list (in protocol order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Known {
+    Client,
+    Helo,
+    Sender,
+    Recipient,
+}
+
+/// What restriction `name` looks at (smtpd_check.c skips it, DUNNO,
+/// before that is known: `if (state->recipient)`...).
+fn needs(name: &str) -> Known {
+    match name {
+        "reject_unauth_destination"
+        | "defer_unauth_destination"
+        | "check_relay_domains"
+        | "permit_auth_destination"
+        | "permit_mx_backup" => Known::Recipient,
+        n if n.starts_with("check_recipient_") => Known::Recipient,
+        n if n.starts_with("check_sender_") => Known::Sender,
+        "permit_naked_ip_address" => Known::Helo,
+        n if n.starts_with("check_helo_") => Known::Helo,
+        _ => Known::Client,
+    }
 }
 
 impl Eval<'_, '_> {
@@ -292,6 +372,26 @@ impl Eval<'_, '_> {
     }
 
     fn restriction(
+        &mut self,
+        original: &str,
+        name: &str,
+        arg: Option<&String>,
+        warn: bool,
+        depth: usize,
+    ) -> Outcome {
+        let needs = needs(name);
+        if needs > self.known {
+            return Outcome::Dunno;
+        }
+        let outcome = self.decide(original, name, arg, warn, depth);
+        if needs == Known::Helo && self.helo_optional && outcome == Outcome::Reject {
+            return Outcome::Dunno;
+        }
+        outcome
+    }
+
+    /// What restriction `name` (with its argument) does for the client.
+    fn decide(
         &mut self,
         original: &str,
         name: &str,
@@ -591,6 +691,54 @@ mod tests {
         assert!(!relays(
             "smtpd_relay_restrictions = hash:/etc/postfix/relay, reject\n"
         ));
+    }
+
+    #[test]
+    fn client_helo_and_sender_lists_can_refuse() {
+        // Relay differential cases client-*, helo-*, sender-*,
+        // defer-if-permit-in-client-list: the real smtpd's answers.
+        let open = "smtpd_relay_restrictions = check_client_access static:OK, reject\n";
+        assert!(relays(open));
+        for (extra, relayed) in [
+            ("smtpd_client_restrictions = reject", false),
+            ("smtpd_client_restrictions = static:REJECT", false),
+            ("smtpd_client_restrictions = defer_if_permit", false),
+            ("smtpd_client_restrictions = permit", true),
+            (
+                "smtpd_client_restrictions = reject_unauth_destination",
+                false,
+            ),
+            // At connect time there is no recipient yet: skipped.
+            (
+                "smtpd_client_restrictions = reject_unauth_destination\nsmtpd_delay_reject = no",
+                true,
+            ),
+            (
+                "smtpd_client_restrictions = reject\nsmtpd_delay_reject = no",
+                false,
+            ),
+            // The client does not send HELO (or ignores its rejection).
+            ("smtpd_helo_restrictions = reject", true),
+            (
+                "smtpd_helo_restrictions = reject\nsmtpd_delay_reject = no",
+                true,
+            ),
+            (
+                "smtpd_client_restrictions = check_helo_access static:REJECT",
+                true,
+            ),
+            (
+                "smtpd_helo_restrictions = reject\nsmtpd_helo_required = yes",
+                false,
+            ),
+            ("smtpd_sender_restrictions = reject", false),
+            (
+                "smtpd_sender_restrictions = reject\nsmtpd_delay_reject = no",
+                false,
+            ),
+        ] {
+            assert_eq!(relays(&format!("{open}{extra}\n")), relayed, "{extra}");
+        }
     }
 
     #[test]
