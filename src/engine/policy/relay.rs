@@ -158,14 +158,49 @@ fn lists(view: &View<'_>, s: &Service) -> [(String, Vec<String>); 2] {
     ]
 }
 
-/// smtpd's start-up check for `s`: `false` when every smtpd process of
-/// this service would exit with "specify at least one working instance
-/// of: reject_unauth_destination, ...".
+/// smtpd's start-up checks for `s`: `false` when every smtpd process of
+/// this service would exit (see [`startup_fatal`]).
 pub fn passes_startup_check(view: &View<'_>, s: &Service) -> bool {
+    startup_fatal(view, s).is_none()
+}
+
+/// Why every smtpd process of service `s` exits at start, if it does
+/// (smtpd_check_init, in its order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartupFatal {
+    /// smtpd's `fatal:` message.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+/// smtpd's start-up checks for `s`, in smtpd_check_init's order: every
+/// name in `smtpd_restriction_classes` needs a non-empty value; then
+/// `smtpd_relay_restrictions` or `smtpd_recipient_restrictions` must
+/// hold a "working instance" of a rejecting restriction (`has_required`).
+pub fn startup_fatal(view: &View<'_>, s: &Service) -> Option<StartupFatal> {
     let classes = restriction_classes(view, s);
-    lists(view, s)
+    if let Some(class) = classes
+        .iter()
+        .find(|c| view.value(c, Some(s)).is_none_or(|v| v.trim().is_empty()))
+    {
+        return Some(StartupFatal {
+            message: format!("restriction class `{class}' needs a definition"),
+            hint: format!(
+                "define {class} (a restriction list, e.g. {class} = permit_mynetworks, reject) or remove it from smtpd_restriction_classes"
+            ),
+        });
+    }
+    if !lists(view, s)
         .iter()
         .any(|(_, list)| has_required(view, s, list, &classes, 0))
+    {
+        return Some(StartupFatal {
+            message: "in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one working instance of: reject_unauth_destination, defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains".into(),
+            hint: "end smtpd_relay_restrictions (or smtpd_recipient_restrictions) with reject_unauth_destination; `permit` stops Postfix's search, so put it after, not before".into(),
+        });
+    }
+    None
 }
 
 /// `has_required` (smtpd_check.c): a required name before `permit`,
@@ -739,6 +774,34 @@ mod tests {
         ] {
             assert_eq!(relays(&format!("{open}{extra}\n")), relayed, "{extra}");
         }
+    }
+
+    #[test]
+    fn a_restriction_class_needs_a_definition() {
+        // Relay differential case class-without-definition: smtpd exits
+        // with "restriction class `missing' needs a definition".
+        let fatal = |main_cf: &str| {
+            let main = crate::postfix::maincf::MainCf::parse(
+                format!("compatibility_level = 3.6\n{main_cf}").as_bytes(),
+            )
+            .unwrap();
+            let master =
+                crate::postfix::mastercf::MasterCf::parse(b"smtp inet n - y - - smtpd\n").unwrap();
+            let view = View::new(&main, Some(&master), crate::catalog::Catalog::builtin());
+            startup_fatal(&view, &master.services[0]).map(|f| f.message)
+        };
+        assert_eq!(
+            fatal("smtpd_restriction_classes = guard, missing\nguard = reject\n"),
+            Some("restriction class `missing' needs a definition".into())
+        );
+        assert_eq!(
+            fatal("smtpd_restriction_classes = empty\nempty =\n"),
+            Some("restriction class `empty' needs a definition".into())
+        );
+        assert_eq!(
+            fatal("smtpd_restriction_classes = guard\nguard = reject\n"),
+            None
+        );
     }
 
     #[test]
