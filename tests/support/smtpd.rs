@@ -192,6 +192,20 @@ impl Netns {
             );
             return None;
         }
+        // A container without CAP_SYS_ADMIN cannot make a namespace.
+        let unshare = find_program("unshare").expect("unshare");
+        let (status, text) = run_limited(
+            Command::new(&unshare).args(["--net", "--", "true"]),
+            COMMAND_LIMIT,
+        );
+        if !status.success() {
+            skip_or_fail(&format!(
+                "cannot create a network namespace here (`unshare --net true`: {}): the relay \
+                 differential test needs one.",
+                text.trim()
+            ));
+            return None;
+        }
         let run = tempfile::Builder::new()
             .prefix("postform-relay-")
             .tempdir_in("/tmp")
@@ -200,7 +214,7 @@ impl Netns {
         let out = fs::File::create(run.path().join("child.out")).expect("child.out");
         let exe = std::env::current_exe().expect("current_exe");
         let started = Instant::now();
-        let mut child = Command::new(find_program("unshare").expect("unshare"))
+        let mut child = Command::new(&unshare)
             .arg("--net")
             .arg("--")
             .arg(&exe)
