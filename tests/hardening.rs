@@ -650,12 +650,14 @@ fn h5_purge_that_drops_compatibility_level_is_refused() {
 }
 
 /// M1: open relays and plaintext passwords are refused (each case of the
-/// report), and allowed only when the spec lists the policy.
+/// report), and allowed only when the spec lists the policy. The report's
+/// `mynetworks: "0/0"` is not an open relay for the real smtpd (it
+/// answers 451 to everyone: "bad network value"), so it is refused as a
+/// bad value (tests/relay_differential.rs has the daemon's verdict).
 #[test]
 fn m1_open_relay_and_plaintext_auth_are_refused() {
     for (spec, id) in [
         ("mynetworks: 0.0.0.0/0\n", "open_relay"),
-        ("mynetworks: \"0/0\"\n", "open_relay"),
         ("mynetworks: \"0.0.0.0/0 [::]/0\"\n", "open_relay"),
         (
             "smtpd_relay_restrictions: \"check_client_access static:OK, reject\"\n",

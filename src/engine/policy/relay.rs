@@ -24,6 +24,7 @@
 
 use super::view::View;
 use crate::postfix::mastercf::Service;
+use crate::postfix::network::Net;
 use std::net::IpAddr;
 
 /// `smtpd_check.c` `rcpt_required`: at least one must appear in one of
@@ -611,7 +612,7 @@ pub fn mynetworks_cover_the_internet(view: &View<'_>, s: &Service) -> bool {
         .take_while(|item| !item.starts_with('#'))
         .map(|item| {
             let negated = item.starts_with('!');
-            (negated, Net::parse(item.trim_start_matches('!')))
+            (negated, Net::parse(item.trim_start_matches('!')).ok())
         })
         .collect();
     let v4_block = (1u32..224).filter(|a| !matches!(a, 10 | 127)).any(|a| {
@@ -633,60 +634,6 @@ pub fn mynetworks_cover_the_internet(view: &View<'_>, s: &Service) -> bool {
                 .any(|(neg, m)| *neg && m.as_ref().is_some_and(|m| m.contains(n)))
     });
     v4_block || v6_block
-}
-
-/// A network pattern of mynetworks: `a.b.c.d[/n]`, `[v6][/n]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Net {
-    V4(u32, u32),
-    V6(u128, u32),
-}
-
-impl Net {
-    /// `None` for what is not a network pattern (a host name, a table, a
-    /// file, `0/0`, which Postfix refuses).
-    fn parse(s: &str) -> Option<Net> {
-        let (host, len) = match s.split_once('/') {
-            Some((h, l)) => (h, Some(l.parse::<u32>().ok()?)),
-            None => (s, None),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        match host.parse::<IpAddr>().ok()? {
-            IpAddr::V4(a) => {
-                let len = len.unwrap_or(32);
-                (len <= 32).then(|| Net::V4(u32::from(a) & mask32(len), len))
-            }
-            IpAddr::V6(a) => {
-                let len = len.unwrap_or(128);
-                (len <= 128).then(|| Net::V6(u128::from(a) & mask128(len), len))
-            }
-        }
-    }
-
-    /// Every address of `other` is in `self`.
-    fn contains(&self, other: &Net) -> bool {
-        match (*self, *other) {
-            (Net::V4(a, l), Net::V4(b, m)) => l <= m && b & mask32(l) == a,
-            (Net::V6(a, l), Net::V6(b, m)) => l <= m && b & mask128(l) == a,
-            _ => false,
-        }
-    }
-}
-
-fn mask32(len: u32) -> u32 {
-    if len == 0 {
-        0
-    } else {
-        u32::MAX << (32 - len)
-    }
-}
-
-fn mask128(len: u32) -> u128 {
-    if len == 0 {
-        0
-    } else {
-        u128::MAX << (128 - len)
-    }
 }
 
 #[cfg(test)]

@@ -681,6 +681,22 @@ fn value_problems(name: &str, value: &SpecValue, raw: bool) -> Vec<Problem> {
         return out;
     }
     let rendered = value.render();
+    if ADDRESS_LISTS.contains(&name) {
+        let items = crate::postfix::list::list_items(rendered.as_bytes()).unwrap_or_default();
+        for item in items.iter().take_while(|i| !i.starts_with(b"#")) {
+            let item = String::from_utf8_lossy(item);
+            let pattern = item.trim_start_matches('!');
+            if !crate::postfix::network::looks_like_network(pattern) {
+                continue;
+            }
+            if let Err(e) = crate::postfix::network::Net::parse(pattern) {
+                out.push(Problem::value(
+                    format!("{name}: {e}: Postfix answers 451 4.3.0 to every client that reaches this pattern"),
+                    Some("write a network as address/prefix with the host bits zero, e.g. 192.0.2.0/24, [2001:db8::]/32, 0.0.0.0/0".into()),
+                ));
+            }
+        }
+    }
     if !matches!(value, SpecValue::List(_)) && crate::catalog::is_list_param(name) {
         let stray = crate::postfix::list::tokens_q(rendered.as_bytes(), |b| {
             matches!(b, b',' | b' ' | b'\t')
@@ -710,6 +726,18 @@ fn value_problems(name: &str, value: &SpecValue, raw: bool) -> Vec<Problem> {
     }
     out
 }
+
+/// Parameters whose items are matched as client addresses (cidr_match):
+/// a network pattern Postfix cannot read makes it answer 451.
+const ADDRESS_LISTS: &[&str] = &[
+    "mynetworks",
+    "debug_peer_list",
+    "qmqpd_authorized_clients",
+    "smtpd_authorized_verp_clients",
+    "smtpd_authorized_xclient_hosts",
+    "smtpd_authorized_xforward_hosts",
+    "smtpd_client_event_limit_exceptions",
+];
 
 /// A `}` that closes no `{` (Postfix keeps it as data, which is never
 /// what a list item means).
