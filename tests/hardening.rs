@@ -777,3 +777,92 @@ fn m10_validate_and_plan_find_what_postfix_refuses() {
         support::describe(&out)
     );
 }
+
+/// M4: credentials written inline (an `inline:`/`static:` table in a
+/// `*_password_maps` value, in main.cf or a master.cf -o) never appear in
+/// any output: plan text and JSON, apply, show, show --json, import, the
+/// saved plan; a warning says main.cf is world-readable.
+#[test]
+fn m4_inline_credentials_are_never_printed() {
+    const SECRET: &str = "S3cr3tPassw0rd";
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    let spec = write(
+        work.path(),
+        "sec.yaml",
+        &format!(
+            "main:\n  smtp_sasl_auth_enable: yes\n  smtp_sasl_password_maps: \"inline:{{ [smtp.example.com]:587=alice:{SECRET}! }}\"\n  relayhost: \"[smtp.example.com]:587\"\nmaster:\n  relay/unix:\n    options:\n      smtp_sasl_password_maps: \"static:bob:{SECRET}2\"\n"
+        ),
+    )
+    .display()
+    .to_string();
+    let plan_file = work.path().join("sec.plan").display().to_string();
+    let mut seen = Vec::new();
+    let mut run = |args: &[&str]| {
+        let out = postform(work.path(), args);
+        seen.push((args.join(" "), out.clone()));
+        out
+    };
+    let out = run(&["plan", &spec, "-c", &c]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert!(
+        support::stdout(&out).contains("inline:{ ******** }"),
+        "{}",
+        support::describe(&out)
+    );
+    assert!(
+        support::stderr(&out)
+            .contains("holds credentials inline in main.cf, which others can read (mode 0644)"),
+        "{}",
+        support::describe(&out)
+    );
+    run(&["plan", &spec, "-c", &c, "--json"]);
+    run(&["plan", &spec, "-c", &c, "-o", &plan_file]);
+    let out = run(&[
+        "apply",
+        &plan_file,
+        "-c",
+        &c,
+        "--auto-approve",
+        "--service",
+        "none",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    // Written for real.
+    let main = fs::read_to_string(cfg.path().join("main.cf")).unwrap();
+    assert!(main.contains(SECRET));
+    run(&["show", "-c", &c]);
+    run(&["show", "-c", &c, "--json"]);
+    let out = run(&["import", "-c", &c]);
+    assert!(
+        support::stderr(&out)
+            .contains("smtp_sasl_password_maps: holds credentials inline; left out"),
+        "{}",
+        support::describe(&out)
+    );
+    run(&["plan", &spec, "-c", &c]);
+    for (cmd, out) in &seen {
+        for (channel, text) in [
+            ("stdout", support::stdout(out)),
+            ("stderr", support::stderr(out)),
+        ] {
+            assert!(
+                !text.contains(SECRET),
+                "postform {cmd}: the secret is in {channel}:\n{text}"
+            );
+        }
+    }
+    let saved = fs::read_to_string(&plan_file).unwrap();
+    assert!(
+        !saved.contains(SECRET),
+        "the saved plan holds the secret:\n{saved}"
+    );
+    // With --include-secrets import writes it (a spec that restores).
+    let out = postform(work.path(), &["import", "-c", &c, "--include-secrets"]);
+    assert!(
+        support::stdout(&out).contains(SECRET),
+        "{}",
+        support::describe(&out)
+    );
+}

@@ -224,6 +224,42 @@ pub fn plan(spec: &Spec, live: &LiveConfig, catalog: &Catalog) -> Result<Plan, P
         files.push(plan);
         Some(std::sync::Arc::new(edited))
     };
+    let mut warnings = warnings;
+    // Credentials written inline are never shown (engine::secrets).
+    for f in &mut files {
+        for c in &mut f.changes {
+            let name = match &c.target {
+                Target::Parameter { name } | Target::Option { name, .. } => name.clone(),
+                _ => continue,
+            };
+            for v in [&mut c.before, &mut c.after].into_iter().flatten() {
+                if crate::engine::secrets::holds_secret(&name, v.as_bytes()) {
+                    *v = crate::engine::secrets::mask_value(v);
+                }
+            }
+        }
+    }
+    // ... and a main.cf others can read is no place for them.
+    let inline: Vec<String> = main_after
+        .effective()
+        .iter()
+        .filter(|e| crate::engine::secrets::holds_secret(&e.name_str(), &e.value))
+        .map(|e| e.name_str().into_owned())
+        .collect();
+    if !inline.is_empty() {
+        let mode = live.main.mode();
+        if mode.is_none_or(|m| m & 0o044 != 0) {
+            warnings.push(format!(
+                "{} {} credentials inline in main.cf, which {}: put them in a table only root can read (maps: with secret: true, mode 0600) and name that table here",
+                inline.join(", "),
+                if inline.len() == 1 { "holds" } else { "hold" },
+                match mode {
+                    Some(m) => format!("others can read (mode {:04o})", m & 0o7777),
+                    None => "will be readable by others".to_string(),
+                }
+            ));
+        }
+    }
     let candidate = Candidate {
         main: std::sync::Arc::new(main_after),
         master,
