@@ -866,3 +866,75 @@ fn m4_inline_credentials_are_never_printed() {
         support::describe(&out)
     );
 }
+
+/// M5 (pull mode): a repository's spec that brings its own service
+/// commands is refused by `apply --repo` unless --allow-spec-commands;
+/// `validate` shows the commands.
+#[test]
+fn m5_pull_mode_refuses_spec_commands_unless_allowed() {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("repo");
+    fs::create_dir_all(repo.join("hosts")).unwrap();
+    let marker = work.path().join("spec-cmd-ran");
+    let host = write(
+        &repo.join("hosts"),
+        "mail1.yaml",
+        &format!(
+            "service:\n  reload: [/bin/sh, -c, \"echo ran > {}\"]\nmain:\n  smtpd_banner: \"$myhostname ESMTP\"\n",
+            marker.display()
+        ),
+    );
+    let c = cfg.path().display().to_string();
+    let r = repo.display().to_string();
+    let before = fs::read(cfg.path().join("main.cf")).unwrap();
+    let out = postform(
+        work.path(),
+        &[
+            "apply",
+            "--repo",
+            &r,
+            "--host",
+            "mail1",
+            "-c",
+            &c,
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    let err = support::stderr(&out);
+    assert!(
+        err.contains("the spec brings its own service commands"),
+        "{err}"
+    );
+    assert!(err.contains("reload: /bin/sh -c 'echo ran >"), "{err}");
+    assert!(err.contains("--allow-spec-commands"), "{err}");
+    assert_eq!(fs::read(cfg.path().join("main.cf")).unwrap(), before);
+    assert!(!marker.exists());
+    let out = postform(work.path(), &["validate", &host.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert!(
+        support::stdout(&out)
+            .contains("service commands (run as root, without a shell):\n  reload: /bin/sh -c"),
+        "{}",
+        support::describe(&out)
+    );
+    let out = postform(
+        work.path(),
+        &[
+            "apply",
+            "--repo",
+            &r,
+            "--host",
+            "mail1",
+            "-c",
+            &c,
+            "--auto-approve",
+            "--allow-spec-commands",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    // Applied (the commands themselves run only for a running Postfix,
+    // which this scratch directory has not).
+    assert_ne!(fs::read(cfg.path().join("main.cf")).unwrap(), before);
+}
