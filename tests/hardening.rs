@@ -938,3 +938,93 @@ fn m5_pull_mode_refuses_spec_commands_unless_allowed() {
     // which this scratch directory has not).
     assert_ne!(fs::read(cfg.path().join("main.cf")).unwrap(), before);
 }
+
+/// M6: an installation path this host lacks is refused before anything
+/// is written (the scratch `postfix check` uses substitute directories),
+/// and checking a candidate never runs a program the spec's
+/// daemon_directory names.
+#[test]
+fn m6_installation_paths_are_checked_on_this_host() {
+    if support::postconf().is_none() {
+        return;
+    }
+    for (spec, expected) in [
+        (
+            "queue_directory: /nonexistent/spool\n",
+            "queue_directory = /nonexistent/spool: no such directory on this host",
+        ),
+        (
+            "data_directory: /nonexistent/data\n",
+            "data_directory = /nonexistent/data: no such directory on this host",
+        ),
+        (
+            "sendmail_path: /nonexistent/sendmail\n",
+            "sendmail_path = /nonexistent/sendmail: no such file on this host",
+        ),
+    ] {
+        let (out, before, after) = apply_spec(spec);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        assert!(
+            support::stderr(&out).contains(expected),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        assert_eq!(before, after, "{spec}: main.cf changed");
+    }
+    // A daemon_directory holding a planted postfix-script: refused as not
+    // a Postfix daemon directory (no master), and the script never runs.
+    let evil = tempfile::tempdir().unwrap();
+    let ran = evil.path().join("ran");
+    let script = evil.path().join("postfix-script");
+    fs::write(
+        &script,
+        format!("#!/bin/sh\necho ran > {}\n", ran.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let (out, before, after) =
+        apply_spec(&format!("daemon_directory: {}\n", evil.path().display()));
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert!(
+        support::stderr(&out).contains("it has no master: not a Postfix daemon directory"),
+        "{}",
+        support::describe(&out)
+    );
+    assert_eq!(before, after);
+    assert!(
+        !ran.exists(),
+        "the candidate check ran the spec's postfix-script"
+    );
+    // With a `master` beside it the directory passes for a daemon
+    // directory; as root the candidate check runs `postfix check`, which
+    // must run the live postfix-script, not the planted one.
+    fs::write(
+        evil.path().join("master"),
+        "#!/bin/sh
+exit 0
+",
+    )
+    .unwrap();
+    fs::set_permissions(
+        evil.path().join("master"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let (out, _, _) = apply_spec(&format!(
+        "daemon_directory: {}
+",
+        evil.path().display()
+    ));
+    assert!(
+        !ran.exists(),
+        "the candidate check ran the spec's postfix-script
+{}",
+        support::describe(&out)
+    );
+}
