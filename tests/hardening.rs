@@ -1028,3 +1028,45 @@ exit 0
         support::describe(&out)
     );
 }
+
+/// The service action follows the values Postfix will read: with
+/// `inet_protocols = $proto`, changing `proto` changes inet_protocols,
+/// which needs a restart (a reload would silently not apply it).
+#[test]
+fn service_action_follows_expanded_values() {
+    let cfg = fresh();
+    let main = fs::read_to_string(cfg.path().join("main.cf")).unwrap();
+    fs::write(
+        cfg.path().join("main.cf"),
+        main.replace(
+            "inet_protocols = all",
+            "inet_protocols = $proto\nproto = all",
+        ),
+    )
+    .unwrap();
+    support::backdate(&cfg.path().join("main.cf"));
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    let s = write(work.path(), "p.yaml", "proto: ipv4\n")
+        .display()
+        .to_string();
+    let out = postform(work.path(), &["plan", &s, "-c", &c, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["service_action"], "restart", "{v:#}");
+    let out = postform(work.path(), &["plan", &s, "-c", &c]);
+    assert!(
+        support::stderr(&out).contains(
+            "inet_protocols changes from \"all\" to \"ipv4\" through the values it refers to"
+        ),
+        "{}",
+        support::describe(&out)
+    );
+    // A change that reaches no such parameter stays a reload.
+    let s = write(work.path(), "h.yaml", "myhostname: mail2.example.com\n")
+        .display()
+        .to_string();
+    let out = postform(work.path(), &["plan", &s, "-c", &c, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["service_action"], "reload", "{v:#}");
+}

@@ -264,12 +264,35 @@ pub fn plan(spec: &Spec, live: &LiveConfig, catalog: &Catalog) -> Result<Plan, P
         main: std::sync::Arc::new(main_after),
         master,
     };
-    let service_action = files
+    let mut service_action = files
         .iter()
         .flat_map(|f| &f.changes)
         .map(|c| c.action)
         .max()
         .unwrap_or(ServiceAction::None);
+    // The service action follows the values Postfix will read: a
+    // parameter the master reads only at start-up may change through a
+    // `$name` it refers to (`inet_protocols = $proto`), which the edited
+    // names alone do not show.
+    if service_action < ServiceAction::Restart {
+        let before = crate::engine::policy::view::View::new(doc, live.master.doc(), catalog);
+        let after = crate::engine::policy::view::View::new(
+            &candidate.main,
+            candidate.master.as_deref(),
+            catalog,
+        );
+        for name in crate::catalog::restart_parameters() {
+            let (b, a) = (before.value(name, None), after.value(name, None));
+            if b != a {
+                service_action = ServiceAction::Restart;
+                warnings.push(format!(
+                    "{name} changes from {:?} to {:?} through the values it refers to: the master reads it only at start-up, so the change needs a restart",
+                    b.unwrap_or_default(),
+                    a.unwrap_or_default()
+                ));
+            }
+        }
+    }
     Ok(Plan {
         config_dir: live.dir.clone(),
         files,
