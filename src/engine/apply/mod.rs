@@ -16,6 +16,7 @@
 //!    up, and the error carries Postfix's words.
 
 mod backup;
+pub mod verify;
 
 pub use backup::{BackupError, BACKUPS_KEPT};
 
@@ -205,8 +206,18 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
     let needed = plan.service_action;
     let action = opts.service.action_for(needed);
     let service = (action != ServiceAction::None).then(|| {
+        let probes = plan
+            .candidate
+            .master
+            .as_deref()
+            .map(|m| verify::probes(&plan.candidate.main, m))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| (p.service, p.addr))
+            .collect();
         Service::detect(dir, &opts.service, maillog_file(after_main))
             .with_maillog(maillog_file(&before_main))
+            .with_probes(probes)
     });
     // Postfix's state before the write: with a broken new main.cf even
     // `postfix status` fails.
@@ -255,7 +266,15 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
                         })
                     }
                 }
-                let (recovery, running) = match service.recover(state, action) {
+                // smtpd processes that died made the master throttle the
+                // service (service_throttle_time, 60 s by default); a
+                // reload keeps that, a restart clears it.
+                let recovered = if matches!(error, ServiceError::Unusable { .. }) {
+                    service.restart_on_restored()
+                } else {
+                    service.recover(state, action)
+                };
+                let (recovery, running) = match recovered {
                     Ok(done) => (done, true),
                     Err(e) => (format!("bringing Postfix back failed: {e}"), false),
                 };
