@@ -86,7 +86,7 @@ pub enum ApplyError {
     #[error("Postfix {action} failed: {error}\n  {restored} restored to the previous content (byte-identical); {recovery}{}", rolled_back_hint(*running, *validated))]
     ServiceRolledBack {
         action: ServiceAction,
-        error: ServiceError,
+        error: Box<ServiceError>,
         /// The files put back, e.g. "main.cf and master.cf were".
         restored: String,
         /// What was done to bring Postfix back, or why that failed.
@@ -99,7 +99,7 @@ pub enum ApplyError {
     #[error("Postfix {action} failed: {error}\n  and putting the previous files back failed too: {restore}\n  hint: the files hold the planned content; restore them by hand (postform plan shows the difference) and start Postfix")]
     RollbackFailed {
         action: ServiceAction,
-        error: ServiceError,
+        error: Box<ServiceError>,
         restore: String,
     },
 }
@@ -254,14 +254,14 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
                     Ok(problems) => {
                         return Err(ApplyError::RollbackFailed {
                             action,
-                            error,
+                            error: Box::new(error),
                             restore: problems.join("; "),
                         })
                     }
                     Err(e) => {
                         return Err(ApplyError::RollbackFailed {
                             action,
-                            error,
+                            error: Box::new(error),
                             restore: e.to_string(),
                         })
                     }
@@ -280,7 +280,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
                 };
                 return Err(ApplyError::ServiceRolledBack {
                     action,
-                    error,
+                    error: Box::new(error),
                     restored: format!(
                         "{} {}",
                         names(&changed),
