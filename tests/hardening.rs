@@ -1070,3 +1070,77 @@ fn service_action_follows_expanded_values() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["service_action"], "reload", "{v:#}");
 }
+
+/// L8: a bind-mounted main.cf (a container's ConfigMap) cannot be
+/// replaced by rename: the error says why and what to do, and the file is
+/// intact. Runs in a private mount namespace (`unshare -m`, root).
+#[test]
+fn l8_a_bind_mounted_main_cf_is_explained() {
+    if !support::is_root() || support::find_program("unshare").is_none() {
+        support::skip_or_fail("L8 needs root and unshare(1) for a private bind mount");
+        return;
+    }
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("configmap-main.cf");
+    fs::copy(cfg.path().join("main.cf"), &source).unwrap();
+    let spec = write(work.path(), "b.yaml", "biff: yes\n");
+    let main = cfg.path().join("main.cf");
+    let script = format!(
+        "mount --bind {src} {main} && exec {bin} apply {spec} -c {dir} --auto-approve --service none",
+        src = source.display(),
+        main = main.display(),
+        bin = support::postform_bin().display(),
+        spec = spec.display(),
+        dir = cfg.path().display(),
+    );
+    let out = support::run(
+        Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &script])
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null()),
+    );
+    if support::stderr(&out).contains("unshare failed") {
+        support::skip_or_fail("unshare -m is not permitted here");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert!(
+        support::stderr(&out).contains("the file is a mount point (a bind mount"),
+        "{}",
+        support::describe(&out)
+    );
+    assert_eq!(
+        fs::read(&source).unwrap(),
+        fs::read(cfg.path().join("main.cf")).unwrap()
+    );
+    assert!(!fs::read_to_string(&source).unwrap().contains("biff = yes"));
+}
+
+/// L4: terminal control characters never reach the terminal raw (a diff
+/// of a value with ESC shows `\u{1b}`), and a look-alike name is shown
+/// with its code point.
+#[test]
+fn l4_control_characters_and_look_alikes_are_shown() {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    let s = write(work.path(), "e.yaml", "smtpd_banner: \"ok\\e[1A\\e[2K\"\n")
+        .display()
+        .to_string();
+    let out = postform(work.path(), &["plan", &s, "-c", &c, "--no-validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    let text = support::stdout(&out);
+    assert!(!text.contains('\u{1b}'), "raw ESC in the plan:\n{text:?}");
+    assert!(text.contains("+smtpd_banner = ok\\u{1b}[1A"), "{text}");
+    let s = write(work.path(), "c.yaml", "b\u{456}ff: no\n")
+        .display()
+        .to_string();
+    let out = postform(work.path(), &["validate", &s]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert!(
+        support::stderr(&out).contains("the name contains U+0456"),
+        "{}",
+        support::describe(&out)
+    );
+}

@@ -502,6 +502,21 @@ fn value_checks<'a>(
             ),
             None => "Postfix 3.7 has no such parameter and would ignore it (\"unused parameter\")".to_string(),
         };
+        // A look-alike (Cyrillic і for i) or an invisible character is
+        // named by its code point: the name looks right otherwise.
+        let odd: Vec<String> = name
+            .chars()
+            .filter(|c| !c.is_ascii_graphic())
+            .map(|c| format!("U+{:04X}", c as u32))
+            .collect();
+        let why = if odd.is_empty() {
+            why
+        } else {
+            format!(
+                "{why}; the name contains {} (not a plain ASCII letter)",
+                odd.join(", ")
+            )
+        };
         return vec![Problem::value(
             format!("unknown parameter `{name}`: {why}"),
             Some(match suggestion {

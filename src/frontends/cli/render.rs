@@ -98,11 +98,30 @@ fn file_text(file: &FilePlan, color: bool) -> String {
         } else {
             ""
         };
-        out.push_str(&paint(color, code, line));
+        out.push_str(&paint(color, code, &visible(line)));
         out.push('\n');
     }
     out.push('\n');
     out
+}
+
+/// A diff line with control characters (ESC, CR, ...) shown as `\u{1b}`
+/// escapes: bytes from a file must not move the terminal's cursor.
+fn visible(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.chars().any(|c| c.is_control() && c != '\t') {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    std::borrow::Cow::Owned(
+        line.chars()
+            .map(|c| {
+                if c.is_control() && c != '\t' {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// The commands a spec's `service:` brings, as `plan` and `validate` show
