@@ -23,11 +23,10 @@
 //!   `apply` ends at the new pair;
 //! * no `.postform-*` file and no `*.cf.tmp` is left.
 //!
-//! Kill moments: a third uniform in [0, 1.2 x the case's typical run
-//! time, measured first]; a third once a staged file exists (delay up to
-//! 1.5 x the measured staging-to-journal time); a third once the journal
-//! exists (delay up to 1.5 x its measured lifetime, a third of those at
-//! once), so kills land while the files are staged, between the two
+//! Kill moments: a third uniform in [0, the case's typical run time,
+//! measured first]; a third once a staged file exists (delay up to 1.2 x
+//! the measured staging-to-journal time); a third once the journal exists
+//! (delay up to 1.2 x its measured lifetime, a third of those at once), so kills land while the files are staged, between the two
 //! renames, and while the journal is marked committed or removed. Real
 //! timing only: no test hook.
 //!
@@ -347,6 +346,8 @@ struct Stats {
     kills: usize,
     /// Exited on its own before the kill.
     finished: usize,
+    /// Of those, by trigger (uniform, staged file, journal).
+    finished_by_trigger: [usize; 3],
     /// State right after the kill.
     old_clean: usize,
     old_with_leftovers: usize,
@@ -368,6 +369,9 @@ impl Stats {
         self.iterations += o.iterations;
         self.kills += o.kills;
         self.finished += o.finished;
+        for i in 0..3 {
+            self.finished_by_trigger[i] += o.finished_by_trigger[i];
+        }
         self.old_clean += o.old_clean;
         self.old_with_leftovers += o.old_with_leftovers;
         self.mixed += o.mixed;
@@ -458,19 +462,19 @@ fn worker(
                 } else {
                     case.typical
                 };
-                rng.duration(t.mul_f64(1.2))
+                rng.duration(t)
             }
             Trigger::Staged => {
                 let staged = case.staged_at.unwrap_or_default();
                 let journal = case.journal.map_or(case.typical, |j| j.0);
-                rng.duration(journal.saturating_sub(staged).mul_f64(1.5))
+                rng.duration(journal.saturating_sub(staged).mul_f64(1.2))
             }
             Trigger::Journal => {
                 let (a, b) = case.journal.unwrap_or_default();
                 if rng.chance(0.3) {
                     Duration::ZERO
                 } else {
-                    rng.duration((b - a).mul_f64(1.5) + Duration::from_micros(200))
+                    rng.duration((b - a).mul_f64(1.2) + Duration::from_micros(200))
                 }
             }
         };
@@ -569,6 +573,7 @@ fn worker(
             st.validated += usize::from(validate);
         } else {
             st.finished += 1;
+            st.finished_by_trigger[trigger as usize] += 1;
             if !(main_new && master_new && left.is_empty()) {
                 return Err(format!(
                     "{ctx}: apply exited 0 but left main.cf new {main_new}, master.cf new {master_new}, {left:?}"
@@ -727,7 +732,7 @@ fn sigkill_during_main_and_master_apply_leaves_both_old_or_both_new() {
         }
     }
     stress::note(&format!(
-        "crash_safety_master: seed {seed}: {} kills in {} iterations ({} finished before the kill) in {:.1?} (setup {:.1?}); \
+        "crash_safety_master: seed {seed}: {} kills in {} iterations ({} finished before the kill, by trigger uniform/staged/journal {:?}) in {:.1?} (setup {:.1?}); \
          right after the kill: {} old and clean, {} old with staged/saved files, {} mixed (new master.cf, old main.cf), \
          {} both new with the journal not committed, {} both new with the journal committed, {} both new and clean; \
          the next command undid {} and finished {} interrupted runs; next commands show/import/plan/apply {:?}; \
@@ -735,6 +740,7 @@ fn sigkill_during_main_and_master_apply_leaves_both_old_or_both_new() {
         total.kills,
         total.iterations,
         total.finished,
+        total.finished_by_trigger,
         started.elapsed(),
         setup,
         total.old_clean,
