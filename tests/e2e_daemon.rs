@@ -3,6 +3,9 @@
 //! the tests watch what the daemon does: which sockets the master listens
 //! on, whether its pid changed (restart) or not (reload), what banner
 //! smtpd answers with, and that a change Postfix refuses is rolled back.
+//! The master.cf tests (6-8) also count the master's start, reload and
+//! stop lines in the instance's log, so "one restart" means exactly one
+//! stop and one start and no reload.
 //!
 //! Every test starts its own instance, so they run in parallel. They need
 //! root and the Debian `postfix` package; elsewhere they skip loudly, and
@@ -451,4 +454,431 @@ fn smtpd_that_dies_after_a_reload_is_rolled_back() {
         &pf,
         &out,
     );
+}
+
+// --- master.cf -------------------------------------------------------------------
+
+/// `postform plan SPEC -c CONFIG_DIR --detailed-exitcode` (0: no changes,
+/// 2: changes, 1: error).
+fn plan_detailed(pf: &HermeticPostfix, spec: &Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_postform"));
+    cmd.arg("plan")
+        .arg(spec)
+        .arg("-c")
+        .arg(pf.config_dir())
+        .arg("--detailed-exitcode")
+        .env("NO_COLOR", "1");
+    let out = support::run(&mut cmd);
+    eprintln!("$ {cmd:?}\n{}", describe(&out));
+    out
+}
+
+/// How often the master logged a start, a reload and a stop so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MasterEvents {
+    starts: usize,
+    reloads: usize,
+    stops: usize,
+}
+
+fn master_events(pf: &HermeticPostfix) -> MasterEvents {
+    let log = pf.maillog();
+    MasterEvents {
+        starts: log.matches("daemon started -- version").count(),
+        reloads: log.matches("reload -- version").count(),
+        stops: log.matches("stopping the Postfix mail system").count(),
+    }
+}
+
+/// The master's events once its start-up is in the log (postlogd writes
+/// the log a moment after the master starts): the baseline of a test.
+fn events_after_start(pf: &HermeticPostfix) -> MasterEvents {
+    assert!(
+        wait_until(SETTLE, || master_events(pf).starts >= 1),
+        "the master's start is not logged\n--- maillog ---\n{}",
+        pf.maillog()
+    );
+    master_events(pf)
+}
+
+/// Waits until the master has logged `want` (a reload is logged a moment
+/// after `postfix reload` returns).
+fn wait_for_events(pf: &HermeticPostfix, want: MasterEvents) -> bool {
+    wait_until(SETTLE, || master_events(pf) == want)
+}
+
+/// The SMTP greeting on 127.0.0.1:`port`, or why there is none.
+fn banner_on(pf: &HermeticPostfix, port: u16) -> Result<String, String> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    pf.try_banner(addr).map_err(|e| e.to_string())
+}
+
+/// Panics with master.cf too (the master.cf tests change it).
+#[track_caller]
+fn check_master(cond: bool, what: &str, pf: &HermeticPostfix, out: &Output) {
+    if !cond {
+        check(
+            false,
+            &format!(
+                "{what}\n--- master.cf ---\n{}",
+                String::from_utf8_lossy(&fs::read(pf.master_cf_path()).unwrap_or_default())
+            ),
+            pf,
+            out,
+        );
+    }
+}
+
+/// 6. Adding `127.0.0.1:PORT/inet` with `command: smtpd` and an `-o
+///    smtpd_banner` (with spaces: written as `-o { ... }`) is a reload: the
+///    master pid stays, the new port answers with that banner, and a
+///    re-plan is "No changes" (exit 0 with --detailed-exitcode). Setting
+///    the service to null closes the port, again with a reload.
+#[test]
+fn master_cf_service_added_and_removed_with_a_reload() {
+    let Some(pf) = HermeticPostfix::try_start("") else {
+        return;
+    };
+    let pid = pf.master_pid().expect("master pid");
+    let port = support::free_port();
+    let key = format!("127.0.0.1:{port}/inet");
+    let spec = spec_file(&format!(
+        "master:\n  {key}:\n    private: n\n    chroot: n\n    command: smtpd\n    options:\n      smtpd_banner: \"$myhostname ESMTP added by postform\"\n"
+    ));
+    assert!(
+        banner_on(&pf, port).is_err() && support::listeners_on(port).is_empty(),
+        "port {port} must be closed before the apply"
+    );
+    let events = events_after_start(&pf);
+
+    let out = apply(&pf, &spec.path, &[]);
+    check_master(out.status.success(), "apply failed", &pf, &out);
+    let text = stdout(&out);
+    check_master(
+        text.contains(&format!("+ {key}"))
+            && text.contains("Plan: 1 to add, 0 to change, 0 to remove. Service action: reload."),
+        "the plan must add the service and need a reload",
+        &pf,
+        &out,
+    );
+    check_master(
+        service_line(&out)
+            .unwrap_or_default()
+            .starts_with("Service action: reload ("),
+        "apply must say it reloaded",
+        &pf,
+        &out,
+    );
+    let master_cf = String::from_utf8_lossy(&fs::read(pf.master_cf_path()).unwrap()).into_owned();
+    check_master(
+        master_cf.contains("-o { smtpd_banner = $myhostname ESMTP added by postform }"),
+        "a value with spaces is written as -o { name = value }",
+        &pf,
+        &out,
+    );
+    check_master(
+        wait_for_events(
+            &pf,
+            MasterEvents {
+                reloads: events.reloads + 1,
+                ..events
+            },
+        ),
+        &format!("exactly one reload and no stop or start must be logged (before: {events:?}, now: {:?})", master_events(&pf)),
+        &pf,
+        &out,
+    );
+    check_master(
+        pf.master_pid() == Some(pid),
+        &format!("a reload keeps the master pid {pid}"),
+        &pf,
+        &out,
+    );
+    let want = format!(
+        "220 {}.postform.test ESMTP added by postform",
+        pf.instance_name()
+    );
+    let mut last = Err(String::new());
+    check_master(
+        wait_until(SETTLE, || {
+            last = banner_on(&pf, port);
+            last.as_deref() == Ok(want.as_str())
+        }),
+        &format!("127.0.0.1:{port} must answer {want:?}, last answer {last:?}"),
+        &pf,
+        &out,
+    );
+    check_master(
+        support::listeners_on(port) == vec![format!("127.0.0.1:{port}")],
+        "the new service listens on 127.0.0.1 only",
+        &pf,
+        &out,
+    );
+    // The instance's own smtpd is untouched.
+    check_master(
+        pf.banner().ends_with("ESMTP postform-test"),
+        "the existing smtpd keeps its banner",
+        &pf,
+        &out,
+    );
+
+    // Re-plan: nothing to do.
+    let again = plan_detailed(&pf, &spec.path);
+    check_master(
+        again.status.code() == Some(0) && stdout(&again).contains("No changes"),
+        "re-planning the applied spec must be \"No changes\" with exit 0",
+        &pf,
+        &again,
+    );
+
+    // Remove it.
+    let events = master_events(&pf);
+    let remove = spec_file(&format!("master:\n  {key}: null\n"));
+    let out = apply(&pf, &remove.path, &[]);
+    check_master(out.status.success(), "apply (remove) failed", &pf, &out);
+    check_master(
+        stdout(&out).contains(&format!("- {key}"))
+            && stdout(&out)
+                .contains("Plan: 0 to add, 0 to change, 1 to remove. Service action: reload.")
+            && service_line(&out)
+                .unwrap_or_default()
+                .starts_with("Service action: reload ("),
+        "removing the service must be planned and run as a reload",
+        &pf,
+        &out,
+    );
+    check_master(
+        !String::from_utf8_lossy(&fs::read(pf.master_cf_path()).unwrap())
+            .contains(&format!("127.0.0.1:{port}")),
+        "the service and its -o line are gone from master.cf",
+        &pf,
+        &out,
+    );
+    check_master(
+        wait_for_events(
+            &pf,
+            MasterEvents {
+                reloads: events.reloads + 1,
+                ..events
+            },
+        ) && pf.master_pid() == Some(pid),
+        &format!("one reload, same master pid {pid}"),
+        &pf,
+        &out,
+    );
+    check_master(
+        wait_until(SETTLE, || {
+            support::listeners_on(port).is_empty() && banner_on(&pf, port).is_err()
+        }),
+        &format!("port {port} must be closed after the reload"),
+        &pf,
+        &out,
+    );
+    check_master(
+        pf.banner().starts_with("220 "),
+        "the instance's smtpd still answers",
+        &pf,
+        &out,
+    );
+    let again = plan_detailed(&pf, &remove.path);
+    check_master(
+        again.status.code() == Some(0),
+        "re-planning the removal must be \"No changes\" with exit 0",
+        &pf,
+        &again,
+    );
+}
+
+/// 7. One apply that sets `inet_protocols: ipv4` (a restart) and adds a
+///    service (a reload) is one restart, not a restart and a reload:
+///    afterwards both are in effect (the IPv6 listener is gone when the
+///    machine has an IPv6 loopback, and the new port answers).
+#[test]
+fn main_and_master_change_in_one_apply_is_a_single_restart() {
+    let Some(pf) = HermeticPostfix::try_start("") else {
+        return;
+    };
+    let v6 = support::ipv6_loopback_available();
+    if v6 {
+        assert!(
+            wait_until(SETTLE, || pf.listeners()
+                == vec![pf.v4_listener(), pf.v6_listener()]),
+            "with inet_protocols = all the master must listen on 127.0.0.1 and [::1], got {:?}",
+            pf.listeners()
+        );
+    } else {
+        support::stress::skip_loudly(
+            "no IPv6 loopback here: the [::1] listener half of this test is not checked",
+        );
+    }
+    let pid = pf.master_pid().expect("master pid");
+    let port = support::free_port();
+    let key = format!("127.0.0.1:{port}/inet");
+    let spec = spec_file(&format!(
+        "main:\n  inet_protocols: ipv4\nmaster:\n  {key}:\n    chroot: n\n    command: smtpd\n    options:\n      smtpd_banner: $myhostname ESMTP-restarted\n"
+    ));
+    let events = events_after_start(&pf);
+
+    let out = apply(&pf, &spec.path, &[]);
+    check_master(out.status.success(), "apply failed", &pf, &out);
+    let text = stdout(&out);
+    check_master(
+        text.contains("~ inet_protocols")
+            && text.contains(&format!("+ {key}"))
+            && text.contains("Plan: 1 to add, 1 to change, 0 to remove. Service action: restart.")
+            && text.contains("Wrote ")
+            && text.contains("master.cf")
+            && text.contains("main.cf"),
+        "one plan over both files, needing one restart",
+        &pf,
+        &out,
+    );
+    check_master(
+        service_line(&out)
+            .unwrap_or_default()
+            .starts_with("Service action: restart ("),
+        "apply must say it restarted",
+        &pf,
+        &out,
+    );
+    let new_pid = pf.master_pid();
+    check_master(
+        new_pid.is_some() && new_pid != Some(pid),
+        &format!("a restart changes the master pid (was {pid}, now {new_pid:?})"),
+        &pf,
+        &out,
+    );
+    // Exactly one stop and one start, and no reload.
+    let want = MasterEvents {
+        starts: events.starts + 1,
+        reloads: events.reloads,
+        stops: events.stops + 1,
+    };
+    check_master(
+        wait_for_events(&pf, want),
+        &format!(
+            "one restart only: want {want:?}, log shows {:?}",
+            master_events(&pf)
+        ),
+        &pf,
+        &out,
+    );
+    check_master(
+        wait_until(SETTLE, || pf.listeners() == vec![pf.v4_listener()]),
+        "after the restart the instance's smtpd listens on 127.0.0.1 only",
+        &pf,
+        &out,
+    );
+    check_master(
+        support::listeners_on(port) == vec![format!("127.0.0.1:{port}")],
+        "the new service listens",
+        &pf,
+        &out,
+    );
+    let want_banner = format!("220 {}.postform.test ESMTP-restarted", pf.instance_name());
+    let mut last = Err(String::new());
+    check_master(
+        wait_until(SETTLE, || {
+            last = banner_on(&pf, port);
+            last.as_deref() == Ok(want_banner.as_str())
+        }),
+        &format!("127.0.0.1:{port} must answer {want_banner:?}, last answer {last:?}"),
+        &pf,
+        &out,
+    );
+    if v6 {
+        let addr = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, pf.port()));
+        check_master(
+            pf.try_banner(addr).is_err(),
+            "[::1] must no longer answer",
+            &pf,
+            &out,
+        );
+    }
+    // Settled: still that one master, and a re-plan is a no-op.
+    check_master(
+        pf.master_pid() == new_pid && master_events(&pf) == want,
+        "nothing ran after the restart",
+        &pf,
+        &out,
+    );
+    let again = plan_detailed(&pf, &spec.path);
+    check_master(
+        again.status.code() == Some(0),
+        "re-planning must be \"No changes\" with exit 0",
+        &pf,
+        &again,
+    );
+}
+
+/// 8. An `-o` option of an existing smtpd service: setting it (the
+///    instance's own smtpd has none) and then changing it are reloads, and
+///    new connections see each value.
+#[test]
+fn master_cf_option_of_existing_service_changes_with_a_reload() {
+    let Some(pf) = HermeticPostfix::try_start("") else {
+        return;
+    };
+    let pid = pf.master_pid().expect("master pid");
+    let key = format!("{}/inet", pf.port());
+    for (round, banner, verb) in [(1, "first-o-banner", "+"), (2, "second-o-banner", "~")] {
+        let spec = spec_file(&format!(
+            "master:\n  \"{key}\":\n    options:\n      smtpd_banner: $myhostname {banner}\n"
+        ));
+        let events = events_after_start(&pf);
+        let out = apply(&pf, &spec.path, &[]);
+        check_master(
+            out.status.success(),
+            &format!("apply {round} failed"),
+            &pf,
+            &out,
+        );
+        let text = stdout(&out);
+        check_master(
+            text.contains(&format!("{verb} {key} -o smtpd_banner"))
+                && text.contains("Service action: reload.")
+                && !text.contains("main.cf"),
+            &format!("round {round}: the plan must {verb} the -o option and need a reload"),
+            &pf,
+            &out,
+        );
+        check_master(
+            service_line(&out)
+                .unwrap_or_default()
+                .starts_with("Service action: reload ("),
+            &format!("round {round}: apply must say it reloaded"),
+            &pf,
+            &out,
+        );
+        check_master(
+            wait_for_events(
+                &pf,
+                MasterEvents {
+                    reloads: events.reloads + 1,
+                    ..events
+                },
+            ) && pf.master_pid() == Some(pid),
+            &format!("round {round}: one reload, same master pid {pid}"),
+            &pf,
+            &out,
+        );
+        let want = format!("220 {}.postform.test {banner}", pf.instance_name());
+        let mut last = String::new();
+        check_master(
+            wait_until(SETTLE, || {
+                last = pf.banner();
+                last == want
+            }),
+            &format!("round {round}: smtpd must answer {want:?}, last answer {last:?}"),
+            &pf,
+            &out,
+        );
+        let again = plan_detailed(&pf, &spec.path);
+        check_master(
+            again.status.code() == Some(0),
+            &format!("round {round}: re-planning must be \"No changes\" with exit 0"),
+            &pf,
+            &again,
+        );
+    }
 }

@@ -401,6 +401,28 @@ impl std::fmt::Display for Recovery {
     }
 }
 
+/// Whether [`recover`] has anything to do in `dir`: a journal, or what a
+/// run killed before writing its journal leaves (staged files, saved
+/// contents, main.cf/master.cf `.tmp` files), or a symlinked main.cf or
+/// master.cf (its staged files are beside the link's target). One
+/// directory listing; no lock needed.
+pub fn may_need_recovery(dir: &Path) -> bool {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return false;
+    };
+    rd.filter_map(Result::ok).any(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        name == super::journal::JOURNAL_NAME
+            || name.starts_with(SAVED_PREFIX)
+            || name.starts_with(atomic::TEMP_PREFIX)
+            || name == "main.cf.tmp"
+            || name == "master.cf.tmp"
+            || ((name == "main.cf" || name == "master.cf")
+                && e.file_type().is_ok_and(|t| t.is_symlink()))
+    })
+}
+
 /// Undo or finish an interrupted transaction of `dir`, and remove what an
 /// interrupted run left (staged files nobody holds, saved contents without
 /// a journal, Postfix `.tmp` files nobody holds). The caller holds the
@@ -608,6 +630,21 @@ mod tests {
         assert_eq!(fs::read(&main).unwrap(), b"newer main\n");
         assert_eq!(leftovers(d.path()), Vec::<String>::new());
         assert_eq!(recover(d.path()).unwrap(), None);
+    }
+
+    #[test]
+    fn leftovers_of_a_run_killed_before_its_journal_are_found_and_swept() {
+        let (d, main, master) = setup();
+        assert!(!may_need_recovery(d.path()));
+        // Staged and saved, then killed before the journal was written.
+        fs::write(d.path().join("master.cf.tmp"), b"new master\n").unwrap();
+        fs::hard_link(&master, d.path().join(format!("{SAVED_PREFIX}0-master.cf"))).unwrap();
+        assert!(may_need_recovery(d.path()));
+        assert_eq!(recover(d.path()).unwrap(), None);
+        assert_eq!(leftovers(d.path()), Vec::<String>::new());
+        assert!(!may_need_recovery(d.path()));
+        assert_eq!(fs::read(&main).unwrap(), b"old main\n");
+        assert_eq!(fs::read(&master).unwrap(), b"old master\n");
     }
 
     #[test]

@@ -447,6 +447,13 @@ pub fn ipv6_loopback_available() -> bool {
     TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_ok()
 }
 
+/// A port free on 127.0.0.1 (and on [::1] when IPv6 exists) that no
+/// instance of this process uses or will use: for a second listener a test
+/// adds to an instance's master.cf.
+pub fn free_port() -> u16 {
+    pick_port()
+}
+
 /// A port free on 127.0.0.1 (and on [::1] when IPv6 exists), not handed out
 /// before by this process.
 fn pick_port() -> u16 {

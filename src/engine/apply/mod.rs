@@ -113,12 +113,13 @@ fn rolled_back_hint(running: bool, validated: bool) -> &'static str {
 }
 
 /// Take the config directory's lock and finish or undo what an
-/// interrupted run left (see [`crate::io::transaction::recover`]). Every
-/// command that reads the config directory runs this first: when another
-/// postform holds the lock (an apply in progress), nothing is recovered
-/// and `Ok(None)` is returned without waiting.
+/// interrupted run left (see [`crate::io::transaction::recover`]; also
+/// the staged and saved files of a run killed before its journal was
+/// written). Every command that reads the config directory runs this
+/// first: when another postform holds the lock (an apply in progress),
+/// nothing is recovered and `Ok(None)` is returned without waiting.
 pub fn recover_interrupted(dir: &Path) -> Result<Option<Recovery>, ApplyError> {
-    if !crate::io::journal::Journal::path_in(dir).exists() {
+    if !crate::io::transaction::may_need_recovery(dir) {
         return Ok(None);
     }
     match DirLock::try_acquire(dir)? {
