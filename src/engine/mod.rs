@@ -14,3 +14,4 @@ pub mod schema;
 pub mod service;
 pub mod spec;
 pub mod validate;
+pub mod version;
