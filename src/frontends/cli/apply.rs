@@ -2,7 +2,7 @@
 //! only when the change needs it.
 
 use super::{print_warnings, use_color_stdout, CmdResult};
-use crate::catalog::Catalog;
+use crate::catalog::PostfixVersion;
 use crate::engine::apply::{apply, ApplyOptions};
 use crate::engine::service::ServiceMode;
 use anyhow::bail;
@@ -43,6 +43,12 @@ pub struct ApplyArgs {
     /// FQDN from `hostname -f`, else /etc/hostname).
     #[arg(long, value_name = "NAME", requires = "repo")]
     pub host: Option<String>,
+    /// Check against the parameters of this Postfix version (e.g. 3.10 or
+    /// 3.10.13; `postform --version` lists the known series), whatever
+    /// this host's postconf or the spec's postfix_version say. A saved plan
+    /// uses the version it was made with unless this says another.
+    #[arg(long, value_name = "VERSION", value_parser = super::parse_postfix_version)]
+    pub postfix_version: Option<PostfixVersion>,
 }
 
 fn parse_mode(s: &str) -> Result<ServiceMode, String> {
@@ -57,7 +63,8 @@ pub fn run(args: ApplyArgs) -> CmdResult {
         .unwrap_or_else(|| PathBuf::from("/etc/postfix"));
     let (plan, warnings) = if let Some(repo) = &args.repo {
         let spec = super::plan::host_spec(repo, args.host.as_deref())?;
-        let (_, plan, w) = super::plan::compute(&spec, &config_dir, validate)?;
+        let (_, plan, w) =
+            super::plan::compute(&spec, &config_dir, validate, args.postfix_version)?;
         (plan, w)
     } else if crate::engine::planfile::looks_like_plan_file(&args.spec) {
         if let Some(dir) = &args.config_dir {
@@ -65,9 +72,10 @@ pub fn run(args: ApplyArgs) -> CmdResult {
                 print_warnings(&[r.to_string()]);
             }
         }
-        crate::engine::planfile::load(&args.spec, args.config_dir.as_deref(), &Catalog::host())?
+        crate::engine::planfile::load(&args.spec, args.config_dir.as_deref(), args.postfix_version)?
     } else {
-        let (_, plan, w) = super::plan::compute(&args.spec, &config_dir, validate)?;
+        let (_, plan, w) =
+            super::plan::compute(&args.spec, &config_dir, validate, args.postfix_version)?;
         (plan, w)
     };
     print_warnings(&warnings);
