@@ -920,7 +920,8 @@ fn show_json_output_is_a_snapshot_the_fleet_plan_reads() {
     let out = postform(tmp.path(), &["plan", "--repo", "repo", "--all"]);
     assert_eq!(code(&out), 0, "{}", support::describe(&out));
     assert!(
-        support::stdout(&out).contains("h.example.com  3.7.11     0       0       0  none          0\n"),
+        support::stdout(&out)
+            .contains("h.example.com  3.7.11     0       0       0  none          0\n"),
         "{}",
         support::describe(&out)
     );
@@ -933,7 +934,8 @@ fn show_json_output_is_a_snapshot_the_fleet_plan_reads() {
     let out = postform(tmp.path(), &["plan", "--repo", "repo", "--all"]);
     assert_eq!(code(&out), 2, "{}", support::describe(&out));
     assert!(
-        support::stdout(&out).contains("h.example.com  3.7.11     0       1       0  restart       0\n"),
+        support::stdout(&out)
+            .contains("h.example.com  3.7.11     0       1       0  restart       0\n"),
         "{}",
         support::describe(&out)
     );

@@ -409,13 +409,19 @@ fn later_acceptance(
         if check_value_for(param, value, series).is_err() {
             continue;
         }
+        let release = SeriesMatch::for_version(series).release;
+        let first = PostfixVersion::release(series.major, series.minor, 0);
         return Some(if series == version.series() {
-            let release = SeriesMatch::for_version(series).release;
             format!(
                 "`{shown}` is valid in later Postfix {series} releases ({release} accepts it); this host runs Postfix {runs}"
             )
-        } else {
+        } else if check_value_for(param, value, first).is_ok() {
             format!("`{shown}` is valid from Postfix {series} on; this host runs Postfix {runs}")
+        } else {
+            // Added in a patch release of that series (and the later ones).
+            format!(
+                "`{shown}` is valid from a Postfix {series} patch release on ({release} accepts it); this host runs Postfix {runs}"
+            )
         });
     }
     None
@@ -590,6 +596,8 @@ mod tests {
         );
         let e = check("3.7.11", "milter_default_action", "shutdown").expect_err("3.7.20");
         assert_eq!(e.later.as_deref(), Some("`shutdown` is valid in later Postfix 3.7 releases (3.7.22 accepts it); this host runs Postfix 3.7.11"));
+        let e = check("3.5", "milter_default_action", "shutdown").expect_err("3.7.20");
+        assert_eq!(e.later.as_deref(), Some("`shutdown` is valid from a Postfix 3.7 patch release on (3.7.22 accepts it); this host runs Postfix 3.5"));
         let e = check("3.10", "inet_protocols", "ipv5").expect_err("never");
         assert_eq!(e.later, None);
     }

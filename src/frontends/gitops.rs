@@ -767,9 +767,43 @@ pub struct RepoValidation {
     /// Spec files checked (hosts and layers).
     pub files: usize,
     pub hosts: usize,
+    /// Each host (sorted) with the Postfix version it was checked against
+    /// (`None` when its spec did not load far enough to tell).
+    pub postfix_versions: Vec<(String, Option<HostPostfixVersion>)>,
 }
 
 impl RepoValidation {
+    /// `Postfix versions: 3.5 (old.example.com), 3.7 (mid.example.com)`:
+    /// which hosts were checked against which version, when they differ
+    /// (`None` when every host had the same).
+    pub fn versions_line(&self) -> Option<String> {
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for (host, v) in &self.postfix_versions {
+            let Some(version) = v.as_ref().and_then(|v| v.version.as_ref()) else {
+                continue;
+            };
+            match groups.iter_mut().find(|(g, _)| g == version) {
+                Some((_, hosts)) => hosts.push(host.clone()),
+                None => groups.push((version.clone(), vec![host.clone()])),
+            }
+        }
+        if groups.len() < 2 {
+            return None;
+        }
+        // Version order (3.5 before 3.10); unparsable last.
+        groups.sort_by_key(|(v, _)| {
+            (
+                PostfixVersion::parse(v).ok().is_none(),
+                PostfixVersion::parse(v).ok(),
+            )
+        });
+        let parts: Vec<String> = groups
+            .iter()
+            .map(|(version, hosts)| format!("{version} ({})", list_some(hosts, 5)))
+            .collect();
+        Some(format!("Postfix versions: {}", parts.join(", ")))
+    }
+
     /// Every error rendered (`file:line:column: message`, hint), with the
     /// hosts an error in a shared layer affects.
     pub fn rendered_errors(&self) -> Vec<String> {
@@ -822,6 +856,7 @@ pub fn validate_repo(
         warnings: Vec<String>,
         /// The files of the host's layered spec; `None` when it did not load.
         files: Option<Vec<String>>,
+        postfix: Option<HostPostfixVersion>,
     }
     let checks = parallel_map(&hosts, jobs, &done, |h| {
         let checked = check_host(repo, h, snapshots, postfix, &masters, false, true);
@@ -838,6 +873,7 @@ pub fn validate_repo(
             errors: checked.errors,
             warnings,
             files,
+            postfix: checked.postfix.as_ref().map(HostPostfixVersion::of),
         }
     });
     let mut result = RepoValidation {
@@ -859,6 +895,9 @@ pub fn validate_repo(
             add_error(&mut errors, e).insert(h.name.clone());
         }
         warnings.extend(check.warnings);
+        result
+            .postfix_versions
+            .push((h.name.clone(), check.postfix));
     }
     for layer in &layers {
         let shown = repo.display_path(&layer.display().to_string());

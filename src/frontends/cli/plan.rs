@@ -122,7 +122,15 @@ pub fn compute(
     let (target, mut warnings) = choose_postfix(postfix_version, Some(&spec), HostPostfix::Local);
     let live = super::read_config_dir(config_dir)?;
     let (plan, more) =
-        crate::engine::converge::validate_and_plan(&spec, &live, &target.catalog, validate)?;
+        match crate::engine::converge::validate_and_plan(&spec, &live, &target.catalog, validate) {
+            Ok(planned) => planned,
+            Err(e) => {
+                // Which Postfix the errors are about matters most when
+                // there are errors (the spec and the host disagree).
+                super::print_warnings(&warnings);
+                return Err(e.into());
+            }
+        };
     warnings.extend(more);
     Ok((spec, plan, warnings))
 }

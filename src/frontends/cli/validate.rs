@@ -52,8 +52,8 @@ pub fn run(args: ValidateArgs) -> CmdResult {
     let live = std::cell::OnceCell::new();
     let mut all = Vec::new();
     let mut warnings = Vec::new();
-    // Spec files named on the command line, and (path, files, hosts) of
-    // each repository.
+    // Spec files named on the command line, and (path, files, hosts,
+    // Postfix versions line) of each repository.
     let mut files = 0;
     let mut repos = Vec::new();
     for path in &args.specs {
@@ -69,7 +69,12 @@ pub fn run(args: ValidateArgs) -> CmdResult {
             let result = validate_repo(&repo, &snapshots, &postfix, jobs)?;
             warnings.extend(result.warnings.iter().cloned());
             all.extend(result.rendered_errors());
-            repos.push((path.clone(), result.files, result.hosts));
+            repos.push((
+                path.clone(),
+                result.files,
+                result.hosts,
+                result.versions_line(),
+            ));
             continue;
         }
         files += 1;
@@ -97,11 +102,14 @@ pub fn run(args: ValidateArgs) -> CmdResult {
     }
     print_warnings(&warnings);
     if all.is_empty() {
-        for (path, n, hosts) in &repos {
+        for (path, n, hosts, versions) in &repos {
             println!(
                 "{}: {n} spec file(s), {hosts} host(s): valid.",
                 path.display()
             );
+            if let Some(line) = versions {
+                println!("  {line}");
+            }
         }
         if files > 0 || repos.is_empty() {
             println!("{files} spec file(s) valid.");
