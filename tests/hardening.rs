@@ -572,3 +572,208 @@ fn m8_a_held_lock_and_a_hung_reload_time_out() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
 }
+
+/// Apply `spec` (text) to a fresh copy of Debian's config with the
+/// service left alone: (output, main.cf before, main.cf after).
+fn apply_spec(spec: &str) -> (Output, Vec<u8>, Vec<u8>) {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let s = write(work.path(), "spec.yaml", spec);
+    let before = fs::read(cfg.path().join("main.cf")).unwrap();
+    let out = postform(
+        work.path(),
+        &[
+            "apply",
+            &s.display().to_string(),
+            "-c",
+            &cfg.path().display().to_string(),
+            "--auto-approve",
+            "--service",
+            "none",
+        ],
+    );
+    let after = fs::read(cfg.path().join("main.cf")).unwrap();
+    (out, before, after)
+}
+
+/// H4: a change that makes every smtpd exit at start (no working relay
+/// restriction) is refused, with Postfix's words, and nothing is written.
+/// The real smtpd's verdict on these cases is tests/relay_differential.rs.
+#[test]
+fn h4_a_change_that_kills_every_smtpd_is_refused() {
+    for spec in [
+        "smtpd_relay_restrictions: permit\n",
+        "smtpd_relay_restrictions: [permit_mynetworks, permit]\n",
+        "smtpd_relay_restrictions: \"\"\nsmtpd_recipient_restrictions: \"\"\n",
+    ] {
+        let (out, before, after) = apply_spec(spec);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        let err = support::stderr(&out);
+        assert!(
+            err.contains("refused by policy smtpd_startup"),
+            "{spec}\n{err}"
+        );
+        assert!(
+            err.contains("specify at least one working instance"),
+            "{spec}\n{err}"
+        );
+        assert_eq!(before, after, "{spec}: main.cf changed");
+    }
+}
+
+/// H5: `purge: true` that drops compatibility_level is refused (the
+/// defaults would change under the user: empty relay restrictions, a
+/// subnet-wide mynetworks), and nothing is written.
+#[test]
+fn h5_purge_that_drops_compatibility_level_is_refused() {
+    let (out, before, after) = apply_spec("main:\n  inet_protocols: ipv4\npurge: true\n");
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    let err = support::stderr(&out);
+    assert!(
+        err.contains(
+            "refused by policy compat_downgrade: compatibility_level: lowered from 3.6 to 0"
+        ),
+        "{err}"
+    );
+    assert_eq!(before, after, "main.cf changed");
+    // Keeping the level (and allowing the TLS defaults) applies.
+    let (out, before, after) = apply_spec(
+        "main:\n  inet_protocols: ipv4\n  compatibility_level: '3.6'\n  smtpd_relay_restrictions: [permit_mynetworks, reject_unauth_destination]\nallow: [tls_downgrade]\npurge: true\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert_ne!(before, after);
+}
+
+/// M1: open relays and plaintext passwords are refused (each case of the
+/// report), and allowed only when the spec lists the policy. The report's
+/// `mynetworks: "0/0"` is not an open relay for the real smtpd (it
+/// answers 451 to everyone: "bad network value"), so it is refused as a
+/// bad value (tests/relay_differential.rs has the daemon's verdict).
+#[test]
+fn m1_open_relay_and_plaintext_auth_are_refused() {
+    for (spec, id) in [
+        ("mynetworks: 0.0.0.0/0\n", "open_relay"),
+        ("mynetworks: \"0.0.0.0/0 [::]/0\"\n", "open_relay"),
+        (
+            "smtpd_relay_restrictions: \"check_client_access static:OK, reject\"\n",
+            "open_relay",
+        ),
+        (
+            "smtpd_sasl_auth_enable: yes\nsmtpd_tls_security_level: none\nsmtpd_tls_auth_only: no\n",
+            "plaintext_auth",
+        ),
+    ] {
+        let (out, before, after) = apply_spec(spec);
+        assert_eq!(out.status.code(), Some(1), "{spec}\n{}", support::describe(&out));
+        let err = support::stderr(&out);
+        assert!(err.contains(&format!("refused by policy {id}")), "{spec}\n{err}");
+        assert_eq!(before, after, "{spec}: main.cf changed");
+        // The short form cannot hold allow:; write the full form.
+        let full = format!(
+            "main:\n{}allow: [{id}, tls_downgrade]\n",
+            spec.lines().map(|l| format!("  {l}\n")).collect::<String>()
+        );
+        let (out, before, after) = apply_spec(&full);
+        assert_eq!(out.status.code(), Some(0), "{full}\n{}", support::describe(&out));
+        assert!(
+            support::stderr(&out).contains(&format!("allowed by the spec: policy {id}")),
+            "{}",
+            support::describe(&out)
+        );
+        assert_ne!(before, after);
+    }
+}
+
+/// M9: import of brace groups with commas (per-milter and per-policy
+/// settings) gives a spec that plans to "No changes".
+#[test]
+fn m9_import_of_brace_groups_plans_to_no_changes() {
+    if support::postconf().is_none() {
+        return;
+    }
+    let cfg = fresh();
+    let mut main = fs::read_to_string(cfg.path().join("main.cf")).unwrap();
+    main.push_str("smtpd_milters = { inet:localhost:8891, default_action=accept }, inet:localhost:8892\nsmtpd_recipient_restrictions = permit_mynetworks,\n    check_policy_service { inet:127.0.0.1:10023, timeout=10s },\n    reject_unauth_destination\n");
+    fs::write(cfg.path().join("main.cf"), main).unwrap();
+    support::backdate(&cfg.path().join("main.cf"));
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    let spec = work.path().join("im2.yaml").display().to_string();
+    let out = postform(work.path(), &["import", "-c", &c, "-o", &spec]);
+    assert!(out.status.success(), "{}", support::describe(&out));
+    let out = postform(
+        work.path(),
+        &["plan", &spec, "-c", &c, "--detailed-exitcode"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert!(support::stdout(&out).starts_with("No changes."));
+}
+
+/// M10: validate and plan find what the real Postfix refuses: a macro
+/// loop, stray braces, brace groups split into items.
+#[test]
+fn m10_validate_and_plan_find_what_postfix_refuses() {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    for (spec, expected) in [
+        (
+            "smtpd_banner: \"$undefined_thing ESMTP\"\nmyhostname: \"$myhostname\"\n",
+            "myhostname: unreasonable macro call nesting",
+        ),
+        (
+            "mynetworks: \"10.0.0.0/8 }\"\n",
+            "has a '}' that closes no '{'",
+        ),
+        (
+            "smtpd_milters: [\"{\", \"inet:localhost:8891\", \"}\"]\n",
+            "list item \"{\" has unbalanced { } braces",
+        ),
+    ] {
+        let s = write(work.path(), "m10.yaml", spec).display().to_string();
+        let out = postform(work.path(), &["validate", &s]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        assert!(
+            support::stderr(&out).contains(expected),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        let out = postform(work.path(), &["plan", &s, "-c", &c, "--detailed-exitcode"]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        assert!(
+            support::stderr(&out).contains(expected),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+    }
+    // An undefined name alone is a warning (Postfix expands it to nothing).
+    let s = write(
+        work.path(),
+        "und.yaml",
+        "smtpd_banner: \"$undefined_thing ESMTP\"\n",
+    )
+    .display()
+    .to_string();
+    let out = postform(work.path(), &["plan", &s, "-c", &c]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert!(
+        support::stderr(&out).contains("$undefined_thing has no value"),
+        "{}",
+        support::describe(&out)
+    );
+}
