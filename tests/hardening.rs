@@ -777,3 +777,296 @@ fn m10_validate_and_plan_find_what_postfix_refuses() {
         support::describe(&out)
     );
 }
+
+/// M4: credentials written inline (an `inline:`/`static:` table in a
+/// `*_password_maps` value, in main.cf or a master.cf -o) never appear in
+/// any output: plan text and JSON, apply, show, show --json, import, the
+/// saved plan; a warning says main.cf is world-readable.
+#[test]
+fn m4_inline_credentials_are_never_printed() {
+    const SECRET: &str = "S3cr3tPassw0rd";
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    let spec = write(
+        work.path(),
+        "sec.yaml",
+        &format!(
+            "main:\n  smtp_sasl_auth_enable: yes\n  smtp_sasl_password_maps: \"inline:{{ [smtp.example.com]:587=alice:{SECRET}! }}\"\n  relayhost: \"[smtp.example.com]:587\"\nmaster:\n  relay/unix:\n    options:\n      smtp_sasl_password_maps: \"static:bob:{SECRET}2\"\n"
+        ),
+    )
+    .display()
+    .to_string();
+    let plan_file = work.path().join("sec.plan").display().to_string();
+    let mut seen = Vec::new();
+    let mut run = |args: &[&str]| {
+        let out = postform(work.path(), args);
+        seen.push((args.join(" "), out.clone()));
+        out
+    };
+    let out = run(&["plan", &spec, "-c", &c]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert!(
+        support::stdout(&out).contains("inline:{ ******** }"),
+        "{}",
+        support::describe(&out)
+    );
+    assert!(
+        support::stderr(&out)
+            .contains("holds credentials inline in main.cf, which others can read (mode 0644)"),
+        "{}",
+        support::describe(&out)
+    );
+    run(&["plan", &spec, "-c", &c, "--json"]);
+    run(&["plan", &spec, "-c", &c, "-o", &plan_file]);
+    let out = run(&[
+        "apply",
+        &plan_file,
+        "-c",
+        &c,
+        "--auto-approve",
+        "--service",
+        "none",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    // Written for real.
+    let main = fs::read_to_string(cfg.path().join("main.cf")).unwrap();
+    assert!(main.contains(SECRET));
+    run(&["show", "-c", &c]);
+    run(&["show", "-c", &c, "--json"]);
+    let out = run(&["import", "-c", &c]);
+    assert!(
+        support::stderr(&out)
+            .contains("smtp_sasl_password_maps: holds credentials inline; left out"),
+        "{}",
+        support::describe(&out)
+    );
+    run(&["plan", &spec, "-c", &c]);
+    for (cmd, out) in &seen {
+        for (channel, text) in [
+            ("stdout", support::stdout(out)),
+            ("stderr", support::stderr(out)),
+        ] {
+            assert!(
+                !text.contains(SECRET),
+                "postform {cmd}: the secret is in {channel}:\n{text}"
+            );
+        }
+    }
+    let saved = fs::read_to_string(&plan_file).unwrap();
+    assert!(
+        !saved.contains(SECRET),
+        "the saved plan holds the secret:\n{saved}"
+    );
+    // With --include-secrets import writes it (a spec that restores).
+    let out = postform(work.path(), &["import", "-c", &c, "--include-secrets"]);
+    assert!(
+        support::stdout(&out).contains(SECRET),
+        "{}",
+        support::describe(&out)
+    );
+}
+
+/// M5 (pull mode): a repository's spec that brings its own service
+/// commands is refused by `apply --repo` unless --allow-spec-commands;
+/// `validate` shows the commands.
+#[test]
+fn m5_pull_mode_refuses_spec_commands_unless_allowed() {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("repo");
+    fs::create_dir_all(repo.join("hosts")).unwrap();
+    let marker = work.path().join("spec-cmd-ran");
+    let host = write(
+        &repo.join("hosts"),
+        "mail1.yaml",
+        &format!(
+            "service:\n  reload: [/bin/sh, -c, \"echo ran > {}\"]\nmain:\n  smtpd_banner: \"$myhostname ESMTP\"\n",
+            marker.display()
+        ),
+    );
+    let c = cfg.path().display().to_string();
+    let r = repo.display().to_string();
+    let before = fs::read(cfg.path().join("main.cf")).unwrap();
+    let out = postform(
+        work.path(),
+        &[
+            "apply",
+            "--repo",
+            &r,
+            "--host",
+            "mail1",
+            "-c",
+            &c,
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    let err = support::stderr(&out);
+    assert!(
+        err.contains("the spec brings its own service commands"),
+        "{err}"
+    );
+    assert!(err.contains("reload: /bin/sh -c 'echo ran >"), "{err}");
+    assert!(err.contains("--allow-spec-commands"), "{err}");
+    assert_eq!(fs::read(cfg.path().join("main.cf")).unwrap(), before);
+    assert!(!marker.exists());
+    let out = postform(work.path(), &["validate", &host.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert!(
+        support::stdout(&out)
+            .contains("service commands (run as root, without a shell):\n  reload: /bin/sh -c"),
+        "{}",
+        support::describe(&out)
+    );
+    let out = postform(
+        work.path(),
+        &[
+            "apply",
+            "--repo",
+            &r,
+            "--host",
+            "mail1",
+            "-c",
+            &c,
+            "--auto-approve",
+            "--allow-spec-commands",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    // Applied (the commands themselves run only for a running Postfix,
+    // which this scratch directory has not).
+    assert_ne!(fs::read(cfg.path().join("main.cf")).unwrap(), before);
+}
+
+/// M6: an installation path this host lacks is refused before anything
+/// is written (the scratch `postfix check` uses substitute directories),
+/// and checking a candidate never runs a program the spec's
+/// daemon_directory names.
+#[test]
+fn m6_installation_paths_are_checked_on_this_host() {
+    if support::postconf().is_none() {
+        return;
+    }
+    for (spec, expected) in [
+        (
+            "queue_directory: /nonexistent/spool\n",
+            "queue_directory = /nonexistent/spool: no such directory on this host",
+        ),
+        (
+            "data_directory: /nonexistent/data\n",
+            "data_directory = /nonexistent/data: no such directory on this host",
+        ),
+        (
+            "sendmail_path: /nonexistent/sendmail\n",
+            "sendmail_path = /nonexistent/sendmail: no such file on this host",
+        ),
+    ] {
+        let (out, before, after) = apply_spec(spec);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        assert!(
+            support::stderr(&out).contains(expected),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        assert_eq!(before, after, "{spec}: main.cf changed");
+    }
+    // A daemon_directory holding a planted postfix-script: refused as not
+    // a Postfix daemon directory (no master), and the script never runs.
+    let evil = tempfile::tempdir().unwrap();
+    let ran = evil.path().join("ran");
+    let script = evil.path().join("postfix-script");
+    fs::write(
+        &script,
+        format!("#!/bin/sh\necho ran > {}\n", ran.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let (out, before, after) =
+        apply_spec(&format!("daemon_directory: {}\n", evil.path().display()));
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert!(
+        support::stderr(&out).contains("it has no master: not a Postfix daemon directory"),
+        "{}",
+        support::describe(&out)
+    );
+    assert_eq!(before, after);
+    assert!(
+        !ran.exists(),
+        "the candidate check ran the spec's postfix-script"
+    );
+    // With a `master` beside it the directory passes for a daemon
+    // directory; as root the candidate check runs `postfix check`, which
+    // must run the live postfix-script, not the planted one.
+    fs::write(
+        evil.path().join("master"),
+        "#!/bin/sh
+exit 0
+",
+    )
+    .unwrap();
+    fs::set_permissions(
+        evil.path().join("master"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let (out, _, _) = apply_spec(&format!(
+        "daemon_directory: {}
+",
+        evil.path().display()
+    ));
+    assert!(
+        !ran.exists(),
+        "the candidate check ran the spec's postfix-script
+{}",
+        support::describe(&out)
+    );
+}
+
+/// The service action follows the values Postfix will read: with
+/// `inet_protocols = $proto`, changing `proto` changes inet_protocols,
+/// which needs a restart (a reload would silently not apply it).
+#[test]
+fn service_action_follows_expanded_values() {
+    let cfg = fresh();
+    let main = fs::read_to_string(cfg.path().join("main.cf")).unwrap();
+    fs::write(
+        cfg.path().join("main.cf"),
+        main.replace(
+            "inet_protocols = all",
+            "inet_protocols = $proto\nproto = all",
+        ),
+    )
+    .unwrap();
+    support::backdate(&cfg.path().join("main.cf"));
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    let s = write(work.path(), "p.yaml", "proto: ipv4\n")
+        .display()
+        .to_string();
+    let out = postform(work.path(), &["plan", &s, "-c", &c, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["service_action"], "restart", "{v:#}");
+    let out = postform(work.path(), &["plan", &s, "-c", &c]);
+    assert!(
+        support::stderr(&out).contains(
+            "inet_protocols changes from \"all\" to \"ipv4\" through the values it refers to"
+        ),
+        "{}",
+        support::describe(&out)
+    );
+    // A change that reaches no such parameter stays a reload.
+    let s = write(work.path(), "h.yaml", "myhostname: mail2.example.com\n")
+        .display()
+        .to_string();
+    let out = postform(work.path(), &["plan", &s, "-c", &c, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["service_action"], "reload", "{v:#}");
+}

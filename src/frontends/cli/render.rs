@@ -26,14 +26,8 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
     for file in plan.changed_files() {
         out.push_str(&file_text(file, color));
     }
-    if let Some(ServiceMode::Command { reload, restart }) = &plan.service_mode {
-        out.push_str("The spec's service commands (run without a shell):\n");
-        for (what, argv) in [("reload", reload), ("restart", restart)] {
-            if !argv.is_empty() {
-                out.push_str(&format!("  {what}: {}\n", shell_words(argv)));
-            }
-        }
-        out.push('\n');
+    if let Some(mode) = &plan.service_mode {
+        out.push_str(&service_commands_text(mode));
     }
     out.push_str(&plan.closing_line());
     out.push('\n');
@@ -106,6 +100,22 @@ fn file_text(file: &FilePlan, color: bool) -> String {
         };
         out.push_str(&paint(color, code, line));
         out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+/// The commands a spec's `service:` brings, as `plan` and `validate` show
+/// them (empty when it brings none).
+pub fn service_commands_text(mode: &ServiceMode) -> String {
+    let ServiceMode::Command { reload, restart } = mode else {
+        return String::new();
+    };
+    let mut out = String::from("The spec's service commands (run as root, without a shell):\n");
+    for (what, argv) in [("reload", reload), ("restart", restart)] {
+        if !argv.is_empty() {
+            out.push_str(&format!("  {what}: {}\n", shell_words(argv)));
+        }
     }
     out.push('\n');
     out

@@ -96,7 +96,15 @@ pub fn run(args: ValidateArgs) -> CmdResult {
         let (target, w) = choose_postfix(args.postfix_version, Some(&spec), host);
         warnings.extend(w);
         match crate::engine::validate::validate_partial(spec, load_errors, live, &target.catalog) {
-            Ok((_, w)) => warnings.extend(w),
+            Ok((spec, w)) => {
+                warnings.extend(w);
+                if let Some(mode) = &spec.service {
+                    let text = super::render::service_commands_text(mode);
+                    if !text.is_empty() {
+                        print!("{}: {text}", path.display());
+                    }
+                }
+            }
             Err(SpecErrors(e)) => all.extend(e.iter().map(ToString::to_string)),
         }
     }
