@@ -685,7 +685,9 @@ static CASES: &[Case] = &[
         name: "enum-compat-level",
         spec: b"compatibility_level: latest\n",
         files: &[],
-        errors: &[("spec.yaml:1:1", "compatibility_level: invalid value \"latest\": expected a compatibility level like 0, 1, 2, 3.6 or 3.7")],
+        // The levels Postfix 3.7 names (0, 1, 2 and 3.6; 3.11 adds 3.11):
+        // values are checked with the rules of the host's version.
+        errors: &[("spec.yaml:1:1", "compatibility_level: invalid value \"latest\": expected a compatibility level like 0, 1, 2 or 3.6")],
         hint: Some("see https://www.postfix.org/postconf.5.html#compatibility_level"),
     },
     Case {

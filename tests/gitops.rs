@@ -291,12 +291,12 @@ fn the_fleet_plan_of_the_example_repository() {
         "warning: relay1.example.com: allowed by the spec: policy tls_downgrade: smtpd_tls_security_level: lowered from may to none\n"
     );
     let expected = "\
-HOST                ADD  CHANGE  REMOVE  SERVICE  ERRORS
-legacy.example.com    0       0       0  none          0
-mx1.example.com       0       0       0  none          0
-mx2.example.com       0       1       0  reload        0
-relay1.example.com    6       5       4  restart       0
-relay2.example.com    0       1       0  restart       0
+HOST                POSTFIX  ADD  CHANGE  REMOVE  SERVICE  ERRORS
+legacy.example.com  3.7.11     0       0       0  none          0
+mx1.example.com     3.7.11     0       0       0  none          0
+mx2.example.com     3.7.11     0       1       0  reload        0
+relay1.example.com  3.7.11     6       5       4  restart       0
+relay2.example.com  3.7.11     0       1       0  restart       0
 
 Fleet: 5 hosts: 3 to change, 2 unchanged, 0 with errors. Changes: 6 to add, 7 to change, 4 to remove. Service actions: 2 restart, 1 reload.
 ";
@@ -359,6 +359,7 @@ fn the_fleet_plan_json_shape() {
             "changes",
             "errors",
             "host",
+            "postfix_version",
             "service_action",
             "snapshot",
             "spec",
@@ -370,6 +371,17 @@ fn the_fleet_plan_json_shape() {
             expected.sort();
         }
         assert_eq!(keys(h), expected, "{h}");
+    }
+    // No host names a version: each is checked against this machine's
+    // catalog (its postconf -d, else the built-in Debian 3.7.11 one).
+    for h in hosts {
+        assert_eq!(h["postfix_version"]["version"], "3.7.11", "{h}");
+        let source = if support::postconf().is_some() {
+            "host"
+        } else {
+            "default"
+        };
+        assert_eq!(h["postfix_version"]["source"], source, "{h}");
     }
     let mx2 = &hosts[2];
     assert_eq!(mx2["spec"], "examples/gitops/hosts/mx2.example.com.yaml");
@@ -460,11 +472,11 @@ fn fleet_plan_exit_codes_and_per_host_errors() {
     let out = postform(tmp.path(), &["plan", "--repo", "repo", "--all"]);
     assert_eq!(code(&out), 1, "{}", support::describe(&out));
     let expected = "\
-HOST                ADD  CHANGE  REMOVE  SERVICE  ERRORS
-bad.example.com       -       -       -  -             1
-legacy.example.com    0       0       0  none          0
-mx1.example.com       0       0       0  none          0
-new.example.com       -       -       -  -             1
+HOST                POSTFIX  ADD  CHANGE  REMOVE  SERVICE  ERRORS
+bad.example.com     3.7.11     -       -       -  -             1
+legacy.example.com  3.7.11     0       0       0  none          0
+mx1.example.com     3.7.11     0       0       0  none          0
+new.example.com     3.7.11     -       -       -  -             1
 
 Fleet: 4 hosts: 0 to change, 2 unchanged, 2 with errors. Changes: 0 to add, 0 to change, 0 to remove. Service actions: 0 restart, 0 reload.
 
@@ -908,7 +920,8 @@ fn show_json_output_is_a_snapshot_the_fleet_plan_reads() {
     let out = postform(tmp.path(), &["plan", "--repo", "repo", "--all"]);
     assert_eq!(code(&out), 0, "{}", support::describe(&out));
     assert!(
-        support::stdout(&out).contains("h.example.com    0       0       0  none          0\n"),
+        support::stdout(&out)
+            .contains("h.example.com  3.7.11     0       0       0  none          0\n"),
         "{}",
         support::describe(&out)
     );
@@ -921,7 +934,8 @@ fn show_json_output_is_a_snapshot_the_fleet_plan_reads() {
     let out = postform(tmp.path(), &["plan", "--repo", "repo", "--all"]);
     assert_eq!(code(&out), 2, "{}", support::describe(&out));
     assert!(
-        support::stdout(&out).contains("h.example.com    0       1       0  restart       0\n"),
+        support::stdout(&out)
+            .contains("h.example.com  3.7.11     0       1       0  restart       0\n"),
         "{}",
         support::describe(&out)
     );
@@ -963,11 +977,11 @@ fn the_fleet_plan_covers_master_cf() {
     let all = postform(tmp.path(), &["plan", "--repo", "repo", "--all"]);
     let table = support::stdout(&all);
     assert!(
-        table.contains("mx1.example.com       1       0       0  reload        0"),
+        table.contains("mx1.example.com     3.7.11     1       0       0  reload        0"),
         "{table}"
     );
     assert!(
-        table.contains("mx2.example.com       0       1       0  reload        0"),
+        table.contains("mx2.example.com     3.7.11     0       1       0  reload        0"),
         "{table}"
     );
 }
@@ -989,7 +1003,7 @@ fn the_fleet_plan_applies_the_safety_policies() {
     assert_eq!(code(&out), 1, "{}", support::describe(&out));
     let text = support::stdout(&out) + &support::stderr(&out);
     assert!(
-        text.contains("relay1.example.com    -       -       -  -             1"),
+        text.contains("relay1.example.com  3.7.11     -       -       -  -             1"),
         "{text}"
     );
     assert!(

@@ -279,11 +279,12 @@ fn schema_value_rules() {
 /// Valid specs of every new section: the schema accepts each, and
 /// postform loads each (they are not just schema trivia).
 const VALID_SECTIONS: &[&str] = &[
-    "master:\n  submission/inet:\n    private: n\n    unpriv: true\n    chroot: '-'\n    wakeup: 60\n    maxproc: '-'\n    command: smtpd\n    args: [-v]\n    options:\n      syslog_name: postfix/submission\n      smtpd_sasl_auth_enable: true\n      smtpd_client_restrictions: [permit_sasl_authenticated, reject]\n      milter_macro_daemon_name: null\n  smtps/inet: null",
+    "master:\n  submission/inet:\n    private: n\n    unpriv: true\n    chroot: '-'\n    wakeup: 60\n    maxproc: '-'\n    command: smtpd\n    options:\n      syslog_name: postfix/submission\n      smtpd_sasl_auth_enable: true\n      smtpd_client_restrictions: [permit_sasl_authenticated, reject]\n      milter_macro_daemon_name: null\n  smtps/inet: null",
     "master:\n  pickup/unix: {wakeup: '60?', maxproc: 1}\n  127.0.0.1:10025/inet: {command: smtpd}\n  '[::1]:10025/inet': {private: no}\n  x/unix-dgram: {}",
     "master: null",
     "maps:\n  /etc/postfix/sasl_passwd:\n    type: hash\n    secret: true\n    mode: '0600'\n    owner: root\n    group: 0\n    entries:\n      '[smtp.example.com]:587': {env: POSTFORM_SCHEMA_TEST_SECRET}\n  access:\n    type: cidr\n    entries: {10.0.0.0/8: OK, 192.0.2.1: REJECT}\n  /etc/postfix/old: null",
     "maps:\n  /etc/postfix/virtual_regexp:\n    type: regexp\n    mode: 644\n    entries: {'/^a@/': b}",
+    "master:\n  maildrop/unix:\n    unpriv: false\n    chroot: false\n    command: pipe\n    args: [flags=DRhu, user=vmail, 'argv=/usr/bin/maildrop -d ${recipient}', -oi]",
     "aliases:\n  postmaster: root\n  team: [alice, bob]\n  old: null",
     "allow: [open_relay, auth_plaintext]",
     "allow: open_relay",
@@ -327,6 +328,7 @@ fn new_sections_invalid_examples() {
         "master:\n  smtp/inet: {command: smtpd -v}",
         "master:\n  smtp/inet: {args: -v}",
         "master:\n  smtp/inet: {args: [-o, x=y]}",
+        "master:\n  smtp/inet: {args: [-v]}",
         "master:\n  smtp/inet: {options: {syslog-name: x}}",
         "master:\n  smtp/inet: {options: [syslog_name]}",
         "master: [smtp/inet]",

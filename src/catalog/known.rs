@@ -93,7 +93,7 @@ impl Catalog {
     /// keep their entry; new ones get the default `$<default parameter>`
     /// and its type.
     pub fn with_services(&self, services: &[Service]) -> Catalog {
-        let mut params = self.params.clone();
+        let mut params = self.params.to_vec();
         let mut added = HashSet::new();
         for service in services {
             for (name, default_param) in service_parameters(service) {
@@ -104,7 +104,9 @@ impl Catalog {
             }
         }
         params.sort_by(|a, b| a.name.cmp(b.name));
-        Catalog::new(params, self.source.clone())
+        let mut catalog = Catalog::new(params, self.source.clone());
+        catalog.version = self.version;
+        catalog
     }
 
     /// The entry `name` has in [`Catalog::with_services`]`(services)`,

@@ -36,7 +36,7 @@ pub use defaults::{default_at_level, host_computed_default};
 pub use history::{
     is_legacy_in, legacy_params, name_history, NameChange, NameHistory, Rename, RENAMES,
 };
-pub use host::{cache_dir, find_postconf, HostCatalogError, NO_CACHE_ENV};
+pub use host::{cache_dir, cached_defaults, find_postconf, HostCatalogError, NO_CACHE_ENV};
 pub use known::NameContext;
 pub use lists::is_list_param;
 pub use values::{
@@ -349,8 +349,12 @@ pub enum CatalogSource {
 /// A set of known parameters, sorted by name.
 #[derive(Debug, Clone)]
 pub struct Catalog {
-    params: Vec<Param>,
+    /// Shared, so that a clone (one per host of a fleet) copies no table.
+    params: std::sync::Arc<[Param]>,
     source: CatalogSource,
+    /// The version the catalog is used for, when given
+    /// ([`Catalog::for_version`]); else `mail_version` says.
+    version: Option<PostfixVersion>,
     /// `$name` references of the defaults that have any, computed once per
     /// catalog (see [`NameContext`]); shared by clones.
     default_refs: OnceLock<std::sync::Arc<DefaultRefs>>,
@@ -374,6 +378,17 @@ impl Catalog {
     /// Built on first use, then shared.
     pub fn builtin_for(version: PostfixVersion) -> &'static Catalog {
         table(SeriesMatch::for_version(version).table_index())
+    }
+
+    /// [`Catalog::builtin_for`] labelled with `version`: the same names,
+    /// types and defaults, but [`Catalog::postfix_version`] is the version
+    /// asked for (`3.5`, not the table's `3.5.27`), so that value rules
+    /// that changed within a series and messages ("this host runs Postfix
+    /// 3.5") use it. Cheap: the table is shared, not copied.
+    pub fn for_version(version: PostfixVersion) -> Catalog {
+        let mut catalog = Catalog::builtin_for(version).clone();
+        catalog.version = Some(version);
+        catalog
     }
 
     /// Parse `postconf -d` output (`name = value` lines; `name =` for an
@@ -438,8 +453,9 @@ impl Catalog {
     /// A catalog of `params` (sorted by name, no duplicates).
     fn new(params: Vec<Param>, source: CatalogSource) -> Catalog {
         Catalog {
-            params,
+            params: params.into(),
             source,
+            version: None,
             default_refs: OnceLock::new(),
         }
     }
@@ -506,12 +522,22 @@ impl Catalog {
         self.get("mail_version").map(|p| p.default)
     }
 
-    /// [`Catalog::mail_version`] parsed: the version of the host's Postfix
-    /// for a `postconf -d` catalog, the table's release for an embedded
-    /// one. `None` when missing or not a version.
+    /// The Postfix version this catalog describes: the version given to
+    /// [`Catalog::for_version`], else [`Catalog::mail_version`] parsed (the
+    /// version of the host's Postfix for a `postconf -d` catalog, the
+    /// table's release for an embedded one). `None` when missing or not a
+    /// version.
     pub fn postfix_version(&self) -> Option<PostfixVersion> {
-        self.mail_version()
-            .and_then(|v| PostfixVersion::parse(v).ok())
+        self.version.or_else(|| {
+            self.mail_version()
+                .and_then(|v| PostfixVersion::parse(v).ok())
+        })
+    }
+
+    /// True for a catalog made by [`Catalog::for_version`] (the version was
+    /// asked for, not read from a Postfix).
+    pub fn is_for_version(&self) -> bool {
+        self.version.is_some()
     }
 
     /// "Did you mean": the catalog name or `extra` name closest to `name`
@@ -632,6 +658,30 @@ mod tests {
         assert_eq!(ty("3.5", "queue_minfree"), Some(ParamType::Long));
         assert_eq!(ty("3.5", "compatibility_level"), Some(ParamType::Int));
         assert_eq!(ty("3.6", "compatibility_level"), Some(ParamType::Str));
+    }
+
+    #[test]
+    fn a_catalog_for_a_version_shares_its_table_and_says_the_version() {
+        let v = |t: &str| PostfixVersion::parse(t).expect("version");
+        let c = Catalog::for_version(v("3.5"));
+        assert_eq!(c.postfix_version(), Some(v("3.5")));
+        assert!(c.is_for_version());
+        assert_eq!(c.mail_version(), Some("3.5.27"));
+        assert!(std::ptr::eq(
+            c.params().as_ptr(),
+            Catalog::builtin_for(v("3.5")).params().as_ptr()
+        ));
+        assert!(!Catalog::builtin_for(v("3.5")).is_for_version());
+        // Outside the known series: the nearest table, labelled as asked.
+        let c = Catalog::for_version(v("3.12.1"));
+        assert_eq!(c.postfix_version(), Some(v("3.12.1")));
+        assert_eq!(c.mail_version(), Some("3.11.6"));
+        // Service-derived names keep the label.
+        let master = crate::postfix::mastercf::MasterCf::parse(b"relay unix - - n - - smtp\n")
+            .expect("master.cf");
+        let with = Catalog::for_version(v("3.10")).with_services(&master.services);
+        assert_eq!(with.postfix_version(), Some(v("3.10")));
+        assert!(with.contains("relay_destination_concurrency_limit"));
     }
 
     #[test]

@@ -185,8 +185,13 @@ impl From<ApplyError> for ConvergeError {
 
 /// Plan and apply `req`.
 pub fn converge(req: ConvergeRequest) -> Result<ConvergeOutcome, ConvergeError> {
-    let catalog = Catalog::host();
-    let mut warnings = Vec::new();
+    // The host's postconf, else the spec's postfix_version.
+    let (target, mut warnings) = crate::engine::version::choose_postfix(
+        None,
+        Some(&req.spec),
+        crate::engine::version::HostPostfix::Local,
+    );
+    let catalog = target.catalog;
     if let Some(r) = crate::engine::apply::recover_interrupted(&req.config_dir)? {
         warnings.push(r.to_string());
     }

@@ -266,9 +266,8 @@ impl EffectiveConfig {
             }
         }
         let version = catalog
-            .get("mail_version")
-            .map(|p| p.default)
-            .unwrap_or("unknown");
+            .postfix_version()
+            .map_or_else(|| "unknown".to_string(), |v| v.to_string());
         let Some(services) = &self.services else {
             let header = format!(
                 "# Imported by postform {} from {} (Postfix {version}).\n# Applying this spec to the same main.cf changes nothing.\n{EDITOR_HINT}",

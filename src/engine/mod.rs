@@ -15,3 +15,4 @@ pub mod secrets;
 pub mod service;
 pub mod spec;
 pub mod validate;
+pub mod version;

@@ -14,11 +14,12 @@
 //! file, not the spec, not a symlink, device or FIFO (adversarial review
 //! H1, H2); it is created 0600.
 
-use crate::catalog::Catalog;
+use crate::catalog::PostfixVersion;
 use crate::engine::converge::{validate_and_plan, CheckedPlanError};
 use crate::engine::live::{Fingerprint, LiveConfig};
 use crate::engine::plan::{ManagedFile, Plan};
 use crate::engine::spec::{Spec, SpecErrors};
+use crate::engine::version::{choose_postfix, HostPostfix};
 use crate::io::hash::sha256_hex;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -45,6 +46,9 @@ struct PlanFile {
     planned: Vec<Planned>,
     /// Whether the spec was validated (apply validates the same way).
     validated: bool,
+    /// `--postfix-version` of the plan (apply checks against the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    postfix_version: Option<PostfixVersion>,
     /// The plan as `plan --json` prints it, for reviewers.
     plan: serde_json::Value,
 }
@@ -143,13 +147,14 @@ fn format_marker_at_start(head: &[u8]) -> bool {
         })
 }
 
-/// Save `plan`, computed from the spec at `spec_path` (loaded as `spec`),
-/// to `out`.
+/// Save `plan`, computed from the spec at `spec_path` (loaded as `spec`,
+/// with `--postfix-version` when given), to `out`.
 pub fn save(
     plan: &Plan,
     spec_path: &Path,
     spec: &Spec,
     validated: bool,
+    postfix_version: Option<PostfixVersion>,
     out: &Path,
 ) -> Result<(), PlanFileError> {
     check_target(out, plan, spec)?;
@@ -186,6 +191,7 @@ pub fn save(
             })
             .collect(),
         validated,
+        postfix_version,
         plan: plan.to_json(),
     };
     // Serializing plain data to a String cannot fail.
@@ -246,12 +252,14 @@ fn absolute(p: &Path) -> PathBuf {
 /// Load the plan file at `path` and re-derive its plan: the spec files
 /// and the configuration must be as they were, and the recomputed files
 /// must be the recorded ones. `config_dir`: the directory the user named
-/// (`-c`), which must be the plan's. Returns the plan (computed now) and
-/// its warnings.
+/// (`-c`), which must be the plan's. `postfix_version`: `--postfix-version`
+/// of the apply, else the plan's own is used (the Postfix version is then
+/// chosen as for any plan, [`choose_postfix`]). Returns the plan (computed
+/// now) and its warnings.
 pub fn load(
     path: &Path,
     config_dir: Option<&Path>,
-    catalog: &Catalog,
+    postfix_version: Option<PostfixVersion>,
 ) -> Result<(Plan, Vec<String>), PlanFileError> {
     let invalid = |why: String| PlanFileError::Invalid {
         path: path.to_path_buf(),
@@ -321,7 +329,13 @@ pub fn load(
             return Err(stale(p));
         }
     }
-    let (plan, warnings) = validate_and_plan(&spec, &live, catalog, f.validated)?;
+    let (target, mut warnings) = choose_postfix(
+        postfix_version.or(f.postfix_version),
+        Some(&spec),
+        HostPostfix::Local,
+    );
+    let (plan, more) = validate_and_plan(&spec, &live, &target.catalog, f.validated)?;
+    warnings.extend(more);
     for planned in &f.planned {
         let now = plan
             .files

@@ -26,7 +26,8 @@
 
 use crate::catalog::{
     known::{SERVICE_SUFFIXES, TIME_LIMIT_SUFFIX},
-    read_only, value_rule, Catalog, ParamType, ValueRule, ValueRuleKind,
+    read_only, value_rule, value_rule_for, Catalog, ParamType, PostfixVersion, ValueRule,
+    ValueRuleKind,
 };
 use crate::engine::spec::{MapField, MapType, Section, ServiceField, ServiceType};
 use serde_json::{json, Map, Value};
@@ -189,7 +190,12 @@ fn rule_schemas(rule: &ValueRule) -> Vec<Value> {
         }
         ValueRuleKind::Protocols => {
             let names = alternatives(rule.values);
-            let item = format!("(!?({names})|[<>]=(({names})|(0[xX])?[0-9A-Fa-f]+))");
+            // `>=`/`<=` bounds from Postfix 3.6 on.
+            let item = if rule.protocol_bounds {
+                format!("(!?({names})|[<>]=(({names})|(0[xX])?[0-9A-Fa-f]+))")
+            } else {
+                format!("(!?({names}))")
+            };
             let psep = r"[, \t:]";
             vec![
                 json!({"type": "string", "pattern": format!("^{psep}*$|^{psep}*{item}({psep}+{item})*{psep}*$")}),
@@ -203,9 +209,17 @@ fn rule_schemas(rule: &ValueRule) -> Vec<Value> {
     }
 }
 
-fn param_schema(name: &str, ty: ParamType, default: &str) -> Value {
+fn param_schema(
+    name: &str,
+    ty: ParamType,
+    default: &str,
+    version: Option<PostfixVersion>,
+) -> Value {
     let link = format!("https://www.postfix.org/postconf.5.html#{name}");
-    let rule = value_rule(name);
+    let rule = match version {
+        Some(v) => value_rule_for(name, v),
+        None => value_rule(name),
+    };
     let mut s = value_schema(ty, rule);
     let values = rule
         .filter(|r| r.kind != ValueRuleKind::CompatLevel)
@@ -437,10 +451,14 @@ fn service_field_schema(field: ServiceField) -> Value {
             "pattern": WORD
         }),
         ServiceField::Args => json!({
-            "description": "The words after the command (not the -o options: those go under options).",
+            "description": "The words after the command's options (not -o options: those go under options; the first word does not start with -).",
             "type": "array",
+            "prefixItems": [{"anyOf": [
+                {"type": "string", "pattern": r"^[^-\x00-\x08\x0a-\x1f\x7f-\x9f][^\x00-\x08\x0a-\x1f\x7f-\x9f]*$"},
+                {"type": "number", "minimum": 0}
+            ]}],
             "items": {"anyOf": [
-                {"type": "string", "pattern": r"^([^-\x00-\x08\x0a-\x1f\x7f-\x9f]|-$|-[^o\x00-\x08\x0a-\x1f\x7f-\x9f])[^\x00-\x08\x0a-\x1f\x7f-\x9f]*$"},
+                {"type": "string", "pattern": r"^[^\x00-\x08\x0a-\x1f\x7f-\x9f]+$"},
                 {"type": "number"}
             ]}
         }),
@@ -520,20 +538,39 @@ fn map_field_schema(field: MapField) -> Value {
     }
 }
 
-/// The schema as a JSON value.
+/// The schema as a JSON value: the parameters of `catalog` with the value
+/// rules of the built-in catalog (see [`spec_schema_for`]).
 pub fn spec_schema(catalog: &Catalog) -> Value {
+    schema_with(catalog, None)
+}
+
+/// The schema of a Postfix version: its catalog's parameters
+/// ([`Catalog::for_version`]) with its value rules
+/// ([`crate::catalog::value_rule_for`]).
+pub fn spec_schema_for(version: PostfixVersion) -> Value {
+    schema_with(&Catalog::for_version(version), Some(version))
+}
+
+fn schema_with(catalog: &Catalog, version: Option<PostfixVersion>) -> Value {
     let mut props = Map::new();
     for name in catalog.names() {
         if read_only(name) {
             continue;
         }
         if let Some(p) = catalog.get(name) {
-            props.insert(name.to_string(), param_schema(name, p.ty, p.default));
+            props.insert(
+                name.to_string(),
+                param_schema(name, p.ty, p.default, version),
+            );
         }
     }
+    let shown = match version {
+        Some(v) => v.to_string(),
+        None => "3.7".to_string(),
+    };
     let parameters = json!({
         "type": "object",
-        "description": "main.cf parameters: `name: value` sets, `name: null` removes. Every built-in parameter of Postfix 3.7 and the names derived from master.cf services.",
+        "description": format!("main.cf parameters: `name: value` sets, `name: null` removes. Every built-in parameter of Postfix {shown} and the names derived from master.cf services."),
         "properties": props,
         "patternProperties": service_patterns(catalog),
         "additionalProperties": false
@@ -544,10 +581,17 @@ pub fn spec_schema(catalog: &Catalog) -> Value {
     defs.insert("master_service".into(), master_service());
     defs.insert("map".into(), map_spec());
     defs.extend(type_defs());
+    let (id, title) = match version {
+        Some(v) => (
+            format!("https://postform.dev/schemas/spec-postfix-{v}.schema.json"),
+            format!("postform spec (Postfix {v})"),
+        ),
+        None => (SCHEMA_ID.to_string(), "postform spec".to_string()),
+    };
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        "title": "postform spec",
+        "$id": id,
+        "title": title,
         "description": "What Postfix's configuration must say. Short form: a map of main.cf parameters. Full form: the sections extends, main, master, maps, aliases, purge, service, allow, postfix_version, custom_parameters.",
         "anyOf": [
             {"$ref": "#/$defs/full_form", "anyOf": Section::ALL.map(|s| json!({"required": [s.as_str()]}))},
@@ -561,7 +605,17 @@ pub fn spec_schema(catalog: &Catalog) -> Value {
 /// The schema as pretty JSON text (built-in 3.7.11 catalog, so the output
 /// does not depend on the host).
 pub fn spec_schema_json() -> String {
-    let mut s = serde_json::to_string_pretty(&spec_schema(Catalog::builtin())).unwrap_or_default();
+    spec_schema_json_for(None)
+}
+
+/// [`spec_schema_json`], or with `Some(version)` the schema of that
+/// Postfix version ([`spec_schema_for`]).
+pub fn spec_schema_json_for(version: Option<PostfixVersion>) -> String {
+    let schema = match version {
+        Some(v) => spec_schema_for(v),
+        None => spec_schema(Catalog::builtin()),
+    };
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
     s.push('\n');
     s
 }
@@ -587,6 +641,40 @@ mod tests {
         assert_eq!(props["biff"]["$ref"], "#/$defs/bool_value");
         let smtpd = &props["smtpd_tls_security_level"]["anyOf"][0];
         assert_eq!(smtpd["enum"], json!(["none", "may", "encrypt", ""]));
+    }
+
+    #[test]
+    fn a_versions_schema_has_its_parameters_and_value_rules() {
+        let v = |t: &str| PostfixVersion::parse(t).expect("version");
+        let props = |s: &Value| s["$defs"]["parameters"]["properties"].clone();
+        let s35 = spec_schema_for(v("3.5"));
+        let s310 = spec_schema_for(v("3.10"));
+        assert_eq!(s310["title"], "postform spec (Postfix 3.10)");
+        assert!(props(&s310).get("smtp_tlsrpt_enable").is_some());
+        assert!(props(&s35).get("smtp_tlsrpt_enable").is_none());
+        assert!(props(&s35).get("postscreen_blacklist_action").is_some());
+        assert!(props(&s310).get("postscreen_blacklist_action").is_none());
+        // TLS protocol bounds from 3.6; bare-newline `note` from 3.9.
+        let pattern = |s: &Value| props(s)["smtp_tls_protocols"]["anyOf"][0]["pattern"].clone();
+        assert!(!pattern(&s35).as_str().expect("pattern").contains("[<>]="));
+        assert!(pattern(&s310).as_str().expect("pattern").contains("[<>]="));
+        let bare = |s: &Value| props(s)["smtpd_forbid_bare_newline"]["anyOf"][0]["enum"].clone();
+        assert_eq!(
+            bare(&spec_schema_for(v("3.7"))),
+            json!(["normalize", "yes", "reject", "no"])
+        );
+        assert_eq!(
+            bare(&s310),
+            json!(["normalize", "yes", "note", "reject", "no"])
+        );
+        // The default schema is the built-in catalog's, unchanged.
+        assert_eq!(
+            spec_schema_json_for(None),
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&spec_schema(Catalog::builtin())).expect("json")
+            )
+        );
     }
 
     #[test]

@@ -26,7 +26,6 @@
 
 pub mod service_action;
 
-use crate::catalog::Catalog;
 use crate::engine::converge::validate_and_plan;
 use crate::engine::converge::{converge, ConvergeOutcome, ConvergeRequest};
 use crate::engine::live::{LiveConfig, LiveFile};
@@ -686,7 +685,12 @@ fn main_cf_missing(config_dir: &Path) -> bool {
 /// check mode a missing main.cf still fails: postform edits Postfix's
 /// file, it does not create a configuration from nothing.
 fn check_without_main_cf(opts: &ModuleOptions, spec: &Spec) -> Result<Value, String> {
-    let catalog = Catalog::host();
+    let (target, version_warnings) = crate::engine::version::choose_postfix(
+        None,
+        Some(spec),
+        crate::engine::version::HostPostfix::Local,
+    );
+    let catalog = target.catalog;
     let dir = &opts.config_dir;
     let path = dir.join("main.cf");
     let live = LiveConfig::from_files(
@@ -694,8 +698,10 @@ fn check_without_main_cf(opts: &ModuleOptions, spec: &Spec) -> Result<Value, Str
         LiveFile::from_bytes(path.clone(), Some(Vec::new())),
         LiveFile::read(dir.join("master.cf")),
     );
-    let (plan, mut warnings) =
+    let (plan, more) =
         validate_and_plan(spec, &live, &catalog, opts.validate).map_err(|e| e.to_string())?;
+    let mut warnings = version_warnings;
+    warnings.extend(more);
     warnings.insert(
         0,
         format!(

@@ -20,6 +20,11 @@
 //!   master.cf and main.cf when one exists; errors deduplicated across hosts
 //!   that share a layer.
 //! * [`fleet_plan`]: every host planned against its snapshot, in parallel.
+//! * [`FleetPostfix`]: each host is checked against its own Postfix
+//!   version: `--postfix-version` for all, else the version its snapshot
+//!   recorded, else its spec's `postfix_version` (layered: a group or
+//!   `defaults.yaml` may set it), else this machine's catalog
+//!   ([`crate::engine::version::choose_postfix`]).
 //!
 //! Work per host is independent, so both run on `std::thread::scope`
 //! workers; results keep the sorted host order whatever the scheduling.
@@ -27,11 +32,12 @@
 //! it (`examples/gitops/groups/mx.yaml:3:3`), not as the absolute paths
 //! `extends` resolution produces.
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, PostfixVersion};
 use crate::engine::live::{LiveConfig, LiveFile};
 use crate::engine::plan::{Change, Summary};
 use crate::engine::service::ServiceAction;
 use crate::engine::spec::{LayerCache, Location, Spec, SpecError, SpecErrors};
+use crate::engine::version::{choose_postfix, HostPostfix, PostfixTarget, VersionSource};
 use crate::postfix::mastercf::MasterCf;
 use crate::postfix::mastercf::MasterCfError;
 use serde::Serialize;
@@ -348,6 +354,9 @@ pub struct Snapshot {
     pub main_cf_path: PathBuf,
     pub main_cf: Vec<u8>,
     pub master_cf: Option<Vec<u8>>,
+    /// The host's Postfix version, when the snapshot recorded it
+    /// (`postform show --json` writes `postfix_version`).
+    pub postfix_version: Option<PostfixVersion>,
 }
 
 /// Read the snapshot of `host` under `dir`: `dir/<host>/main.cf` (and
@@ -369,6 +378,7 @@ pub fn read_snapshot(dir: &Path, host: &str) -> Result<Option<Snapshot>, String>
                 main_cf_path: main,
                 main_cf: bytes,
                 master_cf,
+                postfix_version: None,
             }));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -401,11 +411,22 @@ pub fn read_snapshot(dir: &Path, host: &str) -> Result<Option<Snapshot>, String>
                 .to_vec(),
         ),
     };
+    let postfix_version = match value.get("postfix_version") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .ok_or_else(|| bad("\"postfix_version\" is not a string"))
+                .and_then(|t| {
+                    PostfixVersion::parse(t).map_err(|e| bad(&format!("\"postfix_version\": {e}")))
+                })?,
+        ),
+    };
     Ok(Some(Snapshot {
         main_cf_path: json_path.join("main.cf"),
         path: json_path,
         main_cf: main_cf.as_bytes().to_vec(),
         master_cf,
+        postfix_version,
     }))
 }
 
@@ -517,6 +538,8 @@ struct LoadedSnapshot {
     path: PathBuf,
     /// Its files, read and parsed once for validation and the plan.
     live: LiveConfig,
+    /// The host's Postfix version, when recorded.
+    postfix_version: Option<PostfixVersion>,
 }
 
 /// Parsed master.cf files by content. A fleet shares a handful of
@@ -553,6 +576,7 @@ fn load_snapshot(
         return Ok(None);
     };
     let dir = snapshot.path.clone();
+    let postfix_version = snapshot.postfix_version;
     let master = match snapshot.master_cf {
         Some(bytes) => {
             let parsed = masters.parse(&bytes);
@@ -567,7 +591,11 @@ fn load_snapshot(
             "{e}\n  hint: Postfix itself refuses this file"
         )));
     }
-    Ok(Some(LoadedSnapshot { path: dir, live }))
+    Ok(Some(LoadedSnapshot {
+        path: dir,
+        live,
+        postfix_version,
+    }))
 }
 
 /// One host loaded and validated: its spec, its snapshot, and what was
@@ -576,8 +604,81 @@ struct CheckedHost {
     /// `None` when the spec did not load.
     spec: Option<Spec>,
     snapshot: Option<LoadedSnapshot>,
+    /// The Postfix the host is checked against (`None` when its spec did
+    /// not load far enough to tell).
+    postfix: Option<PostfixTarget>,
     errors: Vec<HostError>,
     warnings: Vec<String>,
+}
+
+/// The Postfix versions a repository run checks hosts against.
+#[derive(Debug, Clone)]
+pub struct FleetPostfix {
+    /// `--postfix-version`: every host, whatever its snapshot or spec say.
+    pub flag: Option<PostfixVersion>,
+    /// For a host whose snapshot and spec name no version: this machine's
+    /// catalog (its `postconf -d`, else the built-in one).
+    pub fallback: PostfixTarget,
+}
+
+impl FleetPostfix {
+    /// With this machine's catalog as the fallback (runs `postconf -d`
+    /// once, when Postfix is installed). Returns the warnings about it.
+    pub fn local(flag: Option<PostfixVersion>) -> (FleetPostfix, Vec<String>) {
+        FleetPostfix::from_local(flag, &crate::engine::version::local_postfix())
+    }
+
+    /// [`FleetPostfix::local`] with this machine's catalog already read
+    /// (see [`crate::engine::version::local_postfix`]).
+    pub fn from_local(
+        flag: Option<PostfixVersion>,
+        local: &Result<Option<Catalog>, String>,
+    ) -> (FleetPostfix, Vec<String>) {
+        let mut warnings = Vec::new();
+        let probed = match local {
+            Ok(c) => c.as_ref(),
+            Err(why) => {
+                warnings.push(format!(
+                    "cannot read this machine's Postfix parameters ({why}); hosts that name no version are checked against the built-in catalog"
+                ));
+                None
+            }
+        };
+        let (fallback, w) = choose_postfix(None, None, HostPostfix::Probed(probed));
+        warnings.extend(w);
+        (FleetPostfix { flag, fallback }, warnings)
+    }
+
+    /// Every host with the same catalog (tests, benchmarks).
+    pub fn fixed(catalog: Catalog) -> FleetPostfix {
+        FleetPostfix {
+            flag: None,
+            fallback: PostfixTarget {
+                catalog,
+                source: VersionSource::Default,
+            },
+        }
+    }
+
+    /// The Postfix a host is checked against, and the warnings about it.
+    fn for_host(
+        &self,
+        spec: &Spec,
+        snapshot: Option<&LoadedSnapshot>,
+    ) -> (PostfixTarget, Vec<String>) {
+        let path = snapshot.map(|l| l.path.display().to_string());
+        let recorded = snapshot
+            .and_then(|l| l.postfix_version)
+            .zip(path.as_deref());
+        choose_postfix(
+            self.flag,
+            Some(spec),
+            HostPostfix::Remote {
+                snapshot: recorded,
+                fallback: &self.fallback,
+            },
+        )
+    }
 }
 
 /// Load `h`'s spec and snapshot and validate the spec against the
@@ -587,7 +688,7 @@ fn check_host(
     repo: &Repo,
     h: &HostEntry,
     snapshots: &Path,
-    catalog: &Catalog,
+    postfix: &FleetPostfix,
     masters: &MasterCache,
     require_snapshot: bool,
     validate: bool,
@@ -595,6 +696,7 @@ fn check_host(
     let mut out = CheckedHost {
         spec: None,
         snapshot: None,
+        postfix: None,
         errors: Vec::new(),
         warnings: Vec::new(),
     };
@@ -623,6 +725,11 @@ fn check_host(
         Ok(None) => {}
         Err(e) => out.errors.push(e),
     }
+    // This host's Postfix: --postfix-version, its snapshot's, its spec's.
+    let (target, version_warnings) = postfix.for_host(&spec, out.snapshot.as_ref());
+    out.warnings.extend(version_warnings);
+    let catalog = &target.catalog;
+    out.postfix = Some(target.clone());
     if validate && (out.errors.is_empty() || !complete) {
         // Without a snapshot: against the catalog alone.
         let empty;
@@ -660,9 +767,43 @@ pub struct RepoValidation {
     /// Spec files checked (hosts and layers).
     pub files: usize,
     pub hosts: usize,
+    /// Each host (sorted) with the Postfix version it was checked against
+    /// (`None` when its spec did not load far enough to tell).
+    pub postfix_versions: Vec<(String, Option<HostPostfixVersion>)>,
 }
 
 impl RepoValidation {
+    /// `Postfix versions: 3.5 (old.example.com), 3.7 (mid.example.com)`:
+    /// which hosts were checked against which version, when they differ
+    /// (`None` when every host had the same).
+    pub fn versions_line(&self) -> Option<String> {
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for (host, v) in &self.postfix_versions {
+            let Some(version) = v.as_ref().and_then(|v| v.version.as_ref()) else {
+                continue;
+            };
+            match groups.iter_mut().find(|(g, _)| g == version) {
+                Some((_, hosts)) => hosts.push(host.clone()),
+                None => groups.push((version.clone(), vec![host.clone()])),
+            }
+        }
+        if groups.len() < 2 {
+            return None;
+        }
+        // Version order (3.5 before 3.10); unparsable last.
+        groups.sort_by_key(|(v, _)| {
+            (
+                PostfixVersion::parse(v).ok().is_none(),
+                PostfixVersion::parse(v).ok(),
+            )
+        });
+        let parts: Vec<String> = groups
+            .iter()
+            .map(|(version, hosts)| format!("{version} ({})", list_some(hosts, 5)))
+            .collect();
+        Some(format!("Postfix versions: {}", parts.join(", ")))
+    }
+
     /// Every error rendered (`file:line:column: message`, hint), with the
     /// hosts an error in a shared layer affects.
     pub fn rendered_errors(&self) -> Vec<String> {
@@ -703,7 +844,7 @@ fn list_some(items: &[String], shown: usize) -> String {
 pub fn validate_repo(
     repo: &Repo,
     snapshots: &Path,
-    catalog: &Catalog,
+    postfix: &FleetPostfix,
     jobs: usize,
 ) -> Result<RepoValidation, RepoError> {
     let hosts = repo.hosts()?;
@@ -715,9 +856,10 @@ pub fn validate_repo(
         warnings: Vec<String>,
         /// The files of the host's layered spec; `None` when it did not load.
         files: Option<Vec<String>>,
+        postfix: Option<HostPostfixVersion>,
     }
     let checks = parallel_map(&hosts, jobs, &done, |h| {
-        let checked = check_host(repo, h, snapshots, catalog, &masters, false, true);
+        let checked = check_host(repo, h, snapshots, postfix, &masters, false, true);
         let mut warnings: Vec<String> = checked
             .warnings
             .iter()
@@ -731,6 +873,7 @@ pub fn validate_repo(
             errors: checked.errors,
             warnings,
             files,
+            postfix: checked.postfix.as_ref().map(HostPostfixVersion::of),
         }
     });
     let mut result = RepoValidation {
@@ -752,6 +895,9 @@ pub fn validate_repo(
             add_error(&mut errors, e).insert(h.name.clone());
         }
         warnings.extend(check.warnings);
+        result
+            .postfix_versions
+            .push((h.name.clone(), check.postfix));
     }
     for layer in &layers {
         let shown = repo.display_path(&layer.display().to_string());
@@ -765,7 +911,8 @@ pub fn validate_repo(
                 let mut w = Vec::new();
                 let empty =
                     LiveConfig::from_bytes(Path::new(""), PathBuf::from("main.cf"), None, None);
-                crate::engine::validate::validate(&spec, &empty, catalog, true, &mut w)
+                let (target, _) = postfix.for_host(&spec, None);
+                crate::engine::validate::validate(&spec, &empty, &target.catalog, true, &mut w)
                     .err()
                     .map(|SpecErrors(errs)| errs)
                     .unwrap_or_default()
@@ -856,6 +1003,9 @@ pub struct HostPlan {
     pub spec: String,
     /// The snapshot planned against (`None` when missing).
     pub snapshot: Option<String>,
+    /// The Postfix version the host was checked against, and why (`None`
+    /// when its spec did not load).
+    pub postfix_version: Option<HostPostfixVersion>,
     pub changed: bool,
     pub summary: Summary,
     pub service_action: ServiceAction,
@@ -865,6 +1015,26 @@ pub struct HostPlan {
     pub diff: Option<String>,
     pub warnings: Vec<String>,
     pub errors: Vec<HostError>,
+}
+
+/// The Postfix version a host was checked against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostPostfixVersion {
+    /// `3.10` as the spec or flag says it, `3.7.11` as a Postfix says it
+    /// (`null` when unknown).
+    pub version: Option<String>,
+    /// Where it came from: `flag`, `snapshot`, `spec`, `host` (this
+    /// machine's postconf), `default` (the built-in catalog).
+    pub source: VersionSource,
+}
+
+impl HostPostfixVersion {
+    fn of(target: &PostfixTarget) -> HostPostfixVersion {
+        HostPostfixVersion {
+            version: target.version().map(|v| v.to_string()),
+            source: target.source,
+        }
+    }
 }
 
 /// Totals over the fleet.
@@ -901,14 +1071,14 @@ pub struct FleetPlan {
 /// repository that cannot be read fails the whole run.
 pub fn fleet_plan(
     repo: &Repo,
-    catalog: &Catalog,
+    postfix: &FleetPostfix,
     opts: &FleetOptions,
     done: &AtomicUsize,
 ) -> Result<FleetPlan, RepoError> {
     let hosts = repo.hosts()?;
     let masters = MasterCache::default();
     let planned = parallel_map(&hosts, opts.jobs, done, |h| {
-        plan_host(repo, h, catalog, opts, &masters)
+        plan_host(repo, h, postfix, opts, &masters)
     });
     let names: BTreeSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
     let mut orphan_snapshots = Vec::new();
@@ -940,7 +1110,7 @@ pub fn fleet_plan(
 fn plan_host(
     repo: &Repo,
     h: &HostEntry,
-    catalog: &Catalog,
+    postfix: &FleetPostfix,
     opts: &FleetOptions,
     masters: &MasterCache,
 ) -> HostPlan {
@@ -948,6 +1118,7 @@ fn plan_host(
         host: h.name.clone(),
         spec: repo.display_path(&h.spec.display().to_string()),
         snapshot: None,
+        postfix_version: None,
         changed: false,
         summary: Summary::default(),
         service_action: ServiceAction::None,
@@ -960,22 +1131,27 @@ fn plan_host(
         repo,
         h,
         &opts.snapshots,
-        catalog,
+        postfix,
         masters,
         true,
         opts.validate,
     );
     out.warnings = checked.warnings;
+    out.postfix_version = checked.postfix.as_ref().map(HostPostfixVersion::of);
     out.snapshot = checked
         .snapshot
         .as_ref()
         .map(|l| l.path.display().to_string());
-    let (Some(spec), Some(loaded), true) =
-        (checked.spec, checked.snapshot, checked.errors.is_empty())
-    else {
+    let (Some(spec), Some(loaded), Some(target), true) = (
+        checked.spec,
+        checked.snapshot,
+        checked.postfix,
+        checked.errors.is_empty(),
+    ) else {
         out.errors = checked.errors;
         return out;
     };
+    let catalog = &target.catalog;
     match crate::engine::plan::plan(&spec, &loaded.live, catalog) {
         Ok(mut plan) => {
             // The safety policies judge the host's plan as they judge a
@@ -1058,7 +1234,9 @@ impl FleetPlan {
                 s.to_string()
             }
         };
-        const HEAD: [&str; 6] = ["HOST", "ADD", "CHANGE", "REMOVE", "SERVICE", "ERRORS"];
+        const HEAD: [&str; 7] = [
+            "HOST", "POSTFIX", "ADD", "CHANGE", "REMOVE", "SERVICE", "ERRORS",
+        ];
         let width = self
             .hosts
             .iter()
@@ -1066,27 +1244,47 @@ impl FleetPlan {
             .chain([HEAD[0].len()])
             .max()
             .unwrap_or(4);
+        let versions: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|h| {
+                h.postfix_version
+                    .as_ref()
+                    .and_then(|p| p.version.clone())
+                    .unwrap_or_else(|| "-".into())
+            })
+            .collect();
+        let vwidth = versions
+            .iter()
+            .map(String::len)
+            .chain([HEAD[1].len()])
+            .max()
+            .unwrap_or(7);
         let mut out = format!(
-            "{:width$}  {:>3}  {:>6}  {:>6}  {:7}  {:>6}\n",
+            "{:width$}  {:vwidth$}  {:>3}  {:>6}  {:>6}  {:7}  {:>6}\n",
             HEAD[0],
             HEAD[1],
             HEAD[2],
             HEAD[3],
             HEAD[4],
             HEAD[5],
-            width = width
+            HEAD[6],
+            width = width,
+            vwidth = vwidth
         );
-        for h in &self.hosts {
+        for (h, version) in self.hosts.iter().zip(&versions) {
             let line = if !h.errors.is_empty() {
                 let row = format!(
-                    "{:width$}  {:>3}  {:>6}  {:>6}  {:7}  {:>6}",
+                    "{:width$}  {:vwidth$}  {:>3}  {:>6}  {:>6}  {:7}  {:>6}",
                     h.host,
+                    version,
                     "-",
                     "-",
                     "-",
                     "-",
                     h.errors.len(),
-                    width = width
+                    width = width,
+                    vwidth = vwidth
                 );
                 paint("31", &row)
             } else {
@@ -1101,14 +1299,16 @@ impl FleetPlan {
                     (true, _) => "33",
                 };
                 let row = format!(
-                    "{:width$}  {:>3}  {:>6}  {:>6}  {:7}  {:>6}",
+                    "{:width$}  {:vwidth$}  {:>3}  {:>6}  {:>6}  {:7}  {:>6}",
                     h.host,
+                    version,
                     h.summary.add,
                     h.summary.change,
                     h.summary.remove,
                     action,
                     0,
-                    width = width
+                    width = width,
+                    vwidth = vwidth
                 );
                 paint(code, &row)
             };

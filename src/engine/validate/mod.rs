@@ -19,7 +19,7 @@
 
 use crate::catalog::known::{SERVICE_SUFFIXES, TIME_LIMIT_SUFFIX};
 use crate::catalog::{
-    check_value, read_only, value_rule, Catalog, NameContext, Param, ParamType, ValueRuleKind,
+    read_only, value_rule, Catalog, NameContext, Param, ParamType, ValueRuleKind,
 };
 mod master;
 
@@ -94,7 +94,20 @@ pub fn load_and_validate(
     live: &LiveConfig,
     catalog: &Catalog,
 ) -> Result<(Spec, Vec<String>), SpecErrors> {
-    let (spec, mut errors) = Spec::load_partial(path);
+    let (spec, errors) = Spec::load_partial(path);
+    validate_partial(spec, errors, live, catalog)
+}
+
+/// [`load_and_validate`] of a spec already loaded with
+/// [`Spec::load_partial`] (`errors`: its load errors), e.g. to choose the
+/// catalog by the spec's `postfix_version` first
+/// ([`crate::engine::version::choose_postfix`]).
+pub fn validate_partial(
+    spec: Spec,
+    mut errors: Vec<SpecError>,
+    live: &LiveConfig,
+    catalog: &Catalog,
+) -> Result<(Spec, Vec<String>), SpecErrors> {
     let complete = errors.is_empty();
     let mut warnings = Vec::new();
     if let Err(SpecErrors(e)) = validate(&spec, live, catalog, complete, &mut warnings) {
@@ -223,6 +236,13 @@ fn check(
             // Removing any name is fine, known or not (it cleans up junk).
             continue;
         };
+        // An old name the version still accepts: say what replaced it.
+        if let Some(note) = crate::engine::version::name_note(catalog, name) {
+            if !note.blocking {
+                let at = spec.location_of(name);
+                warnings.push(format!("{at}: {}\n  hint: {}", note.message, note.hint));
+            }
+        }
         let problems = value_checks(catalog, builtin, services, &names, name, value);
         if problems.is_empty() {
             continue;
@@ -494,13 +514,21 @@ fn value_checks<'a>(
     if !plain_builtin
         && (!names().is_known(catalog, name) || foreign_service_name(catalog, names(), name))
     {
+        // A name of another Postfix version: added later, renamed, removed.
+        if let Some(note) = crate::engine::version::name_note(catalog, name).filter(|n| n.blocking)
+        {
+            return vec![Problem::value(note.message, Some(note.hint))];
+        }
         let known = names().known_names(catalog);
         let suggestion = catalog.suggest(name, &known);
         let why = match service_prefix(name) {
             Some((service, kind)) => format!(
                 "master.cf has no `{service}` service {kind} that would define it, so Postfix would ignore it (\"unused parameter\")"
             ),
-            None => "Postfix 3.7 has no such parameter and would ignore it (\"unused parameter\")".to_string(),
+            None => format!(
+                "Postfix {} has no such parameter and would ignore it (\"unused parameter\")",
+                crate::engine::version::shown_version(catalog)
+            ),
         };
         // A look-alike (Cyrillic і for i) or an invisible character is
         // named by its code point: the name looks right otherwise.
@@ -547,8 +575,16 @@ fn value_checks<'a>(
     if let Some(message) = type_mismatch(&param, value) {
         return vec![Problem::spelling(format!("{name}: {message}"), doc)];
     }
-    match check_value(&param, &value.render()) {
-        Err(p) => vec![Problem::value(format!("{name}: {p}"), doc)],
+    // The rules of the catalog's Postfix version; a value only a later
+    // version accepts says which.
+    match crate::engine::version::check_value(catalog, &param, &value.render()) {
+        Err(p) => {
+            let hint = match (p.later, doc) {
+                (Some(later), Some(doc)) => Some(format!("{later}; {doc}")),
+                (later, doc) => later.or(doc),
+            };
+            vec![Problem::value(format!("{name}: {}", p.problem), hint)]
+        }
         Ok(()) => Vec::new(),
     }
 }

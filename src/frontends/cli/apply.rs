@@ -2,7 +2,7 @@
 //! only when the change needs it.
 
 use super::{print_warnings, use_color_stdout, CmdResult};
-use crate::catalog::Catalog;
+use crate::catalog::PostfixVersion;
 use crate::engine::apply::{apply, ApplyOptions};
 use crate::engine::service::ServiceMode;
 use anyhow::bail;
@@ -49,6 +49,12 @@ pub struct ApplyArgs {
     /// repository would run commands as root on every pulling host.
     #[arg(long, requires = "repo")]
     pub allow_spec_commands: bool,
+    /// Check against the parameters of this Postfix version (e.g. 3.10 or
+    /// 3.10.13; `postform --version` lists the known series), whatever
+    /// this host's postconf or the spec's postfix_version say. A saved plan
+    /// uses the version it was made with unless this says another.
+    #[arg(long, value_name = "VERSION", value_parser = super::parse_postfix_version)]
+    pub postfix_version: Option<PostfixVersion>,
 }
 
 fn parse_mode(s: &str) -> Result<ServiceMode, String> {
@@ -63,7 +69,8 @@ pub fn run(args: ApplyArgs) -> CmdResult {
         .unwrap_or_else(|| PathBuf::from("/etc/postfix"));
     let (plan, warnings) = if let Some(repo) = &args.repo {
         let spec = super::plan::host_spec(repo, args.host.as_deref())?;
-        let (_, plan, w) = super::plan::compute(&spec, &config_dir, validate)?;
+        let (_, plan, w) =
+            super::plan::compute(&spec, &config_dir, validate, args.postfix_version)?;
         if let (Some(ServiceMode::Command { .. }), None, false) =
             (&plan.service_mode, &args.service, args.allow_spec_commands)
         {
@@ -80,9 +87,10 @@ pub fn run(args: ApplyArgs) -> CmdResult {
                 print_warnings(&[r.to_string()]);
             }
         }
-        crate::engine::planfile::load(&args.spec, args.config_dir.as_deref(), &Catalog::host())?
+        crate::engine::planfile::load(&args.spec, args.config_dir.as_deref(), args.postfix_version)?
     } else {
-        let (_, plan, w) = super::plan::compute(&args.spec, &config_dir, validate)?;
+        let (_, plan, w) =
+            super::plan::compute(&args.spec, &config_dir, validate, args.postfix_version)?;
         (plan, w)
     };
     print_warnings(&warnings);

@@ -1,7 +1,7 @@
 //! `postform import`: write a spec that reproduces the current main.cf.
 
 use super::{print_warnings, CmdResult};
-use crate::catalog::Catalog;
+use crate::catalog::PostfixVersion;
 use crate::engine::effective_config::EffectiveConfig;
 use crate::engine::equivalence::is_default;
 use anyhow::Context;
@@ -26,10 +26,22 @@ pub struct ImportArgs {
     /// Write the spec to this file instead of standard output.
     #[arg(short = 'o', long = "out")]
     pub out: Option<PathBuf>,
+    /// Check against the parameters of this Postfix version (defaults,
+    /// for --non-default-only; e.g. 3.10 or
+    /// 3.10.13; `postform --version` lists the known series), instead of
+    /// this host's postconf.
+    #[arg(long, value_name = "VERSION", value_parser = super::parse_postfix_version)]
+    pub postfix_version: Option<PostfixVersion>,
 }
 
 pub fn run(args: ImportArgs) -> CmdResult {
-    let catalog = Catalog::host();
+    let (target, version_warnings) = crate::engine::version::choose_postfix(
+        args.postfix_version,
+        None,
+        crate::engine::version::HostPostfix::Local,
+    );
+    print_warnings(&version_warnings);
+    let catalog = target.catalog;
     let live = super::read_config_dir(&args.config_dir)?;
     let cfg = EffectiveConfig::from_live(&live, &catalog)
         .with_context(|| format!("reading {}", args.config_dir.display()))?;

@@ -111,6 +111,13 @@ pub fn read_config_dir(dir: &std::path::Path) -> anyhow::Result<crate::engine::l
     Ok(crate::engine::live::LiveConfig::read(dir))
 }
 
+/// `--postfix-version X`: check against this Postfix version's parameters
+/// (see [`crate::engine::version`] for how it ranks against the host's
+/// `postconf -d` and the spec's `postfix_version`).
+fn parse_postfix_version(text: &str) -> Result<crate::catalog::PostfixVersion, String> {
+    crate::catalog::PostfixVersion::parse(text).map_err(|e| e.to_string())
+}
+
 /// Print warnings on stderr.
 pub fn print_warnings(warnings: &[String]) {
     let color = use_color_stderr();

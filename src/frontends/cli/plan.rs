@@ -2,10 +2,13 @@
 
 use super::{print_warnings, use_color_stdout, CmdResult};
 
-use crate::catalog::Catalog;
+use crate::catalog::PostfixVersion;
 use crate::engine::plan::Plan;
 use crate::engine::spec::Spec;
-use crate::frontends::gitops::{default_host_name, default_jobs, fleet_plan, FleetOptions, Repo};
+use crate::engine::version::{choose_postfix, HostPostfix};
+use crate::frontends::gitops::{
+    default_host_name, default_jobs, fleet_plan, FleetOptions, FleetPostfix, Repo,
+};
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -54,6 +57,12 @@ pub struct PlanArgs {
     /// With --all: worker threads (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N", requires = "all")]
     pub jobs: Option<usize>,
+    /// Check against the parameters of this Postfix version (e.g. 3.10 or
+    /// 3.10.13; `postform --version` lists the known series), whatever
+    /// this host's postconf or the spec's postfix_version say (with --all:
+    /// for every host, whatever its snapshot or spec say).
+    #[arg(long, value_name = "VERSION", value_parser = super::parse_postfix_version)]
+    pub postfix_version: Option<PostfixVersion>,
 }
 
 pub fn run(args: PlanArgs) -> CmdResult {
@@ -65,7 +74,8 @@ pub fn run(args: PlanArgs) -> CmdResult {
         None => args.spec.clone(),
     };
     let validate = !args.no_validate;
-    let (spec, plan, warnings) = compute(&spec_path, &args.config_dir, validate)?;
+    let (spec, plan, warnings) =
+        compute(&spec_path, &args.config_dir, validate, args.postfix_version)?;
     print_warnings(&warnings);
     if args.json {
         // Every warning (validation's too), not only the live files'.
@@ -76,7 +86,14 @@ pub fn run(args: PlanArgs) -> CmdResult {
         print!("{}", super::render::plan_text(&plan, use_color_stdout()));
     }
     if let Some(out) = &args.out {
-        crate::engine::planfile::save(&plan, &spec_path, &spec, validate, out)?;
+        crate::engine::planfile::save(
+            &plan,
+            &spec_path,
+            &spec,
+            validate,
+            args.postfix_version,
+            out,
+        )?;
         if !args.json {
             println!(
                 "\nSaved the plan to {}. Apply exactly this plan with: postform apply {}",
@@ -92,17 +109,29 @@ pub fn run(args: PlanArgs) -> CmdResult {
     })
 }
 
-/// Load, validate and plan a spec against a config dir read once.
+/// Load, validate and plan a spec against a config dir read once, with
+/// the catalog of the Postfix version `--postfix-version`, this host's
+/// postconf or the spec says ([`choose_postfix`]).
 pub fn compute(
     spec_path: &Path,
     config_dir: &Path,
     validate: bool,
+    postfix_version: Option<PostfixVersion>,
 ) -> anyhow::Result<(Spec, Plan, Vec<String>)> {
     let spec = Spec::load(spec_path)?;
-    let catalog = Catalog::host();
+    let (target, mut warnings) = choose_postfix(postfix_version, Some(&spec), HostPostfix::Local);
     let live = super::read_config_dir(config_dir)?;
-    let (plan, warnings) =
-        crate::engine::converge::validate_and_plan(&spec, &live, &catalog, validate)?;
+    let (plan, more) =
+        match crate::engine::converge::validate_and_plan(&spec, &live, &target.catalog, validate) {
+            Ok(planned) => planned,
+            Err(e) => {
+                // Which Postfix the errors are about matters most when
+                // there are errors (the spec and the host disagree).
+                super::print_warnings(&warnings);
+                return Err(e.into());
+            }
+        };
+    warnings.extend(more);
     Ok((spec, plan, warnings))
 }
 
@@ -130,8 +159,9 @@ fn run_fleet(args: &PlanArgs) -> CmdResult {
         anyhow::bail!("--all needs --repo REPO");
     };
     let repo = Repo::open(root)?;
-    // One `postconf -d` for the whole fleet, not one per host.
-    let catalog = Catalog::host();
+    // One `postconf -d` for the whole fleet, not one per host: the
+    // catalog of hosts whose snapshot and spec name no version.
+    let (postfix, mut warnings) = FleetPostfix::local(args.postfix_version);
     let opts = FleetOptions {
         snapshots: args
             .snapshots
@@ -143,8 +173,7 @@ fn run_fleet(args: &PlanArgs) -> CmdResult {
     };
     let total = repo.hosts()?.len();
     let done = AtomicUsize::new(0);
-    let fleet = with_progress(total, &done, || fleet_plan(&repo, &catalog, &opts, &done))?;
-    let mut warnings = Vec::new();
+    let fleet = with_progress(total, &done, || fleet_plan(&repo, &postfix, &opts, &done))?;
     for h in &fleet.hosts {
         warnings.extend(h.warnings.iter().map(|w| format!("{}: {w}", h.host)));
     }

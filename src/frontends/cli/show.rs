@@ -2,7 +2,7 @@
 //! the services, like `postconf -M`.
 
 use super::{print_warnings, CmdResult};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CatalogSource};
 use crate::engine::effective_config::EffectiveConfig;
 use anyhow::Context;
 use clap::Args;
@@ -18,8 +18,8 @@ pub struct ShowArgs {
     /// Postfix config directory holding main.cf and master.cf.
     #[arg(short = 'c', long = "config-dir", default_value = "/etc/postfix")]
     pub config_dir: PathBuf,
-    /// Print JSON: parameters, warnings, and the raw files (a snapshot the
-    /// fleet plan can read).
+    /// Print JSON: parameters, warnings, the raw files and the host's
+    /// Postfix version (a snapshot the fleet plan can read).
     #[arg(long)]
     pub json: bool,
 }
@@ -30,7 +30,16 @@ pub fn run(args: ShowArgs) -> CmdResult {
     let cfg = EffectiveConfig::from_live(&live, &catalog)
         .with_context(|| format!("reading {}", args.config_dir.display()))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&cfg.to_json())?);
+        let mut json = cfg.to_json();
+        // The host's Postfix version (from its postconf), so that a GitOps
+        // snapshot says which catalog the host's spec is checked against.
+        json["postfix_version"] = match catalog.source() {
+            CatalogSource::Postconf => catalog
+                .postfix_version()
+                .map_or(serde_json::Value::Null, |v| v.to_string().into()),
+            CatalogSource::Builtin => serde_json::Value::Null,
+        };
+        println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(0);
     }
     print_warnings(&cfg.warnings);

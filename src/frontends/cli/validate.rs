@@ -1,15 +1,20 @@
 //! `postform validate`: offline validation of spec files, for CI.
 
 use super::{print_warnings, CmdResult};
-use crate::catalog::Catalog;
+use crate::catalog::PostfixVersion;
 use crate::engine::spec::SpecErrors;
-use crate::frontends::gitops::{default_jobs, validate_repo, Repo};
+use crate::engine::version::{choose_postfix, HostPostfix};
+use crate::frontends::gitops::{default_jobs, validate_repo, FleetPostfix, Repo};
 use clap::Args;
 use std::path::PathBuf;
 
 /// Validate spec files against the parameter catalog (and the config
 /// dir's master.cf for service-derived names). Reports every error; exits
 /// 1 when there is any.
+///
+/// The Postfix version checked against: --postfix-version, else this
+/// host's `postconf -d`, else the spec's postfix_version, else the
+/// built-in catalog (Debian's Postfix 3.7.11).
 ///
 /// A directory is a GitOps repository: every spec in it (hosts/*.yaml
 /// with the layers they extend, groups/*.yaml, defaults.yaml) is checked,
@@ -29,17 +34,26 @@ pub struct ValidateArgs {
     /// For a repository: worker threads (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Check against the parameters of this Postfix version (e.g. 3.10 or
+    /// 3.10.13; `postform --version` lists the known series), whatever
+    /// this host's postconf or the spec's postfix_version say (for a repository: for
+    /// every host, whatever its snapshot or spec say).
+    #[arg(long, value_name = "VERSION", value_parser = super::parse_postfix_version)]
+    pub postfix_version: Option<PostfixVersion>,
 }
 
 pub fn run(args: ValidateArgs) -> CmdResult {
-    let catalog = Catalog::host();
+    // This machine's catalog, read once: the host's for spec files, the
+    // fallback for repository hosts whose snapshot and spec name no
+    // version.
+    let local = crate::engine::version::local_postfix();
     // Read once for every spec file named (not for repositories, which
     // validate against their snapshots).
     let live = std::cell::OnceCell::new();
     let mut all = Vec::new();
     let mut warnings = Vec::new();
-    // Spec files named on the command line, and (path, files, hosts) of
-    // each repository.
+    // Spec files named on the command line, and (path, files, hosts,
+    // Postfix versions line) of each repository.
     let mut files = 0;
     let mut repos = Vec::new();
     for path in &args.specs {
@@ -50,10 +64,17 @@ pub fn run(args: ValidateArgs) -> CmdResult {
                 .clone()
                 .unwrap_or_else(|| repo.default_snapshots());
             let jobs = args.jobs.unwrap_or_else(default_jobs).max(1);
-            let result = validate_repo(&repo, &snapshots, &catalog, jobs)?;
+            let (postfix, w) = FleetPostfix::from_local(args.postfix_version, &local);
+            warnings.extend(w);
+            let result = validate_repo(&repo, &snapshots, &postfix, jobs)?;
             warnings.extend(result.warnings.iter().cloned());
             all.extend(result.rendered_errors());
-            repos.push((path.clone(), result.files, result.hosts));
+            repos.push((
+                path.clone(),
+                result.files,
+                result.hosts,
+                result.versions_line(),
+            ));
             continue;
         }
         files += 1;
@@ -65,7 +86,16 @@ pub fn run(args: ValidateArgs) -> CmdResult {
                 live.get_or_init(|| read)
             }
         };
-        match crate::engine::validate::load_and_validate(path, live, &catalog) {
+        // The spec's postfix_version may choose the catalog: load first
+        // (what loads; its errors are reported with validation's).
+        let (spec, load_errors) = crate::engine::spec::Spec::load_partial(path);
+        let host = match &local {
+            Ok(c) => HostPostfix::Probed(c.as_ref()),
+            Err(_) => HostPostfix::Local,
+        };
+        let (target, w) = choose_postfix(args.postfix_version, Some(&spec), host);
+        warnings.extend(w);
+        match crate::engine::validate::validate_partial(spec, load_errors, live, &target.catalog) {
             Ok((spec, w)) => {
                 warnings.extend(w);
                 if let Some(mode) = &spec.service {
@@ -80,11 +110,14 @@ pub fn run(args: ValidateArgs) -> CmdResult {
     }
     print_warnings(&warnings);
     if all.is_empty() {
-        for (path, n, hosts) in &repos {
+        for (path, n, hosts, versions) in &repos {
             println!(
                 "{}: {n} spec file(s), {hosts} host(s): valid.",
                 path.display()
             );
+            if let Some(line) = versions {
+                println!("  {line}");
+            }
         }
         if files > 0 || repos.is_empty() {
             println!("{files} spec file(s) valid.");
