@@ -29,7 +29,7 @@ mod hermetic;
 pub mod stress;
 pub mod yaml;
 
-pub use hermetic::{ipv6_loopback_available, listeners_on, HermeticPostfix};
+pub use hermetic::{ipv6_loopback_available, listeners_on, pick_port, HermeticPostfix};
 
 use std::ffi::OsStr;
 use std::fs::{self, File, FileTimes};
