@@ -361,6 +361,42 @@ mod tests {
         assert!(msg.contains("main.cf and "), "{msg}");
     }
 
+    /// Sections the engine does not plan are never silently dropped: a
+    /// table is either a file of the plan, or a warning says it was not
+    /// planned (and then nothing was written for it).
+    #[test]
+    fn tables_are_planned_or_said_to_be_unplanned() {
+        let dir = scratch();
+        let (v, code) = crate::frontends::ansible::run_module_args(&obj(json!({
+            "spec": {
+                "maps": {"transport": {"type": "texthash", "entries": {"example.com": "smtp:[relay.example.com]"}}},
+                "aliases": {"postmaster": "root"},
+            },
+            "config_dir": dir.path(),
+            "validate": false,
+            "_ansible_module_name": MODULE_NAME,
+        })));
+        assert_eq!(code, 0, "{v:#}");
+        let table = dir.path().join("transport");
+        let planned = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == json!(table));
+        let warned = v["warnings"].as_array().into_iter().flatten().any(|w| {
+            w.as_str()
+                .unwrap()
+                .starts_with("maps: transport: not planned")
+        });
+        assert!(
+            planned != warned,
+            "planned {planned}, warned {warned}: {v:#}"
+        );
+        if !planned {
+            assert!(!table.exists(), "an unplanned table was written");
+        }
+    }
+
     #[test]
     fn check_mode_on_a_fresh_host_plans_against_empty_files() {
         let scratch = tempfile::tempdir().unwrap();

@@ -265,9 +265,13 @@ pub(crate) fn run(
     run: &Run,
     invocation: Value,
 ) -> Result<Value, String> {
-    let secrets = Secrets::of(&spec, &run.config_dir);
+    let shape = Shape {
+        module,
+        secrets: Secrets::of(&spec, &run.config_dir),
+        sections: Sections::of(&spec, &run.config_dir),
+    };
     if run.flags.check_mode {
-        if let Some(result) = check_on_a_fresh_host(module, &spec, run, &secrets, &invocation)? {
+        if let Some(result) = check_on_a_fresh_host(&shape, &spec, run, &invocation)? {
             return Ok(result);
         }
     }
@@ -280,7 +284,88 @@ pub(crate) fn run(
         backup: run.backup,
     };
     let outcome = converge(request).map_err(|e| e.to_string())?;
-    Ok(result_json(module, run, &outcome, &secrets, invocation))
+    Ok(result_json(&shape, run, &outcome, invocation))
+}
+
+/// How a result is shaped: which module, which files are secret, which
+/// sections to look for in the plan.
+struct Shape {
+    module: Module,
+    secrets: Secrets,
+    sections: Sections,
+}
+
+/// The files of the spec's `maps` and `aliases` sections, to tell the user
+/// when the engine did not plan them: a postform that does not manage
+/// tables yet accepts and loads the sections but writes nothing for them,
+/// which must not pass silently. Once the engine plans them, their file
+/// plans are in the plan and nothing is said.
+struct Sections {
+    /// Table paths as written, and as the plan would name them.
+    maps: Vec<(String, PathBuf)>,
+    aliases: bool,
+}
+
+impl Sections {
+    fn of(spec: &Spec, config_dir: &Path) -> Sections {
+        let maps = spec
+            .maps
+            .keys()
+            .map(|p| {
+                let path = expand_tilde(p);
+                let path = if path.is_absolute() {
+                    path
+                } else {
+                    config_dir.join(path)
+                };
+                (p.clone(), path)
+            })
+            .collect();
+        Sections {
+            maps,
+            aliases: !spec.aliases.is_empty(),
+        }
+    }
+
+    /// A warning for each section no file plan covers.
+    fn warnings(&self, plan: &Plan) -> Vec<String> {
+        let planned: Vec<PathBuf> = plan
+            .files
+            .iter()
+            .map(|f| f.path.components().collect())
+            .collect();
+        let mut warnings = Vec::new();
+        let unplanned: Vec<&str> = self
+            .maps
+            .iter()
+            .filter(|(_, path)| !planned.contains(path))
+            .map(|(written, _)| written.as_str())
+            .collect();
+        if !unplanned.is_empty() {
+            warnings.push(format!(
+                "maps: {}: not planned: this postform does not manage lookup tables yet, so \
+                 nothing was written for them",
+                unplanned.join(", ")
+            ));
+        }
+        let other_files = plan
+            .files
+            .iter()
+            .zip(&planned)
+            .filter(|(f, path)| {
+                !matches!(f.file, ManagedFile::MainCf | ManagedFile::MasterCf)
+                    && !self.maps.iter().any(|(_, p)| p == *path)
+            })
+            .count();
+        if self.aliases && other_files == 0 {
+            warnings.push(
+                "aliases: not planned: this postform does not manage the aliases file yet, so \
+                 nothing was written for it"
+                    .into(),
+            );
+        }
+        warnings
+    }
 }
 
 /// True when `path` does not exist (nor its directory).
@@ -301,10 +386,9 @@ fn missing(path: &Path) -> bool {
 /// files exist. Outside check mode a missing file still fails: postform
 /// edits Postfix's files, it does not create a configuration from nothing.
 fn check_on_a_fresh_host(
-    module: Module,
+    shape: &Shape,
     spec: &Spec,
     run: &Run,
-    secrets: &Secrets,
     invocation: &Value,
 ) -> Result<Option<Value>, String> {
     let dir = &run.config_dir;
@@ -350,7 +434,7 @@ fn check_on_a_fresh_host(
         service_message: "check mode: nothing written, no service action".into(),
         warnings,
     };
-    let mut result = result_json(module, run, &outcome, secrets, invocation.clone());
+    let mut result = result_json(shape, run, &outcome, invocation.clone());
     let names = change_names(&outcome.plan);
     let n = names.len();
     let paths: Vec<String> = absent
@@ -492,13 +576,13 @@ fn mask_values(v: &mut Value) {
 }
 
 /// The result of a successful run.
-fn result_json(
-    module: Module,
-    run: &Run,
-    outcome: &ConvergeOutcome,
-    secrets: &Secrets,
-    invocation: Value,
-) -> Value {
+fn result_json(shape: &Shape, run: &Run, outcome: &ConvergeOutcome, invocation: Value) -> Value {
+    let Shape {
+        module,
+        secrets,
+        sections,
+    } = shape;
+    let module = *module;
     let plan = &outcome.plan;
     let changed = plan.has_changes();
     let changes: Vec<Value> = plan
@@ -514,7 +598,12 @@ fn result_json(
         .collect();
 
     let mut warnings: Vec<String> = run.warnings.clone();
-    for w in plan.warnings.iter().chain(outcome.warnings.iter()) {
+    for w in plan
+        .warnings
+        .iter()
+        .chain(outcome.warnings.iter())
+        .chain(sections.warnings(plan).iter())
+    {
         if !warnings.contains(w) {
             warnings.push(w.clone());
         }

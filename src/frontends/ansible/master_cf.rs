@@ -103,8 +103,8 @@ impl Options {
             errors.extend(unknown_options(
                 args,
                 OPTIONS,
-                "-o overrides go under `options:`; main.cf parameters are for \
-                 postform.postfix.main_cf",
+                "-o overrides go under `options:`; the Postfix service mode is \
+                 `service_mode:` (`service:` names the master.cf service)",
             ));
         }
         let given = |key: &str| args.get(key).filter(|v| !v.is_null());
