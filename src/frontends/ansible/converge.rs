@@ -12,7 +12,9 @@
 
 use super::{describe, expand_tilde, service_commands, to_bool, NO_LOG_VALUE};
 use crate::catalog::Catalog;
-use crate::engine::converge::{converge, validate_and_plan, ConvergeOutcome, ConvergeRequest};
+use crate::engine::converge::{
+    converge, validate_and_plan, CheckedPlanError, ConvergeOutcome, ConvergeRequest,
+};
 use crate::engine::live::{Document, LiveConfig, LiveFile};
 use crate::engine::plan::{Change, FilePlan, ManagedFile, Plan};
 use crate::engine::service::{ServiceAction, ServiceMode};
@@ -405,8 +407,28 @@ fn check_on_a_fresh_host(
         empty_or_read(master_path.clone(), master_missing),
     );
     let catalog = Catalog::host();
-    let (plan, mut warnings) =
-        validate_and_plan(spec, &live, &catalog, run.validate).map_err(|e| e.to_string())?;
+    let (plan, mut warnings) = match validate_and_plan(spec, &live, &catalog, run.validate) {
+        Ok(planned) => planned,
+        // The safety policies judge the configuration after the change;
+        // with an empty file standing in for the missing one, that is not
+        // what the host will have (an empty main.cf means compatibility
+        // level 0, where smtpd refuses to start without relay
+        // restrictions). The spec itself was validated before the
+        // policies ran, so plan without them and say what they said: the
+        // real run judges the real files.
+        Err(CheckedPlanError::Refused(findings)) => {
+            let (plan, mut warnings) =
+                validate_and_plan(spec, &live, &catalog, false).map_err(|e| e.to_string())?;
+            warnings.extend(
+                findings
+                    .iter()
+                    .filter(|f| f.blocks())
+                    .map(|f| format!("against the empty files, {f}; the real run checks again")),
+            );
+            (plan, warnings)
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     let absent: Vec<(&str, &PathBuf)> = [
         ("main.cf", &main_path, main_missing),
         ("master.cf", &master_path, master_missing),

@@ -541,6 +541,38 @@ mod tests {
         assert!(inv.contains("\"command\":\"pipe\""), "{inv}");
     }
 
+    /// Check mode on a fresh host: planned against empty files; what the
+    /// safety policies say about that stand-in is a warning, not a failure.
+    #[test]
+    fn check_mode_on_a_fresh_host_warns_instead_of_refusing() {
+        let scratch = tempfile::tempdir().unwrap();
+        let missing = scratch.path().join("postfix");
+        let (v, code) = crate::frontends::ansible::run_module_args(&obj(json!({
+            "service": "submission/inet",
+            "command": "smtpd",
+            "config_dir": missing,
+            "_ansible_module_name": MODULE_NAME,
+            "_ansible_check_mode": true,
+        })));
+        assert_eq!(code, 0, "{v:#}");
+        assert_eq!(v["master_cf_exists"], json!(false), "{v:#}");
+        assert_eq!(v["main_cf_exists"], json!(false), "{v:#}");
+        assert_eq!(v["service_action"], json!("reload"), "{v:#}");
+        let warnings = v["warnings"].to_string();
+        assert!(warnings.contains("policy smtpd_startup"), "{warnings}");
+        assert!(warnings.contains("the real run checks again"), "{warnings}");
+        assert!(!missing.exists());
+        // Outside check mode the missing files fail the task.
+        let (v, code) = crate::frontends::ansible::run_module_args(&obj(json!({
+            "service": "submission/inet",
+            "command": "smtpd",
+            "config_dir": missing,
+            "_ansible_module_name": MODULE_NAME,
+        })));
+        assert_eq!(code, 1, "{v:#}");
+        assert!(!missing.exists());
+    }
+
     /// A scratch copy of examples/postfix.
     fn scratch() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
