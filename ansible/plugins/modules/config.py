@@ -209,7 +209,9 @@ msg:
     - On failure, what went wrong (with file:line and a hint where there is one).
   returned: always
   type: str
-  sample: "changed 2 settings in /etc/postfix/main.cf and /etc/postfix/master.cf: inet_protocols (restart), submission/inet (reload); Postfix needs a restart (service_action=restart)"
+  sample: >-
+    changed 2 settings in /etc/postfix/main.cf and /etc/postfix/master.cf: inet_protocols (restart),
+    submission/inet (reload); Postfix needs a restart (service_action=restart)
 changes:
   description: The planned changes of every file, in the order of the plan.
   returned: success
