@@ -3,11 +3,13 @@
 //! * [`maincf`]: a lossless main.cf document that reads exactly like Postfix.
 //! * [`mastercf`]: master.cf services.
 //! * [`macros`]: `$name` expansion and the text primitives under it.
+//! * [`network`]: network patterns of address lists (`mynetworks`).
 //! * [`space`]: Postfix's whitespace (C `isspace`, VT and FF included).
 
 pub mod list;
 pub mod macros;
 pub mod maincf;
 pub mod mastercf;
+pub mod network;
 pub mod number;
 pub mod space;

@@ -18,6 +18,11 @@ pub struct ImportArgs {
     /// Only parameters whose value differs from Postfix's default.
     #[arg(long)]
     pub non_default_only: bool,
+    /// Also write parameters that hold credentials inline (an `inline:`
+    /// or `static:` table in a `*_password_maps` value); without it they
+    /// are left out, with a warning.
+    #[arg(long)]
+    pub include_secrets: bool,
     /// Write the spec to this file instead of standard output.
     #[arg(short = 'o', long = "out")]
     pub out: Option<PathBuf>,
@@ -28,7 +33,8 @@ pub fn run(args: ImportArgs) -> CmdResult {
     let live = super::read_config_dir(&args.config_dir)?;
     let cfg = EffectiveConfig::from_live(&live, &catalog)
         .with_context(|| format!("reading {}", args.config_dir.display()))?;
-    let (text, mut warnings) = cfg.to_spec_yaml(&catalog, args.non_default_only);
+    let (text, mut warnings) =
+        cfg.to_spec_yaml(&catalog, args.non_default_only, args.include_secrets);
     // The spec names each parameter once; main.cf may define it more
     // often. Applying the spec leaves the dead earlier definitions (a
     // plan says so; purge removes them). One pass over the entries: a
