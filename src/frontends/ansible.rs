@@ -314,7 +314,8 @@ impl ModuleOptions {
 
     /// The options echoed back as `invocation.module_args` (shown at
     /// `-vvv`, and kept in a registered result), with parameter values
-    /// hidden under `no_log` and the entries of secret tables always.
+    /// hidden under `no_log`, and always the entries of secret tables and
+    /// credentials written inline.
     fn invocation(&self) -> Value {
         let no_log = self.run.flags.no_log;
         let hide = |v: &Value| {
@@ -324,14 +325,15 @@ impl ModuleOptions {
                 v.clone()
             }
         };
-        let parameters = self
-            .parameters
-            .as_ref()
-            .map(|m| Value::Object(m.iter().map(|(k, v)| (k.clone(), hide(v))).collect()));
+        let parameters = self.parameters.as_ref().map(|m| {
+            let mut m: Map<String, Value> = m.iter().map(|(k, v)| (k.clone(), hide(v))).collect();
+            converge::mask_credentials(&mut m);
+            Value::Object(m)
+        });
         let spec = match &self.spec {
             None => Value::Null,
             Some(SpecSource::Path(p)) => Value::String(p.clone()),
-            Some(SpecSource::Inline(v)) => hide(&converge::mask_secret_tables(v)),
+            Some(SpecSource::Inline(v)) => hide(&converge::mask_secrets(v)),
         };
         let service = match &self.service {
             None => Value::Null,

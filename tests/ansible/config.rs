@@ -288,3 +288,74 @@ fn secret_table_values_never_reach_the_output() {
         assert!(!all.contains(SECRET), "the secret is in the output\n{all}");
     }
 }
+
+/// Credentials written inline (an `inline:`/`static:` table in a
+/// `*_password_maps` parameter or `-o` option) are masked by all three
+/// modules in the diff, the changes and the echoed options: the password
+/// is in nothing ansible-playbook prints, with --diff and -vvv.
+#[test]
+fn inline_credentials_are_masked_by_every_module() {
+    let Some(c) = collection() else { return };
+    const SECRET: &str = "Inl1ne-Passw0rd";
+    let inline = format!("inline:{{ [smtp.example.com]:587=alice:{SECRET} }}");
+    let stat = format!("static:bob:{SECRET}");
+    let books = support::repo_root().join("tests/ansible");
+    let cases = [
+        (
+            "main_cf.yml",
+            TASK,
+            json!({"params": {"smtp_sasl_password_maps": inline, "smtp_sasl_auth_enable": true}}),
+        ),
+        (
+            "master_cf.yml",
+            "converge master.cf",
+            json!({"opts": {"service": "relay/unix", "options": {"smtp_sasl_password_maps": stat}}}),
+        ),
+        (
+            "config.yml",
+            "converge the whole spec",
+            json!({"opts": {"spec": {
+                "main": {"smtp_sasl_password_maps": inline, "smtp_sasl_auth_enable": true},
+                "master": {"relay/unix": {"options": {"smtp_sasl_password_maps": stat}}},
+            }}}),
+        ),
+    ];
+    for (book, task, opts) in cases {
+        let dir = config_dir();
+        let mut vars = opts.clone();
+        vars["config_dir"] = json!(dir.path());
+        let (out, report) = c.run_playbook_json(
+            &books.join(book),
+            "localhost,",
+            vars.clone(),
+            &["--check", "--diff"],
+        );
+        let ctx = describe_report(&out, &report);
+        assert!(out.status.success(), "{book}\n{ctx}");
+        let r = report.result("localhost", task);
+        assert_eq!(r["changed"], json!(true), "{book}\n{ctx}");
+        assert!(
+            !ctx.contains(SECRET),
+            "{book}: the password is in the report\n{ctx}"
+        );
+        assert!(
+            r["diff"].to_string().contains("********"),
+            "{book}: the diff shows no mask\n{ctx}"
+        );
+        let mut cmd = c.playbook_command(
+            &books.join(book),
+            "localhost,",
+            vars,
+            &["--check", "--diff", "-vvv"],
+            "default",
+        );
+        let out = c.run(&mut cmd);
+        let all = support::describe(&out);
+        assert!(out.status.success(), "{book}\n{all}");
+        assert!(all.contains("smtp_sasl_password_maps"), "{book}\n{all}");
+        assert!(
+            !all.contains(SECRET),
+            "{book}: the password is in the output\n{all}"
+        );
+    }
+}

@@ -182,7 +182,7 @@ impl Options {
     fn invocation(&self) -> Value {
         let spec = match &self.source {
             Source::Inline(_) if self.run.flags.no_log => Value::String(NO_LOG_VALUE.into()),
-            Source::Inline(v) => converge::mask_secret_tables(&Value::Object(v.clone())),
+            Source::Inline(v) => converge::mask_secrets(&Value::Object(v.clone())),
             Source::File(_) => Value::Null,
         };
         let spec_file = match &self.source {

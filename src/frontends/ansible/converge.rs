@@ -17,6 +17,7 @@ use crate::engine::converge::{
 };
 use crate::engine::live::{Document, LiveConfig, LiveFile};
 use crate::engine::plan::{Change, FilePlan, ManagedFile, Plan};
+use crate::engine::secrets;
 use crate::engine::service::{ServiceAction, ServiceMode};
 use crate::engine::spec::Spec;
 use serde_json::{json, Map, Value};
@@ -552,10 +553,18 @@ impl Secrets {
 /// An inline spec (JSON) as it may be echoed back: the `entries` of every
 /// table under `maps` that is secret (`secret: true`, or an entry that is a
 /// `{file: ...}` / `{env: ...}` reference) have their values replaced by
-/// Ansible's no_log marker; references stay as written (they name where
-/// the secret is, not what it is). Everything else is unchanged.
-pub(crate) fn mask_secret_tables(spec: &Value) -> Value {
+/// Ansible's no_log marker (references stay as written: they name where
+/// the secret is, not what it is), and credentials written inline in `main`
+/// values and `master` `-o` values are masked as the engine masks them
+/// ([`mask_credentials`]). Everything else is unchanged.
+pub(crate) fn mask_secrets(spec: &Value) -> Value {
     let mut out = spec.clone();
+    if let Some(Value::Object(main)) = out.get_mut("main") {
+        mask_credentials(main);
+    }
+    if let Some(Value::Object(master)) = out.get_mut("master") {
+        mask_service_credentials(master);
+    }
     let Some(Value::Object(maps)) = out.get_mut("maps") else {
         return out;
     };
@@ -576,6 +585,36 @@ pub(crate) fn mask_secret_tables(spec: &Value) -> Value {
         }
     }
     out
+}
+
+/// Masks, in place, the values of `parameters` (name -> value, as main.cf
+/// parameters or `-o` options) that hold credentials inline
+/// (`engine::secrets`: an `inline:{...}` or `static:...` table in a
+/// `*password*` name); list items likewise.
+pub(crate) fn mask_credentials(parameters: &mut Map<String, Value>) {
+    for (name, value) in parameters.iter_mut() {
+        let items: Vec<&mut Value> = match value {
+            Value::Array(items) => items.iter_mut().collect(),
+            one => vec![one],
+        };
+        for item in items {
+            if let Value::String(s) = item {
+                if secrets::holds_secret(name, s.as_bytes()) {
+                    *s = secrets::mask_value(s);
+                }
+            }
+        }
+    }
+}
+
+/// [`mask_credentials`] for the `-o` options of every service of a
+/// `master:` section (JSON).
+pub(crate) fn mask_service_credentials(services: &mut Map<String, Value>) {
+    for entry in services.values_mut() {
+        if let Some(Value::Object(options)) = entry.get_mut("options") {
+            mask_credentials(options);
+        }
+    }
 }
 
 /// `{file: ...}` or `{env: ...}`.
@@ -785,8 +824,8 @@ fn diff_json(plan: &Plan, secrets: &Secrets) -> Option<Value> {
         .map(|f| {
             let file = f.path.to_string_lossy();
             json!({
-                "before": String::from_utf8_lossy(&f.before),
-                "after": String::from_utf8_lossy(&f.after),
+                "before": shown_text(f, &f.before),
+                "after": shown_text(f, &f.after),
                 "before_header": file,
                 "after_header": file,
             })
@@ -797,6 +836,18 @@ fn diff_json(plan: &Plan, secrets: &Secrets) -> Option<Value> {
         Err(many) if many.is_empty() => None,
         Err(many) => Some(Value::Array(many)),
     }
+}
+
+/// A file's text for the diff: credentials written inline (an
+/// `inline:`/`static:` table in a `*_password_maps` parameter or `-o`
+/// option) masked line for line, as the CLI's diff does
+/// (`engine::secrets`); lossy UTF-8.
+fn shown_text(f: &FilePlan, bytes: &[u8]) -> String {
+    let masked = match f.file {
+        ManagedFile::MainCf => secrets::mask_main_cf(bytes),
+        ManagedFile::MasterCf => secrets::mask_master_cf(bytes),
+    };
+    String::from_utf8_lossy(masked.as_deref().unwrap_or(bytes)).into_owned()
 }
 
 /// `target (action)` for every change, in plan order.
@@ -907,14 +958,18 @@ mod tests {
     #[test]
     fn secret_tables_are_masked_in_an_echoed_spec() {
         let spec = json!({
-            "main": {"relayhost": "[relay]:587"},
+            "main": {
+                "relayhost": "[relay]:587",
+                "smtp_sasl_password_maps": "inline:{ [relay]:587=alice:Inline1 }",
+            },
+            "master": {"relay/unix": {"options": {"smtp_sasl_password_maps": "static:bob:Inline2"}}},
             "maps": {
                 "sasl_passwd": {"type": "hash", "secret": true, "entries": {"[relay]:587": "user:S3cret"}},
                 "by_ref": {"type": "hash", "entries": {"a": {"env": "PW"}, "b": "Plain2"}},
                 "transport": {"type": "hash", "entries": {"example.com": "smtp:[relay]"}},
             }
         });
-        let masked = mask_secret_tables(&spec);
+        let masked = mask_secrets(&spec);
         let text = masked.to_string();
         assert!(
             !text.contains("S3cret") && !text.contains("Plain2"),
@@ -929,7 +984,7 @@ mod tests {
             json!({"env": "PW"})
         );
         assert_eq!(masked["maps"]["transport"], spec["maps"]["transport"]);
-        assert_eq!(masked["main"], spec["main"]);
+        assert_eq!(masked["main"]["relayhost"], spec["main"]["relayhost"]);
     }
 
     #[test]

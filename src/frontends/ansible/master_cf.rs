@@ -259,7 +259,8 @@ impl Options {
     }
 
     /// The options echoed back as `invocation.module_args`; under no_log
-    /// the command's arguments and the `-o` values are hidden.
+    /// the command's arguments and the `-o` values are hidden, and `-o`
+    /// values holding credentials inline are always masked.
     fn invocation(&self) -> Value {
         let no_log = self.run.flags.no_log;
         let hide = |v: &Value| {
@@ -287,7 +288,10 @@ impl Options {
                 for (name, value) in fields.iter().flatten() {
                     let shown = match (name.as_str(), value) {
                         ("options", Value::Object(o)) => {
-                            Value::Object(o.iter().map(|(k, v)| (k.clone(), hide(v))).collect())
+                            let mut o: Map<String, Value> =
+                                o.iter().map(|(k, v)| (k.clone(), hide(v))).collect();
+                            converge::mask_credentials(&mut o);
+                            Value::Object(o)
                         }
                         ("args", v) => hide(v),
                         _ => value.clone(),
@@ -296,7 +300,9 @@ impl Options {
                 }
             }
             Target::Many(services) => {
-                args.insert("services".into(), hide(&Value::Object(services.clone())));
+                let mut services = services.clone();
+                converge::mask_service_credentials(&mut services);
+                args.insert("services".into(), hide(&Value::Object(services)));
             }
         }
         args.insert(
