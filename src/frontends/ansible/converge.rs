@@ -290,6 +290,17 @@ pub(crate) fn run(
     Ok(result_json(&shape, run, &outcome, invocation))
 }
 
+/// Where a table of the spec's `maps` is: its path as written when
+/// absolute, else under the config dir; normalised like the plan's paths.
+fn table_path(written: &str, config_dir: &Path) -> PathBuf {
+    let path = Path::new(written);
+    if path.is_absolute() {
+        path.components().collect()
+    } else {
+        config_dir.join(path).components().collect()
+    }
+}
+
 /// How a result is shaped: which module, which files are secret, which
 /// sections to look for in the plan.
 struct Shape {
@@ -314,15 +325,7 @@ impl Sections {
         let maps = spec
             .maps
             .keys()
-            .map(|p| {
-                let path = expand_tilde(p);
-                let path = if path.is_absolute() {
-                    path
-                } else {
-                    config_dir.join(path)
-                };
-                (p.clone(), path)
-            })
+            .map(|p| (p.clone(), table_path(p, config_dir)))
             .collect();
         Sections {
             maps,
@@ -521,14 +524,7 @@ impl Secrets {
             .maps
             .iter()
             .filter(|(_, m)| m.as_ref().is_some_and(|m| m.secret))
-            .map(|(p, _)| {
-                let p = expand_tilde(p);
-                if p.is_absolute() {
-                    p
-                } else {
-                    config_dir.join(p)
-                }
-            })
+            .map(|(p, _)| table_path(p, config_dir))
             .collect();
         Secrets { paths }
     }
