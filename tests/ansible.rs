@@ -17,8 +17,12 @@
 
 mod support;
 
+#[path = "ansible/config.rs"]
+mod config;
 #[path = "ansible/fleet.rs"]
 mod fleet;
+#[path = "ansible/master.rs"]
+mod master;
 #[path = "ansible/options.rs"]
 mod options;
 #[path = "ansible/pending.rs"]
@@ -774,10 +778,15 @@ fn collection_installs_from_tarball_and_documents_module() {
         "LICENSE",
         "changelogs/changelog.yaml",
         "plugins/modules/main_cf.py",
+        "plugins/modules/master_cf.py",
+        "plugins/modules/config.py",
         "plugins/modules/service_action.py",
         "plugins/module_utils/argspecs.py",
         "plugins/plugin_utils/binary_module.py",
+        "plugins/plugin_utils/converge_action.py",
         "plugins/action/main_cf.py",
+        "plugins/action/master_cf.py",
+        "plugins/action/config.py",
         "plugins/action/service_action.py",
         "plugins/lookup/host_spec.py",
         "roles/service/handlers/main.yml",
@@ -844,11 +853,39 @@ fn collection_installs_from_tarball_and_documents_module() {
             support::describe(&out)
         );
     }
+    for (module, needles) in [
+        (
+            "postform.postfix.master_cf",
+            &["master.cf", "submission/inet", "service_mode", "state"][..],
+        ),
+        (
+            "postform.postfix.config",
+            &["whole", "spec_file", "secret", "service_action"][..],
+        ),
+    ] {
+        let out = c.run(Command::new(c.ansible.tool("ansible-doc")).arg(module));
+        let text = support::stdout(&out);
+        assert!(out.status.success(), "{}", support::describe(&out));
+        for needle in needles {
+            assert!(
+                text.contains(needle),
+                "ansible-doc {module} lacks {needle:?}\n{}",
+                support::describe(&out)
+            );
+        }
+    }
     let out = c.run(Command::new(c.ansible.tool("ansible-doc")).args(["-l", "postform.postfix"]));
     assert!(out.status.success(), "{}", support::describe(&out));
-    assert!(
-        support::stdout(&out).contains("postform.postfix.main_cf"),
-        "{}",
-        support::describe(&out)
-    );
+    for module in [
+        "postform.postfix.main_cf",
+        "postform.postfix.master_cf",
+        "postform.postfix.config",
+        "postform.postfix.service_action",
+    ] {
+        assert!(
+            support::stdout(&out).contains(module),
+            "{module} not listed\n{}",
+            support::describe(&out)
+        );
+    }
 }

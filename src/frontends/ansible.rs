@@ -1,14 +1,22 @@
 //! Ansible binary-module mode: one args file in, one JSON object out.
 //!
-//! The same `postform` executable is the module `postform.postfix.main_cf`.
-//! Ansible copies it to the target as `AnsiballZ_main_cf_linux_<arch>` (the
-//! collection's action plugin picks the file by architecture), writes the
-//! task's options as a flat JSON object into an `args` file beside it and
-//! runs `<module> <args-file>`. The module prints exactly one JSON object on
-//! stdout; `failed: true` fails the task (the exit code is ignored by
-//! Ansible). See `ansible/README.md` and `docs/ansible.md`.
+//! The same `postform` executable is every module of the collection
+//! `postform.postfix`: `main_cf` (this file), `master_cf` ([`master_cf`]),
+//! `config` ([`config`]) and `service_action` ([`service_action`]); it tells
+//! them apart by `_ansible_module_name`. Ansible copies it to the target as
+//! `AnsiballZ_main_cf_linux_<arch>` (the collection's action plugins pick the
+//! file by architecture), writes the task's options as a flat JSON object
+//! into an `args` file beside it and runs `<module> <args-file>`. The module
+//! prints exactly one JSON object on stdout; `failed: true` fails the task
+//! (the exit code is ignored by Ansible). See `ansible/README.md` and
+//! `docs/ansible.md`.
 //!
-//! Options (all optional except that `parameters` or `spec` must be given):
+//! The three converging modules differ only in how they build the
+//! [`Spec`]; converging it and shaping the result is shared
+//! (`converge.rs`).
+//!
+//! `main_cf` options (all optional except that `parameters` or `spec` must
+//! be given):
 //!
 //! | option       | type                     | default        |
 //! |--------------|--------------------------|----------------|
@@ -24,14 +32,16 @@
 //! of `parameters` then overrides (or adds) that parameter, like one more
 //! spec layer on top.
 
+pub mod config;
+mod converge;
+pub mod master_cf;
 pub mod service_action;
 
-use crate::engine::converge::validate_and_plan;
-use crate::engine::converge::{converge, ConvergeOutcome, ConvergeRequest};
-use crate::engine::live::{LiveConfig, LiveFile};
-use crate::engine::plan::{ManagedFile, Plan};
-use crate::engine::service::{ServiceAction, ServiceMode};
+pub use converge::DEFAULT_CONFIG_DIR;
+
+use crate::engine::service::ServiceMode;
 use crate::engine::spec::Spec;
+use converge::{unknown_options, Flags, Module, Run};
 use serde_json::{json, Map, Value};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -47,9 +57,6 @@ pub const OPTIONS: &[&str] = &[
     "service",
     "backup",
 ];
-
-/// Default Postfix configuration directory (like `postconf`).
-pub const DEFAULT_CONFIG_DIR: &str = "/etc/postfix";
 
 /// What Ansible substitutes for values hidden by `no_log`.
 const NO_LOG_VALUE: &str = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER";
@@ -114,35 +121,46 @@ pub fn run_module(args_path: &Path) -> (Value, i32) {
     run_module_args(&args)
 }
 
-/// Like [`run_module`], for arguments already parsed. The same binary is
-/// two modules; `_ansible_module_name` (sent by every ansible-core since
-/// 2.x) says which: [`service_action::MODULE_NAME`] runs the pending service
-/// actions, anything else (or nothing) is `postform.postfix.main_cf`.
+/// Like [`run_module`], for arguments already parsed. `_ansible_module_name`
+/// (sent by every supported ansible-core) says which module runs:
+/// [`service_action::MODULE_NAME`], [`master_cf::MODULE_NAME`],
+/// [`config::MODULE_NAME`], anything else (or nothing) is
+/// `postform.postfix.main_cf`.
 pub fn run_module_args(args: &Map<String, Value>) -> (Value, i32) {
-    if args.get("_ansible_module_name").and_then(Value::as_str) == Some(service_action::MODULE_NAME)
-    {
-        return match catch_panic(|| service_action::run_args(args)) {
-            Ok(r) => r,
-            Err(panic_msg) => failure(format!(
-                "postform module crashed (this is a bug, please report it): {panic_msg}"
-            )),
+    let module: fn(&Map<String, Value>) -> (Value, i32) =
+        match args.get("_ansible_module_name").and_then(Value::as_str) {
+            Some(service_action::MODULE_NAME) => service_action::run_args,
+            Some(master_cf::MODULE_NAME) => master_cf::run_args,
+            Some(config::MODULE_NAME) => config::run_args,
+            _ => main_cf_args,
         };
+    match catch_panic(|| module(args)) {
+        Ok(r) => r,
+        Err(panic_msg) => failure(format!(
+            "postform module crashed (this is a bug, please report it): {panic_msg}"
+        )),
     }
+}
+
+/// The module `postform.postfix.main_cf`.
+fn main_cf_args(args: &Map<String, Value>) -> (Value, i32) {
     let opts = match ModuleOptions::parse(args) {
         Ok(o) => o,
         Err(msg) => return failure(msg),
     };
-    let outcome = catch_panic(|| execute(&opts));
+    finish(execute(&opts), || opts.invocation())
+}
+
+/// A converging module's outcome as the JSON to print and the exit code; a
+/// failure carries `invocation` (the options could be read).
+fn finish(outcome: Result<Value, String>, invocation: impl FnOnce() -> Value) -> (Value, i32) {
     match outcome {
-        Ok(Ok(result)) => (result, 0),
-        Ok(Err(msg)) => {
+        Ok(result) => (result, 0),
+        Err(msg) => {
             let (mut v, code) = failure(msg);
-            v["invocation"] = opts.invocation();
+            v["invocation"] = invocation();
             (v, code)
         }
-        Err(panic_msg) => failure(format!(
-            "postform module crashed (this is a bug, please report it): {panic_msg}"
-        )),
     }
 }
 
@@ -192,18 +210,12 @@ enum SpecSource {
 struct ModuleOptions {
     parameters: Option<Map<String, Value>>,
     spec: Option<SpecSource>,
-    config_dir: PathBuf,
     /// `None`: not given (the spec's value, else false).
     purge: Option<bool>,
-    validate: bool,
     /// `None`: not given (the spec's value, else `none`).
     service: Option<ServiceMode>,
-    backup: bool,
-    check_mode: bool,
-    diff: bool,
-    no_log: bool,
-    /// Warnings found while reading options (e.g. a relative path).
-    warnings: Vec<String>,
+    /// config_dir, validate, backup, the `_ansible_*` flags, warnings.
+    run: Run,
 }
 
 impl ModuleOptions {
@@ -213,79 +225,23 @@ impl ModuleOptions {
         let mut errors: Vec<String> = Vec::new();
         let mut warnings: Vec<String> = Vec::new();
         // Internal keys first: they decide how strict the rest is.
-        let internal_bool = |key: &str, errors: &mut Vec<String>| -> bool {
-            match args.get(key) {
-                None | Some(Value::Null) => false,
-                Some(v) => match to_bool(v) {
-                    Some(b) => b,
-                    None => {
-                        errors.push(format!(
-                            "internal option {key} must be a boolean, got {}",
-                            describe(v)
-                        ));
-                        false
-                    }
-                },
-            }
-        };
-        let check_mode = internal_bool("_ansible_check_mode", &mut errors);
-        let diff = internal_bool("_ansible_diff", &mut errors);
-        let no_log = internal_bool("_ansible_no_log", &mut errors);
-        let ignore_unknown = internal_bool("_ansible_ignore_unknown_opts", &mut errors);
-
-        if !ignore_unknown {
-            let mut unknown: Vec<&str> = args
-                .keys()
-                .map(String::as_str)
-                .filter(|k| !k.starts_with("_ansible_") && !OPTIONS.contains(k))
-                .collect();
-            unknown.sort_unstable();
-            if !unknown.is_empty() {
-                let list = unknown.join(", ");
-                let hint = unknown
-                    .iter()
-                    .filter_map(|u| closest_option(u).map(|c| format!("{u} -> {c}?")))
-                    .collect::<Vec<_>>();
-                let hint = if hint.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (did you mean: {})", hint.join(", "))
-                };
-                errors.push(format!(
-                    "unsupported option{} {list}{hint}; valid options are: {}. \
-                     Postfix parameters go under `parameters:`",
-                    if unknown.len() == 1 { "" } else { "s" },
-                    OPTIONS.join(", ")
-                ));
-            }
+        let flags = Flags::parse(args, &mut errors);
+        if !flags.ignore_unknown {
+            errors.extend(unknown_options(
+                args,
+                OPTIONS,
+                "Postfix parameters go under `parameters:`",
+            ));
         }
 
         let given = |key: &str| args.get(key).filter(|v| !v.is_null());
 
-        let parameters = match given("parameters") {
-            None => None,
-            Some(Value::Object(m)) => Some(m.clone()),
-            // A dict templated into a string (e.g. `{{ x | to_json }}`).
-            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-                Ok(Value::Object(m)) => Some(m),
-                _ => {
-                    errors.push(format!(
-                        "option parameters must be a dictionary of Postfix parameters \
-                         (name: value), got a string: {}",
-                        shorten(s)
-                    ));
-                    None
-                }
-            },
-            Some(v) => {
-                errors.push(format!(
-                    "option parameters must be a dictionary of Postfix parameters \
-                     (name: value), got {}",
-                    describe(v)
-                ));
-                None
-            }
-        };
+        let parameters = converge::dict_option(
+            "parameters",
+            given("parameters"),
+            "of Postfix parameters, name: value",
+            &mut errors,
+        );
         if let Some(params) = &parameters {
             for (name, value) in params {
                 if let Some(problem) = check_parameter_value(value) {
@@ -331,69 +287,12 @@ impl ModuleOptions {
             );
         }
 
-        let config_dir = match given("config_dir") {
-            None => PathBuf::from(DEFAULT_CONFIG_DIR),
-            Some(Value::String(s)) if !s.trim().is_empty() => {
-                let dir = expand_tilde(s);
-                if !dir.is_absolute() {
-                    warnings.push(format!(
-                        "config_dir {s:?} is relative; it is resolved on the target against \
-                         the module's working directory. Use an absolute path"
-                    ));
-                }
-                dir
-            }
-            Some(v) => {
-                errors.push(format!(
-                    "option config_dir must be a directory path (default {DEFAULT_CONFIG_DIR}), got {}",
-                    describe(v)
-                ));
-                PathBuf::from(DEFAULT_CONFIG_DIR)
-            }
-        };
-
-        let mut bool_opt = |key: &str| -> Option<bool> {
-            let v = given(key)?;
-            let b = to_bool(v);
-            if b.is_none() {
-                errors.push(format!(
-                    "option {key} must be a boolean (true/false, yes/no), got {}",
-                    describe(v)
-                ));
-            }
-            b
-        };
-        let purge = bool_opt("purge");
-        let validate = bool_opt("validate").unwrap_or(true);
-        let backup = bool_opt("backup").unwrap_or(false);
-
-        let service = match given("service") {
-            None => None,
-            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().parse::<ServiceMode>() {
-                Ok(m) => Some(m),
-                Err(_) => {
-                    errors.push(format!(
-                        "option service must be one of none, auto, reload, restart (or a \
-                         dictionary of reload/restart commands), got {s:?}"
-                    ));
-                    None
-                }
-            },
-            Some(Value::Object(m)) => match service_commands(m) {
-                Ok(mode) => Some(mode),
-                Err(e) => {
-                    errors.push(format!("option service: {e}"));
-                    None
-                }
-            },
-            Some(v) => {
-                errors.push(format!(
-                    "option service must be one of none, auto, reload, restart, got {}",
-                    describe(v)
-                ));
-                None
-            }
-        };
+        let config_dir =
+            converge::config_dir_option(given("config_dir"), &mut errors, &mut warnings);
+        let purge = converge::bool_option("purge", given("purge"), &mut errors);
+        let validate = converge::bool_option("validate", given("validate"), &mut errors);
+        let backup = converge::bool_option("backup", given("backup"), &mut errors);
+        let service = converge::service_mode_option("service", given("service"), &mut errors);
 
         if !errors.is_empty() {
             return Err(errors.join("\n"));
@@ -401,36 +300,40 @@ impl ModuleOptions {
         Ok(ModuleOptions {
             parameters,
             spec,
-            config_dir,
             purge,
-            validate,
             service,
-            backup,
-            check_mode,
-            diff,
-            no_log,
-            warnings,
+            run: Run {
+                config_dir,
+                validate: validate.unwrap_or(true),
+                backup: backup.unwrap_or(false),
+                flags,
+                warnings,
+            },
         })
     }
 
     /// The options echoed back as `invocation.module_args` (shown at
-    /// `-vvv`), with parameter values hidden under `no_log`.
+    /// `-vvv`, and kept in a registered result), with parameter values
+    /// hidden under `no_log`, and always the entries of secret tables and
+    /// credentials written inline.
     fn invocation(&self) -> Value {
+        let no_log = self.run.flags.no_log;
         let hide = |v: &Value| {
-            if self.no_log {
+            if no_log {
                 Value::String(NO_LOG_VALUE.into())
             } else {
                 v.clone()
             }
         };
-        let parameters = self
-            .parameters
-            .as_ref()
-            .map(|m| Value::Object(m.iter().map(|(k, v)| (k.clone(), hide(v))).collect()));
+        let parameters = self.parameters.as_ref().map(|m| {
+            let mut m: Map<String, Value> = m.iter().map(|(k, v)| (k.clone(), hide(v))).collect();
+            converge::mask_credentials(&mut m);
+            Value::Object(m)
+        });
         let spec = match &self.spec {
             None => Value::Null,
             Some(SpecSource::Path(p)) => Value::String(p.clone()),
-            Some(SpecSource::Inline(v)) => hide(v),
+            Some(SpecSource::Inline(v)) => hide(&converge::mask_secrets(v)),
         };
         let service = match &self.service {
             None => Value::Null,
@@ -440,11 +343,11 @@ impl ModuleOptions {
             "module_args": {
                 "parameters": parameters,
                 "spec": spec,
-                "config_dir": self.config_dir.to_string_lossy(),
+                "config_dir": self.run.config_dir.to_string_lossy(),
                 "purge": self.purge,
-                "validate": self.validate,
+                "validate": self.run.validate,
                 "service": service,
-                "backup": self.backup,
+                "backup": self.run.backup,
             }
         })
     }
@@ -621,275 +524,15 @@ pub fn service_mode_json(mode: &ServiceMode) -> Value {
     }
 }
 
-/// The option closest to a misspelt one (edit distance <= 3).
-fn closest_option(name: &str) -> Option<&'static str> {
-    OPTIONS
-        .iter()
-        .map(|o| (levenshtein(name, o), *o))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, o)| o)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// Loads the spec, converges, and shapes the result.
 fn execute(opts: &ModuleOptions) -> Result<Value, String> {
     let spec = opts.build_spec()?;
-    if opts.check_mode && main_cf_missing(&opts.config_dir) {
-        return check_without_main_cf(opts, &spec);
-    }
     let service = opts
         .service
         .clone()
         .or_else(|| spec.service.clone())
         .unwrap_or(ServiceMode::None);
-    let request = ConvergeRequest {
-        spec,
-        config_dir: opts.config_dir.clone(),
-        check_mode: opts.check_mode,
-        validate: opts.validate,
-        service,
-        backup: opts.backup,
-    };
-    let outcome = converge(request).map_err(|e| e.to_string())?;
-    Ok(result_json(opts, &outcome))
-}
-
-/// True when `DIR/main.cf` does not exist (nor `DIR` itself).
-fn main_cf_missing(config_dir: &Path) -> bool {
-    matches!(
-        std::fs::metadata(config_dir.join("main.cf")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound
-    )
-}
-
-/// Check mode on a host without main.cf, typically a fresh host whose
-/// package task only "would install" Postfix: instead of failing, plan
-/// against an empty main.cf and say so. The result is the normal one
-/// (`changes` are the parameters the spec sets, all `add`; `diff` from an
-/// empty file; `service_action` what they need) plus `main_cf_exists:
-/// false`, a warning, and a message that names the missing file. Outside
-/// check mode a missing main.cf still fails: postform edits Postfix's
-/// file, it does not create a configuration from nothing.
-fn check_without_main_cf(opts: &ModuleOptions, spec: &Spec) -> Result<Value, String> {
-    let (target, version_warnings) = crate::engine::version::choose_postfix(
-        None,
-        Some(spec),
-        crate::engine::version::HostPostfix::Local,
-    );
-    let catalog = target.catalog;
-    let dir = &opts.config_dir;
-    let path = dir.join("main.cf");
-    let live = LiveConfig::from_files(
-        dir,
-        LiveFile::from_bytes(path.clone(), Some(Vec::new())),
-        LiveFile::read(dir.join("master.cf")),
-    );
-    let (plan, more) =
-        validate_and_plan(spec, &live, &catalog, opts.validate).map_err(|e| e.to_string())?;
-    let mut warnings = version_warnings;
-    warnings.extend(more);
-    warnings.insert(
-        0,
-        format!(
-            "{}: does not exist; check mode planned against an empty main.cf (is the Postfix \
-             package only going to be installed by an earlier task?). The real run needs the file",
-            path.display()
-        ),
-    );
-    let outcome = ConvergeOutcome {
-        plan,
-        written: Vec::new(),
-        backup_files: Vec::new(),
-        service_ran: ServiceAction::None,
-        service_message: "check mode: nothing written, no service action".into(),
-        warnings,
-    };
-    let mut result = result_json(opts, &outcome);
-    let names: Vec<String> = outcome
-        .plan
-        .changes()
-        .map(|c| format!("{} ({})", c.target, c.action))
-        .collect();
-    let n = names.len();
-    result["msg"] = Value::String(format!(
-        "{} does not exist (yet); against an empty main.cf, would set {n} parameter{}{}",
-        path.display(),
-        if n == 1 { "" } else { "s" },
-        if n == 0 {
-            String::new()
-        } else {
-            format!(
-                ": {} (service_action={})",
-                names.join(", "),
-                outcome.plan.service_action
-            )
-        }
-    ));
-    result["main_cf_exists"] = Value::Bool(false);
-    Ok(result)
-}
-
-fn result_json(opts: &ModuleOptions, outcome: &ConvergeOutcome) -> Value {
-    let plan = &outcome.plan;
-    let changed = plan.has_changes();
-    let hide = |s: &Option<String>| -> Value {
-        match s {
-            None => Value::Null,
-            Some(_) if opts.no_log => Value::String(NO_LOG_VALUE.into()),
-            Some(s) => Value::String(s.clone()),
-        }
-    };
-    let changes: Vec<Value> = plan
-        .files
-        .iter()
-        .flat_map(|f| f.changes.iter().map(move |c| (f.file, c)))
-        .map(|(file, c)| {
-            json!({
-                "file": file.to_string(),
-                "name": c.target.to_string(),
-                "kind": serde_json::to_value(c.kind).unwrap_or(Value::Null),
-                "before": hide(&c.before),
-                "after": hide(&c.after),
-                "action": c.action.to_string(),
-            })
-        })
-        .collect();
-
-    let mut warnings: Vec<String> = opts.warnings.clone();
-    for w in plan.warnings.iter().chain(outcome.warnings.iter()) {
-        if !warnings.contains(w) {
-            warnings.push(w.clone());
-        }
-    }
-
-    let mut result = Map::new();
-    result.insert("changed".into(), Value::Bool(changed));
-    result.insert("msg".into(), Value::String(message(opts, outcome)));
-    result.insert("changes".into(), Value::Array(changes));
-    result.insert(
-        "service_action".into(),
-        Value::String(plan.service_action.to_string()),
-    );
-    result.insert(
-        "service_ran".into(),
-        Value::String(outcome.service_ran.to_string()),
-    );
-    if !outcome.service_message.is_empty() {
-        result.insert(
-            "service_message".into(),
-            Value::String(outcome.service_message.clone()),
-        );
-    }
-    if let Some(main) = plan.file(ManagedFile::MainCf) {
-        result.insert(
-            "main_cf".into(),
-            Value::String(main.path.to_string_lossy().into_owned()),
-        );
-    }
-    // The key of the pending-action fact the action plugin keeps.
-    result.insert(
-        "config_dir".into(),
-        Value::String(opts.config_dir.to_string_lossy().into_owned()),
-    );
-    if let Some(b) = outcome.backup_files.first() {
-        result.insert(
-            "backup_file".into(),
-            Value::String(b.to_string_lossy().into_owned()),
-        );
-    }
-    if opts.diff && changed && !opts.no_log {
-        result.insert("diff".into(), diff_json(plan));
-    }
-    if !warnings.is_empty() {
-        result.insert(
-            "warnings".into(),
-            Value::Array(warnings.into_iter().map(Value::String).collect()),
-        );
-    }
-    result.insert("invocation".into(), opts.invocation());
-    Value::Object(result)
-}
-
-/// Ansible's diff format, one per changed file (a list when there are
-/// several); the files may hold non-UTF-8 bytes, so the texts are
-/// converted lossily (the JSON must be valid UTF-8).
-fn diff_json(plan: &Plan) -> Value {
-    let diffs: Vec<Value> = plan
-        .changed_files()
-        .map(|f| {
-            let file = f.path.to_string_lossy();
-            json!({
-                "before": String::from_utf8_lossy(&f.before),
-                "after": String::from_utf8_lossy(&f.after),
-                "before_header": file,
-                "after_header": file,
-            })
-        })
-        .collect();
-    match <[Value; 1]>::try_from(diffs) {
-        Ok([one]) => one,
-        Err(many) => Value::Array(many),
-    }
-}
-
-fn message(opts: &ModuleOptions, outcome: &ConvergeOutcome) -> String {
-    let plan = &outcome.plan;
-    let files: Vec<String> = plan
-        .files
-        .iter()
-        .filter(|f| !plan.has_changes() || f.has_changes())
-        .map(|f| f.path.display().to_string())
-        .collect();
-    let file = files.join(" and ");
-    if !plan.has_changes() {
-        return format!("{file} is already in the desired state");
-    }
-    let names: Vec<String> = plan
-        .changes()
-        .map(|c| format!("{} ({})", c.target, c.action))
-        .collect();
-    let n = names.len();
-    let verb = if opts.check_mode {
-        "would change"
-    } else {
-        "changed"
-    };
-    let s = if n == 1 { "" } else { "s" };
-    let what = if plan.file(ManagedFile::MasterCf).is_some() {
-        "setting"
-    } else {
-        "parameter"
-    };
-    let mut msg = format!("{verb} {n} {what}{s} in {file}: {}", names.join(", "));
-    match plan.service_action {
-        ServiceAction::None => msg.push_str("; Postfix needs no reload or restart"),
-        needed => {
-            if outcome.service_ran == ServiceAction::None {
-                msg.push_str(&format!(
-                    "; Postfix needs a {needed} (service_action={needed})"
-                ));
-            }
-        }
-    }
-    if !outcome.service_message.is_empty() && outcome.service_ran != ServiceAction::None {
-        msg.push_str("; ");
-        msg.push_str(&outcome.service_message);
-    }
-    msg
+    converge::run(Module::MainCf, spec, service, &opts.run, opts.invocation())
 }
 
 #[cfg(test)]
@@ -939,12 +582,14 @@ mod tests {
     #[test]
     fn defaults() {
         let o = parse(json!({"parameters": {"inet_protocols": "ipv4"}})).unwrap();
-        assert_eq!(o.config_dir, PathBuf::from("/etc/postfix"));
+        assert_eq!(o.run.config_dir, PathBuf::from("/etc/postfix"));
         assert_eq!(o.purge, None);
-        assert!(o.validate);
+        assert!(o.run.validate);
         assert_eq!(o.service, None);
-        assert!(!o.backup && !o.check_mode && !o.diff && !o.no_log);
-        assert!(o.warnings.is_empty());
+        assert!(
+            !o.run.backup && !o.run.flags.check_mode && !o.run.flags.diff && !o.run.flags.no_log
+        );
+        assert!(o.run.warnings.is_empty());
     }
 
     #[test]
@@ -958,7 +603,7 @@ mod tests {
             "_ansible_some_future_key": {"x": 1},
         }))
         .unwrap();
-        assert!(o.check_mode && o.diff && !o.no_log);
+        assert!(o.run.flags.check_mode && o.run.flags.diff && !o.run.flags.no_log);
     }
 
     #[test]
@@ -1029,8 +674,8 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(o.purge, Some(true));
-        assert!(!o.validate);
-        assert!(o.backup);
+        assert!(!o.run.validate);
+        assert!(o.run.backup);
     }
 
     #[test]
@@ -1078,8 +723,8 @@ mod tests {
     #[test]
     fn relative_paths_warn() {
         let o = parse(json!({"parameters": {}, "config_dir": "etc/postfix"})).unwrap();
-        assert_eq!(o.warnings.len(), 1);
-        assert!(o.warnings[0].contains("relative"));
+        assert_eq!(o.run.warnings.len(), 1);
+        assert!(o.run.warnings[0].contains("relative"));
     }
 
     #[test]
@@ -1169,8 +814,8 @@ mod tests {
             PathBuf::from("/etc/postfix")
         );
         let o = parse(json!({"parameters": {}, "config_dir": "~root/pf"})).unwrap();
-        assert_eq!(o.config_dir, root_home.join("pf"));
-        assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+        assert_eq!(o.run.config_dir, root_home.join("pf"));
+        assert!(o.run.warnings.is_empty(), "{:?}", o.run.warnings);
     }
 
     #[test]
@@ -1232,8 +877,8 @@ mod tests {
 
     #[test]
     fn levenshtein_works() {
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
-        assert_eq!(closest_option("paramters"), Some("parameters"));
-        assert_eq!(closest_option("zzzzzzzzzz"), None);
+        assert_eq!(converge::levenshtein("kitten", "sitting"), 3);
+        assert_eq!(converge::closest("paramters", OPTIONS), Some("parameters"));
+        assert_eq!(converge::closest("zzzzzzzzzz", OPTIONS), None);
     }
 }

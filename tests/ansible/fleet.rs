@@ -8,7 +8,7 @@
 
 use super::*;
 
-const APPLY_TASK: &str = "Postfix main.cf is in the state the repository declares";
+const APPLY_TASK: &str = "Postfix is in the state the repository declares";
 const HOSTS: [&str; 3] = [
     "mx2.example.com",
     "relay1.example.com",

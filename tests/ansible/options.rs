@@ -22,8 +22,13 @@ fn argspecs(c: &Collection) -> Value {
     let script = "import json\n\
         from ansible_collections.postform.postfix.plugins.module_utils import argspecs as a\n\
         print(json.dumps({'main_cf': a.MAIN_CF_ARGUMENT_SPEC, \
+        'master_cf': a.MASTER_CF_ARGUMENT_SPEC, \
+        'config': a.CONFIG_ARGUMENT_SPEC, \
         'service_action': a.SERVICE_ACTION_ARGUMENT_SPEC, \
-        'required_one_of': a.MAIN_CF_REQUIRED_ONE_OF}))";
+        'required_one_of': a.MAIN_CF_REQUIRED_ONE_OF, \
+        'master_cf_groups': [a.MASTER_CF_REQUIRED_ONE_OF, a.MASTER_CF_MUTUALLY_EXCLUSIVE, \
+                             a.MASTER_CF_REQUIRED_TOGETHER], \
+        'config_groups': [a.CONFIG_REQUIRED_ONE_OF, a.CONFIG_MUTUALLY_EXCLUSIVE]}))";
     let out = c.run(
         Command::new(&c.ansible.python)
             .args(["-c", script])
@@ -53,6 +58,16 @@ fn documented_options_are_the_argument_spec_and_the_rust_options() {
             postform::frontends::ansible::OPTIONS,
         ),
         (
+            "postform.postfix.master_cf",
+            "master_cf",
+            postform::frontends::ansible::master_cf::OPTIONS,
+        ),
+        (
+            "postform.postfix.config",
+            "config",
+            postform::frontends::ansible::config::OPTIONS,
+        ),
+        (
             "postform.postfix.service_action",
             "service_action",
             postform::frontends::ansible::service_action::OPTIONS,
@@ -76,9 +91,30 @@ fn documented_options_are_the_argument_spec_and_the_rust_options() {
                 s.get("default").unwrap_or(&Value::Null),
                 "{module}: default of {name}"
             );
+            assert_eq!(
+                d.get("choices").unwrap_or(&Value::Null),
+                s.get("choices").unwrap_or(&Value::Null),
+                "{module}: choices of {name}"
+            );
         }
     }
     assert_eq!(specs["required_one_of"], json!([["parameters", "spec"]]));
+    assert_eq!(
+        specs["master_cf_groups"],
+        json!([
+            [["service", "name", "services"]],
+            [
+                ["service", "name"],
+                ["service", "services"],
+                ["name", "services"]
+            ],
+            [["name", "type"]],
+        ])
+    );
+    assert_eq!(
+        specs["config_groups"],
+        json!([[["spec", "spec_file"]], [["spec", "spec_file"]]])
+    );
 }
 
 /// A misspelt option fails on the controller with a suggestion: no `uname`,
@@ -116,6 +152,47 @@ fn misspelt_options_fail_on_the_controller() {
         msg.contains("unsupported option pendng (did you mean: pendng -> pending?)"),
         "{ctx}"
     );
+    for (task, needles) in [
+        (
+            "misspelt master_cf option",
+            &[
+                "postform.postfix.master_cf: unsupported option servce_mode",
+                "did you mean: servce_mode -> service_mode?",
+                "the Postfix service mode is `service_mode:`",
+            ][..],
+        ),
+        (
+            "master_cf name without type",
+            &["the options name and type go together: type is missing"][..],
+        ),
+        (
+            "master_cf service and name",
+            &["the options service and name exclude each other"][..],
+        ),
+        (
+            "config spec and spec_file",
+            &["postform.postfix.config: the options spec and spec_file exclude each other"][..],
+        ),
+        (
+            "config section as an option",
+            &[
+                "postform.postfix.config: unsupported option main",
+                "go under `spec:`",
+                "one of the options spec or spec_file is required",
+            ][..],
+        ),
+    ] {
+        let r = report.result("localhost", task);
+        assert_eq!(r["failed"], json!(true), "{task}\n{ctx}");
+        let msg = r["msg"].as_str().unwrap_or_default();
+        for needle in needles {
+            assert!(msg.contains(needle), "{task}: {needle:?} missing\n{ctx}");
+        }
+        assert!(
+            msg.contains("checked on the controller; nothing was sent to the host"),
+            "{task}\n{ctx}"
+        );
+    }
     assert_eq!(main_cf(&dir), before, "{ctx}");
 
     // Nothing reached the host: no platform probe, no module transfer.
@@ -146,41 +223,84 @@ fn misspelt_options_fail_on_the_controller() {
 #[test]
 fn return_docs_match_success_and_failure_results() {
     let Some(c) = collection() else { return };
-    let ret = doc_json(c, "postform.postfix.main_cf")["return"].clone();
-    let returned = |key: &str| {
-        ret[key]["returned"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
-    let always: BTreeSet<String> = keys(&ret)
-        .into_iter()
-        .filter(|k| returned(k) == "always")
-        .collect();
-    let success: BTreeSet<String> = keys(&ret)
-        .into_iter()
-        .filter(|k| returned(k).starts_with("success"))
-        .collect();
-    assert_eq!(always, BTreeSet::from(["changed".into(), "msg".into()]));
-    // Ansible's own keys, not the module's.
-    let ansible_keys = ["failed", "invocation", "exception", "ignore_errors"];
-
     let dir = config_dir();
-    let (out, report) = c.playbook_json(vars(&dir, json!({"inet_protocol": "ipv4"})), &[]);
-    let ctx = describe_report(&out, &report);
-    let failed = report.module();
-    assert_eq!(failed["failed"], json!(true), "{ctx}");
-    let failed_keys: BTreeSet<String> = keys(&failed)
-        .into_iter()
-        .filter(|k| !k.starts_with('_') && !ansible_keys.contains(&k.as_str()))
-        .collect();
-    assert_eq!(failed_keys, always, "keys of a failed result\n{ctx}");
+    let playbook = |name: &str| support::repo_root().join("tests/ansible").join(name);
+    // (module, playbook, its task, options that fail, options that succeed)
+    let cases = [
+        (
+            "postform.postfix.main_cf",
+            "main_cf.yml",
+            TASK,
+            json!({"params": {"inet_protocol": "ipv4"}}),
+            json!({"params": {"inet_protocols": "ipv4"}}),
+        ),
+        (
+            "postform.postfix.master_cf",
+            "master_cf.yml",
+            "converge master.cf",
+            json!({"opts": {"service": "submission/inet", "command": "smtpd -v"}}),
+            json!({"opts": {"service": "submission/inet", "command": "smtpd"}}),
+        ),
+        (
+            "postform.postfix.config",
+            "config.yml",
+            "converge the whole spec",
+            json!({"opts": {"spec": {"main": {"inet_protocol": "ipv4"}}}}),
+            json!({"opts": {"spec": {"main": {"inet_protocols": "ipv4"}}}}),
+        ),
+    ];
+    for (module, book, task, bad, good) in cases {
+        let ret = doc_json(c, module)["return"].clone();
+        let returned = |key: &str| {
+            ret[key]["returned"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let always: BTreeSet<String> = keys(&ret)
+            .into_iter()
+            .filter(|k| returned(k) == "always")
+            .collect();
+        let success: BTreeSet<String> = keys(&ret)
+            .into_iter()
+            .filter(|k| returned(k).starts_with("success"))
+            .collect();
+        assert_eq!(
+            always,
+            BTreeSet::from(["changed".into(), "msg".into()]),
+            "{module}"
+        );
+        // Ansible's own keys, not the module's.
+        let ansible_keys = ["failed", "invocation", "exception", "ignore_errors"];
+        let run = |opts: &Value| {
+            let mut v = json!({"config_dir": dir.path()});
+            for (k, x) in opts.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            let (out, report) = c.run_playbook_json(&playbook(book), "localhost,", v, &["--check"]);
+            let ctx = describe_report(&out, &report);
+            (report.result("localhost", task), ctx)
+        };
 
-    let (out, report) = c.playbook_json(vars(&dir, json!({"inet_protocols": "ipv4"})), &[]);
-    let ctx = describe_report(&out, &report);
-    let ok = report.module();
-    for k in always.iter().chain(&success) {
-        assert!(ok.get(k).is_some(), "success result lacks {k}\n{ctx}");
+        let (failed, ctx) = run(&bad);
+        assert_eq!(failed["failed"], json!(true), "{module}\n{ctx}");
+        let failed_keys: BTreeSet<String> = keys(&failed)
+            .into_iter()
+            .filter(|k| !k.starts_with('_') && !ansible_keys.contains(&k.as_str()))
+            .collect();
+        assert_eq!(
+            failed_keys, always,
+            "{module}: keys of a failed result\n{ctx}"
+        );
+
+        let (ok, ctx) = run(&good);
+        assert_eq!(ok["changed"], json!(true), "{module}\n{ctx}");
+        for k in always.iter().chain(&success) {
+            assert!(
+                ok.get(k).is_some(),
+                "{module}: success result lacks {k}\n{ctx}"
+            );
+        }
     }
 }
 

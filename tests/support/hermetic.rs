@@ -456,7 +456,7 @@ pub fn free_port() -> u16 {
 
 /// A port free on 127.0.0.1 (and on [::1] when IPv6 exists), not handed out
 /// before by this process.
-fn pick_port() -> u16 {
+pub fn pick_port() -> u16 {
     let v6 = ipv6_loopback_available();
     for _ in 0..200 {
         let l4 = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");

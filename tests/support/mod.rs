@@ -30,7 +30,7 @@ pub mod smtpd;
 pub mod stress;
 pub mod yaml;
 
-pub use hermetic::{free_port, ipv6_loopback_available, listeners_on, HermeticPostfix};
+pub use hermetic::{free_port, ipv6_loopback_available, listeners_on, pick_port, HermeticPostfix};
 
 use std::ffi::OsStr;
 use std::fs::{self, File, FileTimes};

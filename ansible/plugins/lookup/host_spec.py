@@ -14,10 +14,10 @@ short_description: A host's postform spec from a GitOps repository, layers resol
 description:
   - Reads C(hosts/<host>.yaml) of a postform GitOps repository on the controller, applies
     its C(extends) layers (C(defaults.yaml), C(groups/...)) exactly as C(postform) does,
-    and returns the result as one dictionary in the full spec form (C(main), C(purge),
-    C(service), C(custom_parameters)).
-  - Pass it to the O(postform.postfix.main_cf#module:spec) option; the repository never
-    has to be on the managed hosts.
+    and returns the result as one dictionary in the full spec form (C(main), C(master),
+    C(maps), C(aliases), C(allow), C(purge), C(service), C(custom_parameters), ...).
+  - Pass it to the O(postform.postfix.config#module:spec) option (the whole spec, one
+    transaction); the repository never has to be on the managed hosts.
   - Runs C(postform resolve --repo REPO --host HOST) on the controller with the postform
     binary given by O(binary), else the collection's own binary for the controller's
     platform, else C(postform) on E(PATH).
@@ -39,12 +39,13 @@ options:
 notes:
   - The lookup runs once per host and task; resolving a host takes a few milliseconds.
 seealso:
+  - module: postform.postfix.config
   - module: postform.postfix.main_cf
 """
 
 EXAMPLES = r"""
-- name: Postfix main.cf as the repository says
-  postform.postfix.main_cf:
+- name: Postfix as the repository says
+  postform.postfix.config:
     spec: "{{ lookup('postform.postfix.host_spec', inventory_hostname, repo='/srv/postfix-config') }}"
   notify: postform.postfix.service
 """

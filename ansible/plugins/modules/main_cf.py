@@ -159,6 +159,8 @@ notes:
     action with the play (facts are not kept between runs unless fact caching is on);
     use C(force_handlers) / C(--force-handlers) so the reload or restart still happens.
 seealso:
+  - module: postform.postfix.master_cf
+  - module: postform.postfix.config
   - module: postform.postfix.service_action
   - name: postform documentation
     description: The CLI, the spec format and the GitOps mode share this engine.
@@ -259,10 +261,18 @@ changes:
   type: list
   elements: dict
   contains:
+    file:
+      description: The file, V(main.cf) (V(master.cf) for services an inline O(spec) names).
+      type: str
+      sample: main.cf
     name:
-      description: Parameter name.
+      description: Parameter name (for a master.cf change, what it is about, see M(postform.postfix.master_cf)).
       type: str
       sample: inet_protocols
+    resource:
+      description: V(parameter) (V(service), V(field) or V(option) for master.cf changes).
+      type: str
+      sample: parameter
     kind:
       description: >-
         V(add) (main.cf gains a definition), V(change) (the effective value changes),

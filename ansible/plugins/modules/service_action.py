@@ -14,16 +14,17 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: service_action
-short_description: Run the Postfix reload or restart that earlier main_cf tasks left pending
+short_description: Run the Postfix reload or restart that earlier postform tasks left pending
 version_added: 0.1.0
 description:
   - Runs, once per Postfix config dir, the strongest service action that
-    M(postform.postfix.main_cf) tasks recorded in the host fact C(postform_postfix_pending)
+    M(postform.postfix.main_cf), M(postform.postfix.master_cf) and M(postform.postfix.config)
+    tasks recorded in the host fact C(postform_postfix_pending)
     since it was last handled (V(restart) wins over V(reload)), then removes the
     directories it handled from the fact.
   - Meant as a handler. The role C(postform.postfix.service) provides one listening on the
-    topic C(postform.postfix.service); notify that from every M(postform.postfix.main_cf)
-    task. Because the pending action lives in a fact, a restart needed by the first task is
+    topic C(postform.postfix.service); notify that from every M(postform.postfix.main_cf),
+    M(postform.postfix.master_cf) and M(postform.postfix.config) task. Because the pending action lives in a fact, a restart needed by the first task is
     not lost when a later task or loop item changes nothing, or reuses the C(register)
     variable.
   - How an action runs, with O(service=auto) - for C(/etc/postfix) on a systemd host
@@ -41,7 +42,8 @@ options:
     description:
       - Config dir -> V(none), V(reload) or V(restart).
       - When not given, the host fact C(postform_postfix_pending) that
-        M(postform.postfix.main_cf) maintains. Give it to handle chosen directories
+        M(postform.postfix.main_cf), M(postform.postfix.master_cf) and
+        M(postform.postfix.config) maintain. Give it to handle chosen directories
         yourself; the fact then loses only the directories handled.
       - A leading C(~) is expanded on the target.
     type: dict
@@ -80,11 +82,13 @@ notes:
     between a change and the handlers, use C(force_handlers) so Postfix still restarts.
 seealso:
   - module: postform.postfix.main_cf
+  - module: postform.postfix.master_cf
+  - module: postform.postfix.config
 """
 
 EXAMPLES = r"""
 # Most plays use the role postform.postfix.service, which brings this
-# handler; notify postform.postfix.service from every main_cf task.
+# handler; notify postform.postfix.service from every main_cf, master_cf and config task.
 # The same handler written out, with custom commands:
 - name: Reload or restart Postfix as the changes need
   listen: postform.postfix.service

@@ -150,6 +150,10 @@ class BinaryModuleAction(ActionBase):
     ARGUMENT_SPEC = {}
     #: Groups of options of which one must be given.
     REQUIRED_ONE_OF = ()
+    #: Groups of options of which at most one may be given.
+    MUTUALLY_EXCLUSIVE = ()
+    #: Groups of options that are given all together or not at all.
+    REQUIRED_TOGETHER = ()
     #: Added to the unknown-option message.
     UNKNOWN_OPTION_HINT = ''
 
@@ -158,7 +162,8 @@ class BinaryModuleAction(ActionBase):
     # -- options ----------------------------------------------------------
 
     def check_option_names(self, args):
-        """Fail on unknown option names and on a missing required_one_of group.
+        """Fail on unknown option names, and on option groups given wrongly
+        (required_one_of, mutually_exclusive, required_together).
 
         Types and values are left to the module on the target: its messages
         are specific (all problems at once, what was expected, how to fix).
@@ -178,6 +183,15 @@ class BinaryModuleAction(ActionBase):
         for group in self.REQUIRED_ONE_OF:
             if all(args.get(k) is None for k in group):
                 problems.append('one of the options %s is required' % ' or '.join(group))
+        for group in self.MUTUALLY_EXCLUSIVE:
+            present = [k for k in group if args.get(k) is not None]
+            if len(present) > 1:
+                problems.append('the options %s exclude each other: give only one' % ' and '.join(present))
+        for group in self.REQUIRED_TOGETHER:
+            present = [k for k in group if args.get(k) is not None]
+            if present and len(present) < len(group):
+                problems.append('the options %s go together: %s is missing' % (
+                    ' and '.join(group), ', '.join(k for k in group if k not in present)))
         if problems:
             raise AnsibleActionFail(
                 '%s: %s (checked on the controller; nothing was sent to the host)'

@@ -1,0 +1,31 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) postform developers
+# SPDX-License-Identifier: MIT OR Apache-2.0
+"""Action plugin for postform.postfix.master_cf.
+
+Checks the option names on the controller, runs the postform binary for the
+target's platform as the module and keeps the service action the change
+needs pending (``plugins/plugin_utils/converge_action.py``).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from ansible_collections.postform.postfix.plugins.module_utils.argspecs import (
+    MASTER_CF_ARGUMENT_SPEC,
+    MASTER_CF_MUTUALLY_EXCLUSIVE,
+    MASTER_CF_REQUIRED_ONE_OF,
+    MASTER_CF_REQUIRED_TOGETHER,
+)
+from ansible_collections.postform.postfix.plugins.plugin_utils.converge_action import ConvergeAction
+
+
+class ActionModule(ConvergeAction):
+
+    MODULE_FQCN = 'postform.postfix.master_cf'
+    ARGUMENT_SPEC = MASTER_CF_ARGUMENT_SPEC
+    REQUIRED_ONE_OF = MASTER_CF_REQUIRED_ONE_OF
+    MUTUALLY_EXCLUSIVE = MASTER_CF_MUTUALLY_EXCLUSIVE
+    REQUIRED_TOGETHER = MASTER_CF_REQUIRED_TOGETHER
+    UNKNOWN_OPTION_HINT = ('-o overrides go under `options:`; the Postfix service mode is '
+                           '`service_mode:` (`service:` names the master.cf service).')
