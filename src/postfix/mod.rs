@@ -3,6 +3,7 @@
 //! * [`maincf`]: a lossless main.cf document that reads exactly like Postfix.
 //! * [`mastercf`]: master.cf services.
 //! * [`macros`]: `$name` expansion and the text primitives under it.
+//! * [`table`]: lookup table sources (postmap, aliases, regexp, pcre, cidr).
 //! * [`space`]: Postfix's whitespace (C `isspace`, VT and FF included).
 
 pub mod list;
@@ -11,3 +12,4 @@ pub mod maincf;
 pub mod mastercf;
 pub mod number;
 pub mod space;
+pub mod table;

@@ -74,6 +74,7 @@ mod sections;
 mod yaml;
 
 pub use crate::postfix::mastercf::fields::{Flag, MaxProc, ServiceType, Wakeup};
+pub use crate::postfix::table::MapType;
 pub use load::LayerCache;
 pub use render::render_short_form;
 
@@ -384,69 +385,6 @@ impl ServiceField {
             ServiceField::Args => "args",
             ServiceField::Options => "options",
         }
-    }
-}
-
-/// The kinds of lookup table postform manages: files, either indexed by
-/// `postmap` (`hash`, `lmdb`, `cdb`, `btree`) or read as text by Postfix
-/// (`regexp`, `pcre`, `cidr`, `texthash`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum MapType {
-    Hash,
-    Lmdb,
-    Cdb,
-    Btree,
-    Regexp,
-    Pcre,
-    Cidr,
-    Texthash,
-}
-
-impl MapType {
-    /// Every type.
-    pub const ALL: [MapType; 8] = [
-        MapType::Hash,
-        MapType::Lmdb,
-        MapType::Cdb,
-        MapType::Btree,
-        MapType::Regexp,
-        MapType::Pcre,
-        MapType::Cidr,
-        MapType::Texthash,
-    ];
-
-    /// The name Postfix uses before the `:` (`hash:/etc/postfix/x`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MapType::Hash => "hash",
-            MapType::Lmdb => "lmdb",
-            MapType::Cdb => "cdb",
-            MapType::Btree => "btree",
-            MapType::Regexp => "regexp",
-            MapType::Pcre => "pcre",
-            MapType::Cidr => "cidr",
-            MapType::Texthash => "texthash",
-        }
-    }
-
-    /// Built into an index file by `postmap` (Postfix reads the index, not
-    /// the source).
-    pub fn is_indexed(self) -> bool {
-        matches!(
-            self,
-            MapType::Hash | MapType::Lmdb | MapType::Cdb | MapType::Btree
-        )
-    }
-
-    /// The type `name` names, if postform manages it.
-    pub fn from_name(name: &str) -> Option<MapType> {
-        MapType::ALL.into_iter().find(|t| t.as_str() == name)
-    }
-}
-
-impl fmt::Display for MapType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
