@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod hash;
+pub mod index;
 pub mod journal;
 pub mod lock;
 pub mod process;

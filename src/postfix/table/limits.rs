@@ -295,20 +295,30 @@ pub fn check_entries<'a>(
     errors
 }
 
-/// Byte index of the first whitespace outside double quotes.
+/// Byte index of the first whitespace postmap would end the key at, or
+/// that a key cannot hold: a space outside double quotes (and not
+/// escaped), or any other whitespace byte anywhere (a TAB inside quotes
+/// is stored, but `postmap -s` and `-q -` print KEY TAB VALUE, so such a
+/// key could not be read back).
 fn unquoted_space(k: &[u8]) -> Option<usize> {
     let mut in_quotes = false;
     let mut i = 0;
     while i < k.len() {
         match k[i] {
-            b'\\' => i += 1,
-            b'"' => in_quotes = !in_quotes,
-            b if is_space(b) && !in_quotes => return Some(i),
+            b' ' if !in_quotes && (i == 0 || !escaped(k, i)) => return Some(i),
+            b' ' => {}
+            b if is_space(b) => return Some(i),
+            b'"' if !escaped(k, i) => in_quotes = !in_quotes,
             _ => {}
         }
         i += 1;
     }
     None
+}
+
+/// Is the byte at `i` escaped by an odd run of backslashes before it?
+fn escaped(k: &[u8], i: usize) -> bool {
+    k[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
 }
 
 /// Ends with an odd run of backslashes (the last one escapes what follows).
@@ -333,6 +343,10 @@ mod tests {
         assert_eq!(h("a b", "x"), Some(KeyWhitespace));
         assert_eq!(h("a\tb", "x"), Some(KeyWhitespace));
         assert_eq!(h("a\x0bb", "x"), Some(KeyWhitespace));
+        assert_eq!(h("\"a b\"", "x"), None);
+        assert_eq!(h("a\\ b", "x"), None);
+        assert_eq!(h("\"a\tb\"", "x"), Some(KeyWhitespace));
+        assert_eq!(h("a\\\tb", "x"), Some(KeyWhitespace));
         assert_eq!(h("#a", "x"), Some(KeyComment));
         assert_eq!(h("\"a", "x"), Some(KeyUnbalancedQuote));
         assert_eq!(h("a\\", "x"), Some(KeyTrailingBackslash));
