@@ -25,11 +25,13 @@ mod edit;
 mod limits;
 mod lines;
 mod parse;
+mod refs;
 
 pub use alias::{alias_value, quote_alias_name};
 pub use edit::{EntryChange, EntryChangeKind, TableEdit, NEW_LINE};
 pub use limits::{check_entries, check_entry, EntryError, EntryErrorKind, Part};
 pub use parse::Ignored;
+pub use refs::{references, TableRef, FILE_TYPES};
 
 use std::fmt;
 
