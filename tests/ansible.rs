@@ -17,6 +17,15 @@
 
 mod support;
 
+#[path = "ansible/fleet.rs"]
+mod fleet;
+#[path = "ansible/options.rs"]
+mod options;
+#[path = "ansible/pending.rs"]
+mod pending;
+#[path = "ansible/startup.rs"]
+mod startup;
+
 use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -55,7 +64,9 @@ fn is_executable(p: &Path) -> bool {
 fn find_ansible() -> Result<Ansible, String> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(v) = std::env::var_os(support::VENV_ENV).filter(|v| !v.is_empty()) {
-        candidates.push(PathBuf::from(v).join("bin"));
+        // Absolute: the tools run with another working directory.
+        let v = std::path::absolute(&v).unwrap_or_else(|_| PathBuf::from(&v));
+        candidates.push(v.join("bin"));
     }
     candidates.push(support::repo_root().join("target/venv/bin"));
     if let Some(path) = std::env::var_os("PATH") {
@@ -113,15 +124,90 @@ struct Collection {
     collections_path: PathBuf,
 }
 
-static COLLECTION: OnceLock<Result<Collection, String>> = OnceLock::new();
+/// Which module binary a staged collection carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    /// This build of postform (what every normal test uses).
+    Normal,
+    /// This build with its ELF header claiming another CPU architecture:
+    /// the target answers "Exec format error" (a collection installed on
+    /// the wrong architecture, or a damaged binary).
+    ForeignArch,
+    /// This build asking the dynamic loader for `GLIBC_2.99`: what a target
+    /// whose glibc is older than the build machine's answers.
+    OldGlibc,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Normal => "normal",
+            Variant::ForeignArch => "foreign-arch",
+            Variant::OldGlibc => "old-glibc",
+        }
+    }
+
+    /// The module binary's bytes for this variant.
+    fn binary(self) -> Vec<u8> {
+        let mut bytes = fs::read(support::postform_bin()).unwrap();
+        match self {
+            Variant::Normal => {}
+            Variant::ForeignArch => {
+                // ELF e_machine (bytes 18-19, little endian): x86_64 is 62,
+                // aarch64 183. Claim the one this machine is not.
+                assert_eq!(&bytes[..4], b"\x7fELF", "the test binary is not ELF");
+                let other: u16 = if target_arch() == "x86_64" { 183 } else { 62 };
+                bytes[18..20].copy_from_slice(&other.to_le_bytes());
+            }
+            Variant::OldGlibc => {
+                // Rename every GLIBC_2.3x version the binary needs to
+                // GLIBC_2.99 (same length, in .dynstr): the loader then
+                // looks for a version no glibc has and refuses to start it,
+                // exactly as an older glibc refuses GLIBC_2.34.
+                let mut found = 0;
+                let needle = b"GLIBC_2.3";
+                let mut i = 0;
+                while i + needle.len() < bytes.len() {
+                    if &bytes[i..i + needle.len()] == needle
+                        && bytes[i + needle.len()].is_ascii_digit()
+                        && bytes.get(i + needle.len() + 1) == Some(&0)
+                    {
+                        // "GLIBC_2.3x" -> "GLIBC_2.99"
+                        bytes[i + 8] = b'9';
+                        bytes[i + 9] = b'9';
+                        found += 1;
+                    }
+                    i += 1;
+                }
+                assert!(
+                    found > 0,
+                    "the test binary needs no GLIBC_2.3x symbol version: it is not a dynamic \
+                     glibc build, so this variant cannot simulate an old glibc"
+                );
+            }
+        }
+        bytes
+    }
+}
+
+static COLLECTIONS: [OnceLock<Result<Collection, String>>; 3] =
+    [OnceLock::new(), OnceLock::new(), OnceLock::new()];
 
 /// The installed collection, or `None` after a loud skip (ansible missing).
 /// Panics when building or installing the collection fails.
 #[track_caller]
 fn collection() -> Option<&'static Collection> {
-    let c = COLLECTION.get_or_init(|| {
+    collection_variant(Variant::Normal)
+}
+
+/// [`collection`] with the module binary of `variant`, installed in its own
+/// collections path.
+#[track_caller]
+fn collection_variant(variant: Variant) -> Option<&'static Collection> {
+    let slot = &COLLECTIONS[variant as usize];
+    let c = slot.get_or_init(|| {
         let ansible = find_ansible()?;
-        Ok(setup_collection(ansible))
+        Ok(setup_collection(ansible, variant))
     });
     match c {
         Ok(c) => Some(c),
@@ -177,10 +263,12 @@ fn remove_stale_roots(parent: &Path) {
     }
 }
 
-fn setup_collection(ansible: Ansible) -> Collection {
+fn setup_collection(ansible: Ansible, variant: Variant) -> Collection {
     let parent = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     remove_stale_roots(&parent);
-    let root = parent.join(format!("ansible-{}", std::process::id()));
+    let root = parent
+        .join(format!("ansible-{}", std::process::id()))
+        .join(variant.name());
     let _ = fs::remove_dir_all(&root);
     fs::create_dir_all(&root).unwrap();
     for d in ["home", "local_tmp", "remote_tmp", "dist", "collections"] {
@@ -196,7 +284,8 @@ fn setup_collection(ansible: Ansible) -> Collection {
     // files/bin/ holds build products and is git-ignored: a fresh clone
     // does not have it.
     fs::create_dir_all(bin.parent().expect("files/bin")).unwrap();
-    fs::copy(support::postform_bin(), &bin).unwrap();
+    fs::write(&bin, variant.binary()).unwrap();
+    fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 
     let c = Collection {
         ansible,
@@ -265,6 +354,21 @@ impl Collection {
 
     /// Runs tests/ansible/main_cf.yml with `vars` as extra vars.
     fn playbook(&self, vars: Value, extra_args: &[&str], callback: &str) -> Output {
+        let playbook = support::repo_root().join("tests/ansible/main_cf.yml");
+        self.run(&mut self.playbook_command(&playbook, "localhost,", vars, extra_args, callback))
+    }
+
+    /// `ansible-playbook -c local -i INVENTORY -e @vars.json ARGS PLAYBOOK`
+    /// with the venv's Python as `ansible_python_interpreter`. Run it with
+    /// [`Collection::run`] (which adds the isolated environment).
+    fn playbook_command(
+        &self,
+        playbook: &Path,
+        inventory: &str,
+        vars: Value,
+        extra_args: &[&str],
+        callback: &str,
+    ) -> Command {
         let mut vars = vars;
         vars["ansible_python_interpreter"] = json!(self.ansible.python);
         let vars_file = tempfile::Builder::new()
@@ -273,31 +377,39 @@ impl Collection {
             .tempfile_in(&self.root)
             .unwrap();
         fs::write(vars_file.path(), vars.to_string()).unwrap();
-        let playbook = support::repo_root().join("tests/ansible/main_cf.yml");
+        // Kept until the root goes: the command runs after this returns.
+        let (_, vars_path) = vars_file.keep().unwrap();
         let mut extra_vars = std::ffi::OsString::from("@");
-        extra_vars.push(vars_file.path());
-        self.run(
-            Command::new(self.ansible.tool("ansible-playbook"))
-                .args(["-c", "local", "-i", "localhost,"])
-                .arg("-e")
-                .arg(extra_vars)
-                .args(extra_args)
-                .arg(playbook)
-                .env("ANSIBLE_STDOUT_CALLBACK", callback),
-        )
+        extra_vars.push(&vars_path);
+        let mut cmd = Command::new(self.ansible.tool("ansible-playbook"));
+        cmd.args(["-c", "local", "-i", inventory])
+            .arg("-e")
+            .arg(extra_vars)
+            .args(extra_args)
+            .arg(playbook)
+            .env("ANSIBLE_STDOUT_CALLBACK", callback);
+        cmd
+    }
+
+    /// Runs `playbook` with the JSON callback and parses the report.
+    fn run_playbook_json(
+        &self,
+        playbook: &Path,
+        inventory: &str,
+        vars: Value,
+        extra_args: &[&str],
+    ) -> (Output, Report) {
+        let mut cmd = self.playbook_command(playbook, inventory, vars, extra_args, JSON_CALLBACK);
+        let out = self.run(&mut cmd);
+        let report = Report::parse(&out);
+        (out, report)
     }
 
     /// Runs the playbook with the JSON callback and parses the report.
     fn playbook_json(&self, vars: Value, extra_args: &[&str]) -> (Output, Report) {
         let out = self.playbook(vars, extra_args, JSON_CALLBACK);
-        let text = support::stdout(&out);
-        let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-            panic!(
-                "ansible-playbook's JSON output does not parse ({e})\n{}",
-                support::describe(&out)
-            )
-        });
-        (out, Report { json })
+        let report = Report::parse(&out);
+        (out, report)
     }
 }
 
@@ -307,16 +419,55 @@ struct Report {
 }
 
 impl Report {
+    fn parse(out: &Output) -> Report {
+        let text = support::stdout(out);
+        let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "ansible-playbook's JSON output does not parse ({e})\n{}",
+                support::describe(out)
+            )
+        });
+        Report { json }
+    }
+
     /// Every (task name, localhost result) in run order, handlers included.
     fn tasks(&self) -> Vec<(String, Value)> {
+        self.tasks_of("localhost")
+    }
+
+    /// Every (task name, `host`'s result) in run order, handlers included;
+    /// `null` where the task did not run for that host.
+    fn tasks_of(&self, host: &str) -> Vec<(String, Value)> {
         let mut v = Vec::new();
         for play in self.json["plays"].as_array().into_iter().flatten() {
             for t in play["tasks"].as_array().into_iter().flatten() {
                 let name = t["task"]["name"].as_str().unwrap_or_default().to_string();
-                v.push((name, t["hosts"]["localhost"].clone()));
+                v.push((name, t["hosts"][host].clone()));
             }
         }
         v
+    }
+
+    /// `host`'s results of the tasks named `name` (run order).
+    fn results(&self, host: &str, name: &str) -> Vec<Value> {
+        self.tasks_of(host)
+            .into_iter()
+            .filter(|(n, r)| n == name && !r.is_null())
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    /// The one result of task `name` for `host`.
+    #[track_caller]
+    fn result(&self, host: &str, name: &str) -> Value {
+        let mut r = self.results(host, name);
+        assert_eq!(
+            r.len(),
+            1,
+            "expected one `{name}` result for {host}:\n{:#}",
+            self.json
+        );
+        r.remove(0)
     }
 
     /// The module task's result.
@@ -620,11 +771,30 @@ fn collection_installs_from_tarball_and_documents_module() {
     let installed = c.installed_dir();
     for f in [
         "MANIFEST.json",
+        "LICENSE",
+        "changelogs/changelog.yaml",
         "plugins/modules/main_cf.py",
+        "plugins/modules/service_action.py",
+        "plugins/module_utils/argspecs.py",
+        "plugins/plugin_utils/binary_module.py",
         "plugins/action/main_cf.py",
+        "plugins/action/service_action.py",
+        "plugins/lookup/host_spec.py",
+        "roles/service/handlers/main.yml",
+        "playbooks/gitops.yml",
     ] {
         let p = installed.join(f);
         assert!(p.is_file(), "{} missing after install", p.display());
+    }
+    assert_eq!(
+        fs::read(installed.join("LICENSE")).unwrap(),
+        fs::read(support::repo_root().join("LICENSE")).unwrap(),
+        "ansible/LICENSE must be a copy of the repository's LICENSE"
+    );
+    // ansible-test sanity needs an ignore file per supported ansible-core.
+    for minor in 15..=21 {
+        let p = support::repo_root().join(format!("ansible/tests/sanity/ignore-2.{minor}.txt"));
+        assert!(p.is_file(), "{} missing", p.display());
     }
     let bin = installed.join(format!("files/bin/main_cf_linux_{}", target_arch()));
     assert!(
@@ -641,6 +811,22 @@ fn collection_installs_from_tarball_and_documents_module() {
     );
     assert_eq!(manifest["collection_info"]["namespace"], json!("postform"));
     assert_eq!(manifest["collection_info"]["name"], json!("postfix"));
+    let info = &manifest["collection_info"];
+    for key in ["repository", "documentation", "homepage"] {
+        assert!(
+            info[key]
+                .as_str()
+                .is_some_and(|u| u.starts_with("https://")),
+            "galaxy.yml {key}: {info:#}"
+        );
+    }
+    let tags = info["tags"].as_array().unwrap();
+    for tag in ["linux", "infrastructure"] {
+        assert!(
+            tags.contains(&json!(tag)),
+            "galaxy.yml tags lack {tag}: {info:#}"
+        );
+    }
 
     let out = c.run(Command::new(c.ansible.tool("ansible-doc")).arg("postform.postfix.main_cf"));
     let text = support::stdout(&out);

@@ -24,7 +24,12 @@
 //! of `parameters` then overrides (or adds) that parameter, like one more
 //! spec layer on top.
 
+pub mod service_action;
+
+use crate::catalog::Catalog;
+use crate::engine::converge::validate_and_plan;
 use crate::engine::converge::{converge, ConvergeOutcome, ConvergeRequest};
+use crate::engine::live::{LiveConfig, LiveFile};
 use crate::engine::plan::{ManagedFile, Plan};
 use crate::engine::service::{ServiceAction, ServiceMode};
 use crate::engine::spec::Spec;
@@ -54,10 +59,12 @@ const NO_LOG_VALUE: &str = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER";
 /// executable's file name starts with `AnsiballZ_` (how Ansible names the
 /// copy it runs) or is `main_cf` / `main_cf_linux_<arch>` (the file in the
 /// collection), and exactly one argument (the args file) follows.
+/// An argument that starts with `-` is an option, never Ansible's args file
+/// (an absolute path): `main_cf_linux_x86_64 --version` is the CLI's.
 ///
 /// `argv0` is the program path (`argv[0]`), `args` the arguments after it.
 pub fn is_module_invocation(argv0: &str, args: &[String]) -> bool {
-    if args.len() != 1 {
+    if args.len() != 1 || args[0].starts_with('-') {
         return false;
     }
     let file = Path::new(argv0)
@@ -108,8 +115,20 @@ pub fn run_module(args_path: &Path) -> (Value, i32) {
     run_module_args(&args)
 }
 
-/// Like [`run_module`], for arguments already parsed.
+/// Like [`run_module`], for arguments already parsed. The same binary is
+/// two modules; `_ansible_module_name` (sent by every ansible-core since
+/// 2.x) says which: [`service_action::MODULE_NAME`] runs the pending service
+/// actions, anything else (or nothing) is `postform.postfix.main_cf`.
 pub fn run_module_args(args: &Map<String, Value>) -> (Value, i32) {
+    if args.get("_ansible_module_name").and_then(Value::as_str) == Some(service_action::MODULE_NAME)
+    {
+        return match catch_panic(|| service_action::run_args(args)) {
+            Ok(r) => r,
+            Err(panic_msg) => failure(format!(
+                "postform module crashed (this is a bug, please report it): {panic_msg}"
+            )),
+        };
+    }
     let opts = match ModuleOptions::parse(args) {
         Ok(o) => o,
         Err(msg) => return failure(msg),
@@ -286,7 +305,7 @@ impl ModuleOptions {
                 None
             }
             Some(Value::String(s)) => {
-                if !Path::new(s).is_absolute() {
+                if !expand_tilde(s).is_absolute() {
                     warnings.push(format!(
                         "spec path {s:?} is relative; it is resolved on the target against the \
                          module's working directory. Use an absolute path"
@@ -316,13 +335,14 @@ impl ModuleOptions {
         let config_dir = match given("config_dir") {
             None => PathBuf::from(DEFAULT_CONFIG_DIR),
             Some(Value::String(s)) if !s.trim().is_empty() => {
-                if !Path::new(s).is_absolute() {
+                let dir = expand_tilde(s);
+                if !dir.is_absolute() {
                     warnings.push(format!(
                         "config_dir {s:?} is relative; it is resolved on the target against \
                          the module's working directory. Use an absolute path"
                     ));
                 }
-                PathBuf::from(s)
+                dir
             }
             Some(v) => {
                 errors.push(format!(
@@ -434,7 +454,7 @@ impl ModuleOptions {
     fn build_spec(&self) -> Result<Spec, String> {
         let mut spec = match &self.spec {
             None => Spec::default(),
-            Some(SpecSource::Path(p)) => Spec::load(Path::new(p)).map_err(|e| e.to_string())?,
+            Some(SpecSource::Path(p)) => Spec::load(&expand_tilde(p)).map_err(|e| e.to_string())?,
             Some(SpecSource::Inline(v)) => {
                 Spec::from_json(v, "spec option").map_err(|e| e.to_string())?
             }
@@ -471,6 +491,47 @@ fn to_bool(v: &Value) -> Option<bool> {
         },
         _ => None,
     }
+}
+
+/// A path option as the target's user means it: `~` and `~/x` are under
+/// `$HOME`, `~user/x` under that user's home directory from /etc/passwd
+/// (like Python's `os.path.expanduser`, which `AnsibleModule` applies to
+/// `type: path` options), and the result is normalised (`/etc/postfix/`
+/// and `/etc/postfix` are the same directory, so the same pending-action
+/// key). A `~user` that does not exist is left as written.
+pub fn expand_tilde(s: &str) -> PathBuf {
+    let expanded = match s.strip_prefix('~') {
+        None => PathBuf::from(s),
+        Some(rest) => {
+            let (user, tail) = match rest.find('/') {
+                Some(i) => (&rest[..i], rest[i + 1..].trim_start_matches('/')),
+                None => (rest, ""),
+            };
+            let home = if user.is_empty() {
+                std::env::var_os("HOME")
+                    .filter(|h| !h.is_empty())
+                    .map(PathBuf::from)
+            } else {
+                home_of(user)
+            };
+            match home {
+                Some(h) if tail.is_empty() => h,
+                Some(h) => h.join(tail),
+                None => PathBuf::from(s),
+            }
+        }
+    };
+    expanded.components().collect()
+}
+
+/// The home directory of `user` in /etc/passwd.
+fn home_of(user: &str) -> Option<PathBuf> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() >= 6 && fields[0] == user && !fields[5].is_empty())
+            .then(|| PathBuf::from(fields[5]))
+    })
 }
 
 /// A short description of a JSON value's type for error messages.
@@ -550,7 +611,8 @@ fn service_commands(m: &Map<String, Value>) -> Result<ServiceMode, String> {
     Ok(ServiceMode::Command { reload, restart })
 }
 
-fn service_mode_json(mode: &ServiceMode) -> Value {
+/// A service mode as the `service` option and spec key write it.
+pub fn service_mode_json(mode: &ServiceMode) -> Value {
     match mode {
         ServiceMode::None => "none".into(),
         ServiceMode::Auto => "auto".into(),
@@ -587,6 +649,9 @@ fn levenshtein(a: &str, b: &str) -> usize {
 /// Loads the spec, converges, and shapes the result.
 fn execute(opts: &ModuleOptions) -> Result<Value, String> {
     let spec = opts.build_spec()?;
+    if opts.check_mode && main_cf_missing(&opts.config_dir) {
+        return check_without_main_cf(opts, &spec);
+    }
     let service = opts
         .service
         .clone()
@@ -602,6 +667,74 @@ fn execute(opts: &ModuleOptions) -> Result<Value, String> {
     };
     let outcome = converge(request).map_err(|e| e.to_string())?;
     Ok(result_json(opts, &outcome))
+}
+
+/// True when `DIR/main.cf` does not exist (nor `DIR` itself).
+fn main_cf_missing(config_dir: &Path) -> bool {
+    matches!(
+        std::fs::metadata(config_dir.join("main.cf")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound
+    )
+}
+
+/// Check mode on a host without main.cf, typically a fresh host whose
+/// package task only "would install" Postfix: instead of failing, plan
+/// against an empty main.cf and say so. The result is the normal one
+/// (`changes` are the parameters the spec sets, all `add`; `diff` from an
+/// empty file; `service_action` what they need) plus `main_cf_exists:
+/// false`, a warning, and a message that names the missing file. Outside
+/// check mode a missing main.cf still fails: postform edits Postfix's
+/// file, it does not create a configuration from nothing.
+fn check_without_main_cf(opts: &ModuleOptions, spec: &Spec) -> Result<Value, String> {
+    let catalog = Catalog::host();
+    let dir = &opts.config_dir;
+    let path = dir.join("main.cf");
+    let live = LiveConfig::from_files(
+        dir,
+        LiveFile::from_bytes(path.clone(), Some(Vec::new())),
+        LiveFile::read(dir.join("master.cf")),
+    );
+    let (plan, mut warnings) =
+        validate_and_plan(spec, &live, &catalog, opts.validate).map_err(|e| e.to_string())?;
+    warnings.insert(
+        0,
+        format!(
+            "{}: does not exist; check mode planned against an empty main.cf (is the Postfix \
+             package only going to be installed by an earlier task?). The real run needs the file",
+            path.display()
+        ),
+    );
+    let outcome = ConvergeOutcome {
+        plan,
+        written: Vec::new(),
+        backup_files: Vec::new(),
+        service_ran: ServiceAction::None,
+        service_message: "check mode: nothing written, no service action".into(),
+        warnings,
+    };
+    let mut result = result_json(opts, &outcome);
+    let names: Vec<String> = outcome
+        .plan
+        .changes()
+        .map(|c| format!("{} ({})", c.target, c.action))
+        .collect();
+    let n = names.len();
+    result["msg"] = Value::String(format!(
+        "{} does not exist (yet); against an empty main.cf, would set {n} parameter{}{}",
+        path.display(),
+        if n == 1 { "" } else { "s" },
+        if n == 0 {
+            String::new()
+        } else {
+            format!(
+                ": {} (service_action={})",
+                names.join(", "),
+                outcome.plan.service_action
+            )
+        }
+    ));
+    result["main_cf_exists"] = Value::Bool(false);
+    Ok(result)
 }
 
 fn result_json(opts: &ModuleOptions, outcome: &ConvergeOutcome) -> Value {
@@ -661,6 +794,11 @@ fn result_json(opts: &ModuleOptions, outcome: &ConvergeOutcome) -> Value {
             Value::String(main.path.to_string_lossy().into_owned()),
         );
     }
+    // The key of the pending-action fact the action plugin keeps.
+    result.insert(
+        "config_dir".into(),
+        Value::String(opts.config_dir.to_string_lossy().into_owned()),
+    );
     if let Some(b) = outcome.backup_files.first() {
         result.insert(
             "backup_file".into(),
@@ -781,6 +919,15 @@ mod tests {
         assert!(!is_module_invocation("AnsiballZ_main_cf", &[]));
         let two = vec!["a".to_string(), "b".to_string()];
         assert!(!is_module_invocation("AnsiballZ_main_cf", &two));
+        // Review finding #15: the shipped file must answer --version.
+        for option in ["--version", "-V", "--help", "-h"] {
+            let one = vec![option.to_string()];
+            assert!(!is_module_invocation(
+                "/c/files/bin/main_cf_linux_x86_64",
+                &one
+            ));
+            assert!(!is_module_invocation("AnsiballZ_main_cf", &one));
+        }
     }
 
     #[test]
@@ -995,6 +1142,86 @@ mod tests {
         let msg = r.unwrap_err();
         assert!(msg.contains("boom 42"), "{msg}");
         assert!(msg.contains("ansible.rs"), "location recorded: {msg}");
+    }
+
+    #[test]
+    fn tilde_paths_expand_like_expanduser() {
+        let home = std::env::var("HOME").unwrap_or_default();
+        if !home.is_empty() {
+            assert_eq!(expand_tilde("~"), PathBuf::from(&home));
+            assert_eq!(expand_tilde("~/pf/"), PathBuf::from(&home).join("pf"));
+        }
+        let root_home = home_of("root").expect("/etc/passwd has root");
+        assert_eq!(expand_tilde("~root/pf"), root_home.join("pf"));
+        assert_eq!(
+            expand_tilde("~no-such-user-postform/pf"),
+            PathBuf::from("~no-such-user-postform/pf")
+        );
+        assert_eq!(expand_tilde("/etc/postfix/"), PathBuf::from("/etc/postfix"));
+        assert_eq!(
+            expand_tilde("/etc//postfix/."),
+            PathBuf::from("/etc/postfix")
+        );
+        let o = parse(json!({"parameters": {}, "config_dir": "~root/pf"})).unwrap();
+        assert_eq!(o.config_dir, root_home.join("pf"));
+        assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+    }
+
+    #[test]
+    fn check_mode_without_main_cf_plans_against_an_empty_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("not-installed-yet");
+        let (v, code) = run_module_args(&obj(json!({
+            "parameters": {"inet_protocols": "ipv4", "relayhost": null},
+            "config_dir": missing,
+            "_ansible_check_mode": true,
+            "_ansible_diff": true,
+        })));
+        assert_eq!(code, 0, "{v:#}");
+        assert_eq!(v["changed"], json!(true), "{v:#}");
+        assert_eq!(v["main_cf_exists"], json!(false), "{v:#}");
+        assert_eq!(v["service_action"], json!("restart"), "{v:#}");
+        assert_eq!(v["changes"].as_array().unwrap().len(), 1, "{v:#}");
+        assert_eq!(v["changes"][0]["kind"], json!("add"), "{v:#}");
+        assert_eq!(v["diff"]["before"], json!(""), "{v:#}");
+        let msg = v["msg"].as_str().unwrap();
+        assert!(msg.contains("does not exist (yet)"), "{msg}");
+        assert!(msg.contains("inet_protocols (restart)"), "{msg}");
+        assert!(v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("planned against an empty main.cf"));
+        assert!(!missing.exists(), "check mode must not create anything");
+
+        // Outside check mode a missing main.cf still fails.
+        let (v, code) = run_module_args(&obj(json!({
+            "parameters": {"inet_protocols": "ipv4"},
+            "config_dir": missing,
+        })));
+        assert_eq!(code, 1, "{v:#}");
+        assert!(v["msg"].as_str().unwrap().contains("cannot read"), "{v:#}");
+    }
+
+    #[test]
+    fn dispatches_on_the_module_name() {
+        let (v, code) = run_module_args(&obj(json!({
+            "pending": {},
+            "_ansible_module_name": service_action::MODULE_NAME,
+        })));
+        assert_eq!(code, 0, "{v:#}");
+        assert_eq!(v["msg"], json!("no Postfix service action pending"));
+        // main_cf does not know `pending`.
+        let (v, _) = run_module_args(&obj(json!({
+            "pending": {},
+            "_ansible_module_name": "postform.postfix.main_cf",
+        })));
+        assert!(
+            v["msg"]
+                .as_str()
+                .unwrap()
+                .contains("unsupported option pending"),
+            "{v:#}"
+        );
     }
 
     #[test]

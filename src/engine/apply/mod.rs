@@ -328,7 +328,7 @@ fn names(files: &[&FilePlan]) -> String {
 
 /// The effective `maillog_file` of main.cf bytes (Postfix logs there when
 /// there is no syslog).
-fn maillog_file(main_cf: &[u8]) -> Option<PathBuf> {
+pub(crate) fn maillog_file(main_cf: &[u8]) -> Option<PathBuf> {
     let doc = crate::postfix::maincf::MainCf::parse(main_cf).ok()?;
     let e = doc.get("maillog_file")?;
     let v = e.value_str().trim().to_string();

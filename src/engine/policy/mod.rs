@@ -197,7 +197,7 @@ pub fn warnings(spec_main: &[&str], after: &View<'_>) -> Vec<Finding> {
     }
     for s in relay::reachable_smtpd_services(after) {
         let port25 = s.kind == "inet" && matches!(s.name.rsplit(':').next(), Some("smtp" | "25"));
-        if port25 && tls::smtpd_level(after, Some(s)) >= 2 {
+        if port25 && tls::smtpd_level(after, Some(s)) == Some(2) {
             out.push(warn(
                 "mx_requires_tls",
                 service_key(s),
@@ -354,10 +354,11 @@ fn downgrades(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding>) {
         }
     }
     for (old_s, new_s, scope) in &scopes {
-        let (b, a) = (
+        let levels = (
             tls::smtpd_level(before, *old_s),
             tls::smtpd_level(after, *new_s),
         );
+        let (Some(b), Some(a)) = levels else { continue };
         if a < b && (old_s.is_none() || new_s.is_some_and(|s| s.command.ends_with("smtpd"))) {
             let name = ["none", "may", "encrypt"];
             out.push(refuse(

@@ -30,19 +30,23 @@ pub fn offers_plaintext_auth(view: &View<'_>, s: &Service) -> bool {
     !(view.flag("smtpd_tls_auth_only", svc) || view.flag("smtpd_tls_wrappermode", svc) || enforce)
 }
 
-/// The effective smtpd security level of `s`: 0 none, 1 may, 2 encrypt.
-pub fn smtpd_level(view: &View<'_>, s: Option<&Service>) -> u8 {
+/// The effective smtpd security level of `s`: 0 none, 1 may, 2 encrypt;
+/// `None` for a value smtpd refuses (it exits with "invalid TLS level"),
+/// which no TLS policy judges.
+pub fn smtpd_level(view: &View<'_>, s: Option<&Service>) -> Option<u8> {
     let level = view
         .value("smtpd_tls_security_level", s)
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
     match level.as_str() {
-        "" if view.flag("smtpd_enforce_tls", s) || view.flag("smtpd_tls_wrappermode", s) => 2,
-        "" if view.flag("smtpd_use_tls", s) => 1,
-        "" | "none" => 0,
-        "may" => 1,
-        _ => 2,
+        "" if view.flag("smtpd_enforce_tls", s) || view.flag("smtpd_tls_wrappermode", s) => Some(2),
+        "" if view.flag("smtpd_use_tls", s) => Some(1),
+        "" | "none" => Some(0),
+        "may" => Some(1),
+        // smtpd treats the client-side levels as encrypt (with a warning).
+        "encrypt" | "verify" | "secure" | "fingerprint" => Some(2),
+        _ => None,
     }
 }
 

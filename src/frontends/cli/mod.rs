@@ -8,9 +8,11 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 mod apply;
+mod generate;
 mod import;
 mod plan;
 mod render;
+mod resolve;
 mod schema;
 mod show;
 mod validate;
@@ -32,6 +34,10 @@ enum Command {
     Show(show::ShowArgs),
     Import(import::ImportArgs),
     Schema(schema::SchemaArgs),
+    Completions(generate::CompletionsArgs),
+    #[command(hide = true)]
+    Man(generate::ManArgs),
+    Resolve(resolve::ResolveArgs),
 }
 
 /// A command's result: exit code on success.
@@ -40,7 +46,7 @@ pub type CmdResult = anyhow::Result<u8>;
 pub fn main() -> ExitCode {
     // Usage errors exit 1: 2 means "changes present" (Terraform's
     // --detailed-exitcode), so clap's default 2 would be misread.
-    let cli = match Cli::try_parse() {
+    let cli = match generate::parse() {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };
@@ -55,6 +61,9 @@ pub fn main() -> ExitCode {
         Command::Show(a) => show::run(a),
         Command::Import(a) => import::run(a),
         Command::Schema(a) => schema::run(a),
+        Command::Completions(a) => generate::run_completions(a),
+        Command::Man(a) => generate::run_man(a),
+        Command::Resolve(a) => resolve::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
