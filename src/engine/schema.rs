@@ -28,7 +28,7 @@ use crate::catalog::{
     known::{SERVICE_SUFFIXES, TIME_LIMIT_SUFFIX},
     read_only, value_rule, Catalog, ParamType, ValueRule, ValueRuleKind,
 };
-use crate::engine::spec::{MapField, MapType, Section, ServiceField, ServiceType};
+use crate::engine::spec::{MapField, MapFormat, MapType, Section, ServiceField, ServiceType};
 use serde_json::{json, Map, Value};
 
 /// Where the schema is published (its `$id`).
@@ -516,6 +516,11 @@ fn map_field_schema(field: MapField) -> Value {
         MapField::Secret => json!({
             "description": "Never print the entries (source and index 0600 unless mode says otherwise).",
             "type": "boolean"
+        }),
+        MapField::Format => json!({
+            "description": "aliases: an aliases(5) file (name: value lines, built with postalias; hash, btree, lmdb or cdb). Default postmap.",
+            "type": "string",
+            "enum": MapFormat::ALL.map(MapFormat::as_str)
         }),
     }
 }

@@ -405,6 +405,31 @@ pub struct MapSpec {
     /// Never print the entries' values: `secret: true`, or any entry is
     /// a secret reference.
     pub secret: bool,
+    /// `format: aliases`: the file is an aliases(5) file (`name: value`
+    /// lines, built with postalias); default `postmap` (`key value`, or
+    /// the pattern syntax of regexp, pcre and cidr).
+    pub format: MapFormat,
+}
+
+/// How a table's source file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MapFormat {
+    /// `key value` lines (or the pattern syntax of the type).
+    #[default]
+    Postmap,
+    /// aliases(5): `name: value`, indexed with postalias.
+    Aliases,
+}
+
+impl MapFormat {
+    pub const ALL: [MapFormat; 2] = [MapFormat::Postmap, MapFormat::Aliases];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MapFormat::Postmap => "postmap",
+            MapFormat::Aliases => "aliases",
+        }
+    }
 }
 
 impl MapSpec {
@@ -423,17 +448,19 @@ pub enum MapField {
     Owner,
     Group,
     Secret,
+    Format,
 }
 
 impl MapField {
     /// Every field.
-    pub const ALL: [MapField; 6] = [
+    pub const ALL: [MapField; 7] = [
         MapField::Type,
         MapField::Entries,
         MapField::Mode,
         MapField::Owner,
         MapField::Group,
         MapField::Secret,
+        MapField::Format,
     ];
 
     /// The key as written in a spec file.
@@ -445,6 +472,7 @@ impl MapField {
             MapField::Owner => "owner",
             MapField::Group => "group",
             MapField::Secret => "secret",
+            MapField::Format => "format",
         }
     }
 }
