@@ -179,7 +179,7 @@ pub fn converge(req: ConvergeRequest) -> Result<ConvergeOutcome, ConvergeError> 
     if let Some(r) = crate::engine::apply::recover_interrupted(&req.config_dir)? {
         warnings.push(r.to_string());
     }
-    let live = LiveConfig::read(&req.config_dir);
+    let live = crate::engine::tables::read_live(&req.config_dir, &req.spec, &catalog);
     let (plan, more) = validate_and_plan(&req.spec, &live, &catalog, req.validate)?;
     warnings.extend(more);
     if req.check_mode {

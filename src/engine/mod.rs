@@ -13,4 +13,5 @@ pub mod policy;
 pub mod schema;
 pub mod service;
 pub mod spec;
+pub mod tables;
 pub mod validate;

@@ -16,7 +16,7 @@
 
 use crate::catalog::Catalog;
 use crate::engine::converge::{validate_and_plan, CheckedPlanError};
-use crate::engine::live::{Fingerprint, LiveConfig};
+use crate::engine::live::Fingerprint;
 use crate::engine::plan::{ManagedFile, Plan};
 use crate::engine::spec::{Spec, SpecErrors};
 use crate::io::hash::sha256_hex;
@@ -310,7 +310,7 @@ pub fn load(
             f.spec.display()
         )));
     }
-    let live = LiveConfig::read(&f.config_dir);
+    let live = crate::engine::tables::read_live(&f.config_dir, &spec, catalog);
     for (p, fingerprint) in &f.bases {
         let now = live
             .fingerprints()
@@ -326,7 +326,7 @@ pub fn load(
         let now = plan
             .files
             .iter()
-            .find(|fp| fp.file == planned.file)
+            .find(|fp| fp.file == planned.file && absolute(&fp.path) == absolute(&planned.path))
             .map(|fp| sha256_hex(&fp.after));
         if now.as_deref() != Some(planned.sha256.as_str()) {
             return Err(PlanFileError::Differs {

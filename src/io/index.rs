@@ -255,7 +255,9 @@ pub fn build_index(
         .write(true)
         .open(&temp_index)
         .map_err(io_err(&temp_index, "cannot open the built index"))?;
-    file.lock()
+    // Shared: Postfix's readers (the verification's `postmap -q`) take
+    // shared locks on an index; a sweeper's exclusive try-lock fails.
+    file.lock_shared()
         .map_err(io_err(&temp_index, "cannot lock the built index"))?;
     set_perms(&file, perms).map_err(io_err(&temp_index, "cannot set mode and owner"))?;
     file.sync_all()

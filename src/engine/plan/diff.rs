@@ -22,6 +22,12 @@ impl FilePlan {
     pub fn unified_diff(&self) -> String {
         const CONTEXT: usize = DIFF_CONTEXT;
         let shown = self.path.display().to_string();
+        if self.is_secret() {
+            // Not even the comments: an old password may sit in one.
+            return format!(
+                "--- {shown} (live)\n+++ {shown} (planned)\n(secret table: the content is not shown)\n"
+            );
+        }
         if let Some(origin) = &self.line_origin {
             if let Some(diff) = self.diff_from_origin(origin, &shown, ORIGIN_DIFF_ABOVE) {
                 return diff;
@@ -376,6 +382,7 @@ mod tests {
             after,
             changes: Vec::new(),
             line_origin: Some(origin),
+            table: None,
         }
     }
 

@@ -100,7 +100,10 @@ pub fn compute(
 ) -> anyhow::Result<(Spec, Plan, Vec<String>)> {
     let spec = Spec::load(spec_path)?;
     let catalog = Catalog::host();
-    let live = super::read_config_dir(config_dir)?;
+    let mut live = super::read_config_dir(config_dir)?;
+    live.read_tables(&crate::engine::tables::wanted_tables(
+        &spec, &live, &catalog,
+    ));
     let (plan, warnings) =
         crate::engine::converge::validate_and_plan(&spec, &live, &catalog, validate)?;
     Ok((spec, plan, warnings))

@@ -1,0 +1,348 @@
+//! Lookup tables and aliases as a spec wants them: which files, read how,
+//! holding what.
+//!
+//! * `maps:` entries are whole tables, keyed by path (absolute, or
+//!   relative to the config directory). `format: aliases` makes one an
+//!   aliases(5) file built with postalias.
+//! * `aliases:` names entries of the file the effective `alias_database`
+//!   names (the one `newaliases` builds; the first, when it lists
+//!   several). Only the names the spec gives are managed: `name: null`
+//!   removes one, other entries of the file stay as they are.
+
+use crate::catalog::Catalog;
+use crate::engine::live::{LiveConfig, WantedTable};
+use crate::engine::spec::{Location, MapFormat, MapSpec, Section, Spec, SpecError, SpecKey};
+use crate::postfix::table::{references, MapType, Syntax};
+use std::path::{Path, PathBuf};
+
+/// Where a desired table comes from in the spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `maps:` with the path as written.
+    Map(String),
+    /// `aliases:`.
+    Aliases,
+}
+
+/// One table file the spec manages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredTable {
+    pub origin: Origin,
+    /// The source file (absolute).
+    pub path: PathBuf,
+    pub kind: MapType,
+    pub syntax: Syntax,
+    pub want: Want,
+}
+
+/// What the spec wants of a table file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Want {
+    /// `maps: PATH: null`: the file (and its index) must not exist.
+    Absent,
+    /// The whole content.
+    Whole(TableContent),
+    /// `aliases:`: these names set (`Some`) or removed (`None`); the
+    /// file's other entries stay.
+    Named(Vec<(String, Option<String>)>),
+}
+
+/// A whole table as the spec gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableContent {
+    /// Key -> value, in order (aliases: the targets joined by `, `).
+    /// Secret values are in here: never print them.
+    pub entries: Vec<(String, String)>,
+    pub secret: bool,
+    pub mode: Option<u32>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+}
+
+impl DesiredTable {
+    /// How the spec names the table, for messages: the path as written, or
+    /// `aliases (PATH)`.
+    pub fn label(&self) -> String {
+        match &self.origin {
+            Origin::Map(p) => p.clone(),
+            Origin::Aliases => format!("aliases ({})", self.path.display()),
+        }
+    }
+
+    /// Secret values (never printed).
+    pub fn secret(&self) -> bool {
+        matches!(&self.want, Want::Whole(c) if c.secret)
+    }
+
+    /// What to read of the live configuration.
+    pub fn wanted(&self) -> WantedTable {
+        WantedTable {
+            path: self.path.clone(),
+            kind: self.kind,
+            syntax: self.syntax,
+        }
+    }
+
+    /// Where the spec says it.
+    pub fn location(&self, spec: &Spec) -> Location {
+        match &self.origin {
+            Origin::Map(p) => spec.location(&SpecKey::Map(p.clone())),
+            Origin::Aliases => spec.location(&SpecKey::Top(Section::Aliases)),
+        }
+    }
+}
+
+/// The tables `spec` manages, with problems found on the way (a spec with
+/// problems must not be planned).
+pub fn desired_tables(
+    spec: &Spec,
+    live: &LiveConfig,
+    catalog: &Catalog,
+) -> (Vec<DesiredTable>, Vec<SpecError>) {
+    let mut out: Vec<DesiredTable> = Vec::new();
+    let mut errors = Vec::new();
+    let dir = &live.dir;
+    for (written, table) in &spec.maps {
+        let path = resolve(dir, written);
+        let location = spec.location(&SpecKey::Map(written.clone()));
+        let err = |message: String, hint: Option<String>| SpecError {
+            location: location.clone(),
+            message,
+            hint,
+        };
+        if ["main.cf", "master.cf"].iter().any(|f| path == dir.join(f)) {
+            errors.push(err(
+                format!("`maps`: `{written}` is Postfix's own {}", path.display()),
+                Some("a table is a file of its own next to main.cf".into()),
+            ));
+            continue;
+        }
+        let (kind, syntax, want) = match table {
+            None => {
+                // The type does not matter for removal; hash removes `.db`
+                // too when there is one (see the planner).
+                (MapType::Hash, Syntax::Postmap, Want::Absent)
+            }
+            Some(t) => {
+                let syntax = match t.format {
+                    MapFormat::Aliases if !t.kind.is_indexed() => {
+                        errors.push(err(
+                            format!("`maps`: `{written}`: format: aliases needs an indexed type (hash, btree, lmdb or cdb), not {}", t.kind),
+                            Some("postalias builds alias files into an index; a texthash or pattern table cannot hold aliases".into()),
+                        ));
+                        continue;
+                    }
+                    MapFormat::Aliases => Syntax::Aliases,
+                    MapFormat::Postmap => t.kind.syntax(),
+                };
+                (t.kind, syntax, Want::Whole(content(t)))
+            }
+        };
+        if let Some(other) = out.iter().find(|o| o.path == path) {
+            errors.push(err(
+                format!(
+                    "`maps`: `{written}` is the same file as `{}` ({})",
+                    other.label(),
+                    path.display()
+                ),
+                Some("name each table file once".into()),
+            ));
+            continue;
+        }
+        out.push(DesiredTable {
+            origin: Origin::Map(written.clone()),
+            path,
+            kind,
+            syntax,
+            want,
+        });
+    }
+    if !spec.aliases.is_empty() {
+        match alias_file(spec, live, catalog) {
+            Ok((kind, path)) => {
+                let location = spec.location(&SpecKey::Top(Section::Aliases));
+                if let Some(other) = out.iter().find(|o| o.path == path) {
+                    errors.push(SpecError {
+                        location,
+                        message: format!(
+                            "`aliases`: alias_database names {}, which `maps` manages as `{}`",
+                            path.display(),
+                            other.label()
+                        ),
+                        hint: Some("give the aliases in one place: under `aliases:`, or as the whole file under `maps:` with format: aliases".into()),
+                    });
+                } else {
+                    out.push(DesiredTable {
+                        origin: Origin::Aliases,
+                        path,
+                        kind,
+                        syntax: Syntax::Aliases,
+                        want: Want::Named(
+                            spec.aliases
+                                .iter()
+                                .map(|(n, t)| (n.clone(), t.as_ref().map(|t| t.join(", "))))
+                                .collect(),
+                        ),
+                    });
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    (out, errors)
+}
+
+/// The tables to read for `spec` (errors are reported by planning).
+pub fn wanted_tables(spec: &Spec, live: &LiveConfig, catalog: &Catalog) -> Vec<WantedTable> {
+    desired_tables(spec, live, catalog)
+        .0
+        .iter()
+        .map(DesiredTable::wanted)
+        .collect()
+}
+
+/// Read the live configuration of `dir` and the tables `spec` manages.
+pub fn read_live(dir: &Path, spec: &Spec, catalog: &Catalog) -> LiveConfig {
+    let mut live = LiveConfig::read(dir);
+    let wanted = wanted_tables(spec, &live, catalog);
+    live.read_tables(&wanted);
+    live
+}
+
+/// A table path as written in a spec, made absolute against the config
+/// directory.
+pub fn resolve(config_dir: &Path, written: &str) -> PathBuf {
+    let p = Path::new(written);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        config_dir.join(p)
+    }
+}
+
+fn content(t: &MapSpec) -> TableContent {
+    TableContent {
+        entries: t
+            .entries
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose().to_string()))
+            .collect(),
+        secret: t.secret,
+        mode: t.mode,
+        owner: t.owner.clone(),
+        group: t.group.clone(),
+    }
+}
+
+/// The value of main.cf parameter `name` after the spec: the spec's, else
+/// main.cf's, else the default; `$name`s expanded with the real
+/// `config_directory`.
+pub fn effective_value(
+    spec: &Spec,
+    live: &LiveConfig,
+    catalog: &Catalog,
+    name: &str,
+) -> Option<String> {
+    let main = live.main_cf().ok().map(|(_, d)| d);
+    let raw = |n: &str| -> Option<Vec<u8>> {
+        if n == "config_directory" {
+            return Some(live.dir.display().to_string().into_bytes());
+        }
+        match spec.main.get(n) {
+            Some(Some(v)) => return Some(v.render().into_bytes()),
+            Some(None) => {}
+            None => {
+                if let Some(e) = main.and_then(|m| m.get(n)) {
+                    return Some(e.value.clone());
+                }
+            }
+        }
+        catalog.get(n).map(|p| p.default.as_bytes().to_vec())
+    };
+    let value = raw(name)?;
+    let expanded = crate::postfix::macros::expand(&value, raw).ok()?;
+    Some(String::from_utf8_lossy(&expanded.value).into_owned())
+}
+
+/// The alias file `aliases:` goes to: the first table `alias_database`
+/// names.
+fn alias_file(
+    spec: &Spec,
+    live: &LiveConfig,
+    catalog: &Catalog,
+) -> Result<(MapType, PathBuf), SpecError> {
+    let location = spec.location(&SpecKey::Top(Section::Aliases));
+    let value = effective_value(spec, live, catalog, "alias_database").unwrap_or_default();
+    let refs = references(value.as_bytes());
+    let Some(first) = refs.first() else {
+        return Err(SpecError {
+            location,
+            message: format!(
+                "`aliases`: alias_database (\"{}\") names no alias file, so there is nowhere to write them",
+                value.trim()
+            ),
+            hint: Some("set alias_database (e.g. main: {alias_database: \"hash:/etc/aliases\", alias_maps: \"hash:/etc/aliases\"}), or manage the file under maps: with format: aliases".into()),
+        });
+    };
+    let kind = MapType::from_name(&first.kind).filter(|k| k.is_indexed());
+    let Some(kind) = kind else {
+        return Err(SpecError {
+            location,
+            message: format!(
+                "`aliases`: alias_database names {first}, which postalias cannot build (a {} table)",
+                first.kind
+            ),
+            hint: Some("alias_database must name an indexed table: hash, btree, lmdb or cdb".into()),
+        });
+    };
+    let path = PathBuf::from(&first.name);
+    if !path.is_absolute() {
+        return Err(SpecError {
+            location,
+            message: format!("`aliases`: alias_database names {first}, a relative path"),
+            hint: Some("Postfix opens tables relative to its queue directory; give an absolute path such as hash:/etc/aliases".into()),
+        });
+    }
+    Ok((kind, path))
+}
+
+/// What the table's format cannot carry among `pairs` (the entries the
+/// table will hold), each at the spec's location of the entry. For the
+/// alias file only the names the spec gives are judged (the file's other
+/// entries are not the spec's).
+pub fn entry_errors(spec: &Spec, d: &DesiredTable, pairs: &[(String, String)]) -> Vec<SpecError> {
+    use crate::postfix::table::check_entries;
+    let errors = check_entries(
+        d.kind,
+        d.syntax,
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    errors
+        .into_iter()
+        .filter_map(|e| {
+            let (key, what) = match &d.origin {
+                Origin::Map(p) => (SpecKey::MapEntry(p.clone(), e.key.clone()), format!("`maps`: `{p}`")),
+                Origin::Aliases => {
+                    if !spec.aliases.contains_key(&e.key) {
+                        return None;
+                    }
+                    (SpecKey::Alias(e.key.clone()), "`aliases`".to_string())
+                }
+            };
+            Some(SpecError {
+                location: spec.location(&key),
+                message: format!("{what}: {e}"),
+                hint: Some(format!(
+                    "a {} table line is {}",
+                    d.kind,
+                    match d.syntax {
+                        Syntax::Postmap => "`key value`: the key ends at the first whitespace; a value cannot hold line breaks",
+                        Syntax::Aliases => "`name: targets` (aliases(5)); names are local parts",
+                        Syntax::Regexp | Syntax::Pcre => "`/pattern/flags result`, the first match wins",
+                        Syntax::Cidr => "`address/len result`, the first match wins",
+                    }
+                )),
+            })
+        })
+        .collect()
+}
