@@ -914,9 +914,9 @@ static CASES: &[Case] = &[
     },
     Case {
         name: "master-unknown-field",
-        spec: b"master:\n  submission/inet:\n    comand: smtpd\n",
+        spec: b"master:\n  smtp/inet:\n    comand: smtpd\n",
         files: &[],
-        errors: &[("spec.yaml:3:5", "`submission/inet`: unknown field `comand`")],
+        errors: &[("spec.yaml:3:5", "`smtp/inet`: unknown field `comand`")],
         hint: Some("did you mean `command`? The fields are private, unpriv, chroot, wakeup, maxproc, command, args, options"),
     },
     Case {
@@ -952,9 +952,9 @@ static CASES: &[Case] = &[
     },
     Case {
         name: "master-option-name",
-        spec: b"master:\n  submission/inet:\n    options:\n      syslog-name: x\n",
+        spec: b"master:\n  smtp/inet:\n    options:\n      syslog-name: x\n",
         files: &[],
-        errors: &[("spec.yaml:4:7", "`submission/inet` options: \"syslog-name\" is not a parameter name")],
+        errors: &[("spec.yaml:4:7", "`smtp/inet` options: \"syslog-name\" is not a parameter name")],
         hint: Some("Postfix parameter names are letters, digits and underscores"),
     },
     Case {

@@ -285,7 +285,11 @@ fn the_fleet_plan_of_the_example_repository() {
         "some hosts change: exit 2\n{}",
         support::describe(&out)
     );
-    assert_eq!(support::stderr(&out), "");
+    // The relay role removes inbound TLS on purpose and says so.
+    assert_eq!(
+        support::stderr(&out),
+        "warning: relay1.example.com: allowed by the spec: policy tls_downgrade: smtpd_tls_security_level: lowered from may to none\n"
+    );
     let expected = "\
 HOST                ADD  CHANGE  REMOVE  SERVICE  ERRORS
 legacy.example.com    0       0       0  none          0
@@ -920,5 +924,76 @@ fn show_json_output_is_a_snapshot_the_fleet_plan_reads() {
         support::stdout(&out).contains("h.example.com    0       1       0  restart       0\n"),
         "{}",
         support::describe(&out)
+    );
+}
+
+/// The `master:` section of a group is planned against each host's
+/// master.cf snapshot: mx1's snapshot without the submission service
+/// plans it as an addition (a reload), mx2's (which has it) is unchanged
+/// by it.
+#[test]
+fn the_fleet_plan_covers_master_cf() {
+    let tmp = repo_copy();
+    let repo = tmp.path().join("repo");
+    edit(
+        &repo.join("snapshots/mx1.example.com/master.cf"),
+        "submission inet  n       -       -       -       -       smtpd\n    -o syslog_name=postfix/submission\n    -o smtpd_tls_security_level=encrypt\n    -o smtpd_sasl_auth_enable=yes\n    -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n",
+        "",
+    );
+    let out = postform(tmp.path(), &["plan", "--repo", "repo", "--all", "--json"]);
+    assert_eq!(code(&out), 2, "{}", support::describe(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mx1 = v["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["host"] == "mx1.example.com")
+        .unwrap();
+    assert_eq!(mx1["service_action"], "reload", "{mx1:#}");
+    assert_eq!(mx1["changes"].as_array().unwrap().len(), 1, "{mx1:#}");
+    let change = &mx1["changes"][0];
+    assert_eq!(change["resource"], "service", "{mx1:#}");
+    assert_eq!(change["service"], "submission/inet", "{mx1:#}");
+    assert_eq!(change["kind"], "add", "{mx1:#}");
+    let diff = mx1["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+submission inet  n       -       -       -       -       smtpd\n+    -o syslog_name=postfix/submission\n"),
+        "{diff}"
+    );
+    let all = postform(tmp.path(), &["plan", "--repo", "repo", "--all"]);
+    let table = support::stdout(&all);
+    assert!(
+        table.contains("mx1.example.com       1       0       0  reload        0"),
+        "{table}"
+    );
+    assert!(
+        table.contains("mx2.example.com       0       1       0  reload        0"),
+        "{table}"
+    );
+}
+
+/// The safety policies judge each host's plan in the fleet plan as they
+/// judge a local one: without the relay role's `allow: [tls_downgrade]`,
+/// relay1 (whose snapshot has inbound TLS) is refused, named as a host
+/// error, and the fleet plan fails.
+#[test]
+fn the_fleet_plan_applies_the_safety_policies() {
+    let tmp = repo_copy();
+    let repo = tmp.path().join("repo");
+    edit(
+        &repo.join("groups/relay.yaml"),
+        "allow: [tls_downgrade]\n",
+        "",
+    );
+    let out = postform(tmp.path(), &["plan", "--repo", "repo", "--all"]);
+    assert_eq!(code(&out), 1, "{}", support::describe(&out));
+    let text = support::stdout(&out) + &support::stderr(&out);
+    assert!(
+        text.contains("relay1.example.com    -       -       -  -             1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("relay1.example.com: refused by policy tls_downgrade: smtpd_tls_security_level: lowered from may to none"),
+        "{text}"
     );
 }

@@ -218,38 +218,89 @@ fn import_then_plan_is_no_changes_for_every_fixture() {
 }
 
 #[test]
-fn import_writes_the_short_form_with_yaml_lists() {
+fn import_writes_the_full_form_with_yaml_lists_and_every_service() {
     if support::postconf().is_none() {
         return;
     }
     let dir = support::scratch_config_dir(
         b"mynetworks = 127.0.0.0/8,\n    [::1]/128\ninet_protocols = ipv4\nbiff = no\n",
-        Some(&fs::read(support::repo_root().join("examples/postfix/master.cf")).unwrap()),
+        Some(b"smtp inet n - y - - smtpd\n  -o smtpd_client_restrictions=permit_mynetworks,reject\npickup unix n - y 60 1 pickup\n127.0.0.1:10025 inet n - n - 10 smtpd -o { smtpd_banner = filter return }\n"),
     );
     let d = dir.path().to_str().unwrap();
     let out = postform(&["import", "-c", d, "--non-default-only"]);
     assert!(out.status.success(), "{}", support::describe(&out));
     let text = support::stdout(&out);
     let body: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-    // biff = no differs from the default (yes); the list is a YAML list;
-    // no full-form keys.
+    // biff = no differs from the default (yes); lists are YAML lists;
+    // every service with every field, its arguments and options.
     assert_eq!(
         body,
         [
-            "biff: no",
-            "inet_protocols: ipv4",
-            "mynetworks:",
-            "- 127.0.0.0/8",
-            "- '[::1]/128'"
+            "main:",
+            "  biff: no",
+            "  inet_protocols: ipv4",
+            "  mynetworks:",
+            "  - 127.0.0.0/8",
+            "  - '[::1]/128'",
+            "master:",
+            "  smtp/inet:",
+            "    private: n",
+            "    unpriv: '-'",
+            "    chroot: y",
+            "    wakeup: '-'",
+            "    maxproc: '-'",
+            "    command: smtpd",
+            "    args: []",
+            "    options:",
+            "      smtpd_client_restrictions:",
+            "      - permit_mynetworks",
+            "      - reject",
+            "  pickup/unix:",
+            "    private: n",
+            "    unpriv: '-'",
+            "    chroot: y",
+            "    wakeup: 60",
+            "    maxproc: 1",
+            "    command: pickup",
+            "    args: []",
+            "  127.0.0.1:10025/inet:",
+            "    private: n",
+            "    unpriv: '-'",
+            "    chroot: n",
+            "    wakeup: '-'",
+            "    maxproc: 10",
+            "    command: smtpd",
+            "    args: []",
+            "    options:",
+            "      smtpd_banner: filter return",
         ],
         "{text}"
     );
     let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
     assert!(
         header[0].starts_with(&format!(
-            "# Imported by postform {} from {d}/main.cf (Postfix 3.",
+            "# Imported by postform {} from {d}/main.cf and master.cf (Postfix 3.",
             env!("CARGO_PKG_VERSION")
         )),
         "{text}"
+    );
+}
+
+#[test]
+fn import_without_master_cf_writes_the_short_form() {
+    if support::postconf().is_none() {
+        return;
+    }
+    let dir = support::scratch_config_dir(b"inet_protocols = ipv4\nbiff = no\n", None);
+    let d = dir.path().to_str().unwrap();
+    let out = postform(&["import", "-c", d, "--non-default-only"]);
+    assert!(out.status.success(), "{}", support::describe(&out));
+    let text = support::stdout(&out);
+    let body: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(body, ["biff: no", "inet_protocols: ipv4"], "{text}");
+    assert!(
+        support::stderr(&out).contains("master.cf"),
+        "the missing master.cf is not mentioned: {}",
+        support::describe(&out)
     );
 }

@@ -1,7 +1,8 @@
 //! master.cf parsing against real files and the real postconf.
 //!
-//! `tests/fixtures/mastercf/` holds Debian's master.cf and 30 real-world
-//! files (SOURCES.tsv says where each came from) with what Postfix 3.7.11
+//! `tests/fixtures/mastercf/` holds Debian's master.cf, the Postfix
+//! source's default (`upstream`) and 30 real-world files (SOURCES.tsv says
+//! where each came from) with what Postfix 3.7.11
 //! said about each (`postconf -M`, `-P`, the service-derived names of
 //! `-d`; see the README there). Every file must parse, render back
 //! byte-identical, and agree with those recordings; when `postconf` is
@@ -21,7 +22,7 @@ fn fixtures_dir() -> PathBuf {
     support::repo_root().join("tests/fixtures/mastercf")
 }
 
-/// Every fixture directory (debian + NNN), sorted.
+/// Every fixture directory (debian + upstream + NNN), sorted.
 fn fixtures() -> Vec<(String, PathBuf)> {
     let mut dirs: Vec<(String, PathBuf)> = fs::read_dir(fixtures_dir())
         .expect("fixtures dir")
@@ -87,9 +88,9 @@ fn derived_names(services: &[Service]) -> Vec<String> {
 }
 
 #[test]
-fn there_are_31_fixtures_with_provenance() {
+fn there_are_32_fixtures_with_provenance() {
     let all = fixtures();
-    assert_eq!(all.len(), 31, "{all:?}");
+    assert_eq!(all.len(), 32, "{all:?}");
     let sources = String::from_utf8_lossy(&read(&fixtures_dir().join("SOURCES.tsv"))).into_owned();
     for (name, _) in &all {
         assert!(

@@ -71,7 +71,18 @@ pub fn check_policies(
         .filter(|(_, v)| v.is_some())
         .map(|(k, _)| k.as_str())
         .collect();
-    findings.extend(policy::warnings(&named, &after));
+    let options: Vec<(String, String)> = spec
+        .master
+        .iter()
+        .filter_map(|(key, s)| s.as_ref().map(|s| (key, s)))
+        .flat_map(|(key, s)| {
+            s.options
+                .iter()
+                .filter(|(_, v)| v.is_some())
+                .map(move |(n, _)| (key.to_string(), n.clone()))
+        })
+        .collect();
+    findings.extend(policy::warnings(&named, &options, &after));
     if findings.iter().any(Finding::blocks) {
         return Err(CheckedPlanError::Refused(findings));
     }

@@ -6,9 +6,10 @@ use crate::catalog::is_list_param;
 use crate::catalog::{read_only, Catalog, NameContext};
 use crate::engine::equivalence::is_default;
 use crate::engine::live::{FileState, LiveConfig, LiveError};
-use crate::engine::spec::SpecValue;
+use crate::engine::spec::{MasterService, ServiceKey, SpecValue};
 use crate::postfix::list::comparable_items;
 use crate::postfix::maincf::{MainCf, MainCfError};
+use crate::postfix::mastercf::Service;
 use std::path::{Path, PathBuf};
 
 /// The effective configuration of one config directory.
@@ -18,6 +19,9 @@ pub struct EffectiveConfig {
     pub main_cf: MainCf,
     pub main_cf_bytes: Vec<u8>,
     pub master_cf_bytes: Option<Vec<u8>>,
+    /// master.cf's services in file order; `None` when master.cf could
+    /// not be read or parsed (a warning says why).
+    pub services: Option<Vec<Service>>,
     /// (name, raw value) of every effective parameter Postfix uses.
     pub parameters: Vec<(String, Vec<u8>)>,
     pub warnings: Vec<String>,
@@ -79,12 +83,12 @@ impl EffectiveConfig {
             .iter()
             .map(|w| format!("{shown}:{}: {}", w.line(), w.message()))
             .collect();
-        let services = match &master {
+        let master_services = match &master {
             Ok((_, parsed)) => match parsed {
-                Ok(mc) => mc.services.clone(),
+                Ok(mc) => Some(mc.services.clone()),
                 Err(e) => {
                     warnings.push(format!("{}: {e}", config_dir.join("master.cf").display()));
-                    Vec::new()
+                    None
                 }
             },
             Err(e) => {
@@ -93,9 +97,10 @@ impl EffectiveConfig {
                     "{}: {why}; service-derived parameter names are not recognised",
                     config_dir.join("master.cf").display()
                 ));
-                Vec::new()
+                None
             }
         };
+        let services: &[Service] = master_services.as_deref().unwrap_or_default();
         let effective = main_cf.effective();
         let values: Vec<(String, String)> = effective
             .iter()
@@ -105,8 +110,8 @@ impl EffectiveConfig {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let ctx = NameContext::new(catalog, &services, &pairs, &[]);
-        let with_services = catalog.with_services(&services);
+        let ctx = NameContext::new(catalog, services, &pairs, &[]);
+        let with_services = catalog.with_services(services);
         let mut parameters = Vec::new();
         for e in effective.iter() {
             let name = e.name_str().into_owned();
@@ -172,6 +177,7 @@ impl EffectiveConfig {
             main_cf,
             main_cf_bytes: bytes,
             master_cf_bytes: master.ok().map(|(b, _)| b),
+            services: master_services,
             parameters,
             warnings,
         })
@@ -210,12 +216,14 @@ impl EffectiveConfig {
             "parameters": params,
             "warnings": self.warnings,
             "main_cf": String::from_utf8_lossy(&self.main_cf_bytes),
+            "services": self.services_json(),
             "master_cf": self.master_cf_bytes.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()),
         })
     }
 
-    /// A short-form spec reproducing this main.cf, and warnings about
-    /// what it cannot reproduce.
+    /// A spec reproducing this configuration, and warnings about what it
+    /// cannot reproduce: the full form (`main:` and `master:` with every
+    /// service) when master.cf was read, else the short form.
     pub fn to_spec_yaml(&self, catalog: &Catalog, non_default_only: bool) -> (String, Vec<String>) {
         let mut warnings = self.warnings.clone();
         let mut entries = Vec::new();
@@ -223,55 +231,189 @@ impl EffectiveConfig {
             if non_default_only && is_default(catalog, name, value) {
                 continue;
             }
-            let Ok(text) = std::str::from_utf8(value) else {
-                warnings.push(format!(
-                    "{name}: value is not UTF-8 and cannot be written to a YAML spec; left out"
-                ));
-                continue;
-            };
-            let v = if is_list_param(name) && comparable_items(value).len() > 1 {
-                SpecValue::List(
-                    comparable_items(value)
-                        .into_iter()
-                        .map(|i| String::from_utf8_lossy(&i).into_owned())
-                        .collect(),
-                )
-            } else {
-                SpecValue::Str(
-                    String::from_utf8_lossy(&crate::postfix::maincf::normalize(text.as_bytes()))
-                        .into_owned(),
-                )
-            };
-            // A value validation would refuse in a spec (a control
-            // character such as VT or FF, which Postfix keeps as data, or
-            // an item starting with '#') is left out: applying the spec
-            // then leaves it as it is.
-            let (subject, pieces) = match &v {
-                SpecValue::List(items) => ("an item of the value", items.clone()),
-                other => ("the value", vec![other.render()]),
-            };
-            if let Some(why) = pieces.iter().find_map(|p| unrepresentable(p)) {
-                warnings.push(format!(
-                    "{name}: {subject} {why}, which a spec cannot carry; left out (applying the spec leaves it as it is)"
-                ));
-                continue;
+            match spec_value(name, value) {
+                Ok(v) => entries.push((name.clone(), v)),
+                Err(why) => warnings.push(format!(
+                    "{name}: {why}, which a spec cannot carry; left out (applying the spec leaves it as it is)"
+                )),
             }
-            entries.push((name.clone(), v));
         }
         let version = catalog
             .get("mail_version")
             .map(|p| p.default)
             .unwrap_or("unknown");
+        let Some(services) = &self.services else {
+            let header = format!(
+                "# Imported by postform {} from {} (Postfix {version}).\n# Applying this spec to the same main.cf changes nothing.\n{EDITOR_HINT}",
+                env!("CARGO_PKG_VERSION"),
+                self.config_dir.join("main.cf").display(),
+            );
+            return (
+                crate::engine::spec::render_short_form(&header, &entries),
+                warnings,
+            );
+        };
+        let master_path = self.config_dir.join("master.cf");
+        let (services, service_warnings) =
+            spec_services(services, &master_path.display().to_string());
+        warnings.extend(service_warnings);
         let header = format!(
-            "# Imported by postform {} from {} (Postfix {version}).\n# Applying this spec to the same main.cf changes nothing.\n# Editor completion: `postform schema > spec.schema.json`, then make the first\n# line `# yaml-language-server: $schema=spec.schema.json`.\n",
+            "# Imported by postform {} from {} and master.cf (Postfix {version}).\n# Applying this spec to the same configuration changes nothing; with\n# `purge: true` it also removes what others add later.\n{EDITOR_HINT}",
             env!("CARGO_PKG_VERSION"),
             self.config_dir.join("main.cf").display(),
         );
         (
-            crate::engine::spec::render_short_form(&header, &entries),
+            crate::engine::spec::render_full_form(&header, &entries, &services),
             warnings,
         )
     }
+
+    /// master.cf's services as JSON objects, in file order (`show --json`).
+    pub fn services_json(&self) -> Option<serde_json::Value> {
+        let services = self.services.as_ref()?;
+        Some(serde_json::Value::Array(
+            services
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "service": s.name,
+                        "type": s.kind,
+                        "private": s.private,
+                        "unpriv": s.unpriv,
+                        "chroot": s.chroot,
+                        "wakeup": s.wakeup,
+                        "maxproc": s.maxproc,
+                        "command": s.command,
+                        "args": s.non_option_args(),
+                        "options": s.overrides.iter().map(|(n, v)| (n.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
+                        "line": s.line,
+                    })
+                })
+                .collect(),
+        ))
+    }
+
+    /// master.cf's services the way `postconf -M` prints them (one line
+    /// each), for `show`.
+    pub fn services_text(&self) -> Option<String> {
+        let services = self.services.as_ref()?;
+        let mut out = String::new();
+        for s in services {
+            out.push_str(&s.canonical());
+            out.push('\n');
+        }
+        Some(out)
+    }
+}
+
+const EDITOR_HINT: &str = "# Editor completion: `postform schema > spec.schema.json`, then make the first\n# line `# yaml-language-server: $schema=spec.schema.json`.\n";
+
+/// A main.cf value (or `-o` value) as a spec value: a list for list
+/// parameters with several items, else the normalized string. `Err` says
+/// why a spec cannot carry it (not UTF-8, a control character such as VT
+/// or FF, which Postfix keeps as data, or an item starting with '#').
+fn spec_value(name: &str, value: &[u8]) -> Result<SpecValue, String> {
+    let Ok(text) = std::str::from_utf8(value) else {
+        return Err("the value is not UTF-8".into());
+    };
+    let v = if is_list_param(name) && comparable_items(value).len() > 1 {
+        SpecValue::List(
+            comparable_items(value)
+                .into_iter()
+                .map(|i| String::from_utf8_lossy(&i).into_owned())
+                .collect(),
+        )
+    } else {
+        SpecValue::Str(
+            String::from_utf8_lossy(&crate::postfix::maincf::normalize(text.as_bytes()))
+                .into_owned(),
+        )
+    };
+    let (subject, pieces) = match &v {
+        SpecValue::List(items) => ("an item of the value", items.clone()),
+        other => ("the value", vec![other.render()]),
+    };
+    match pieces.iter().find_map(|p| unrepresentable(p)) {
+        Some(why) => Err(format!("{subject} {why}")),
+        None => Ok(v),
+    }
+}
+
+/// master.cf's services as spec services: every field, the command, the
+/// arguments and the `-o` options as written, so applying the result to
+/// a modified copy restores each service. A name/type defined more than
+/// once gives the last entry (the one master(8) uses), with a warning.
+fn spec_services(
+    services: &[Service],
+    shown: &str,
+) -> (Vec<(ServiceKey, MasterService)>, Vec<String>) {
+    let mut out: Vec<(ServiceKey, MasterService)> = Vec::new();
+    let mut warnings = Vec::new();
+    for s in services {
+        let at = format!("{shown}:{}", s.line);
+        let Some(kind) = s.service_type() else {
+            warnings.push(format!(
+                "{at}: {}/{}: unknown service type; left out of the spec",
+                s.name, s.kind
+            ));
+            continue;
+        };
+        let key = ServiceKey {
+            name: s.name.clone(),
+            kind,
+        };
+        let parsed = (|| -> Result<MasterService, String> {
+            let field = |what: &str, text: &str| format!("{what} {text:?} is not valid");
+            let mut options = Vec::new();
+            for (name, value) in &s.overrides {
+                match spec_value(name, value.as_bytes()) {
+                    // An option given twice: the last value is the one
+                    // the service gets (a YAML map names it once).
+                    Ok(v) => match options
+                        .iter_mut()
+                        .find(|(n, _): &&mut (String, Option<SpecValue>)| n == name)
+                    {
+                        Some(slot) => slot.1 = Some(v),
+                        None => options.push((name.clone(), Some(v))),
+                    },
+                    Err(why) => return Err(format!("option {name}: {why}")),
+                }
+            }
+            Ok(MasterService {
+                private: Some(
+                    s.private
+                        .parse()
+                        .map_err(|_| field("private", &s.private))?,
+                ),
+                unpriv: Some(s.unpriv.parse().map_err(|_| field("unpriv", &s.unpriv))?),
+                chroot: Some(s.chroot.parse().map_err(|_| field("chroot", &s.chroot))?),
+                wakeup: Some(s.wakeup.parse().map_err(|_| field("wakeup", &s.wakeup))?),
+                maxproc: Some(
+                    s.maxproc
+                        .parse()
+                        .map_err(|_| field("maxproc", &s.maxproc))?,
+                ),
+                command: Some(s.command.clone()),
+                args: Some(s.non_option_args().to_vec()),
+                options,
+            })
+        })();
+        match parsed {
+            Ok(m) => {
+                if let Some(i) = out.iter().position(|(k, _)| *k == key) {
+                    warnings.push(format!(
+                        "{at}: {key} is defined more than once in master.cf; the spec has the last entry (the one master(8) uses)"
+                    ));
+                    out.remove(i);
+                }
+                out.push((key, m));
+            }
+            Err(why) => warnings.push(format!(
+                "{at}: {key}: {why}, which a spec cannot carry; left out (applying the spec leaves the service as it is)"
+            )),
+        }
+    }
+    (out, warnings)
 }
 
 /// Why a value (or list item) cannot be written to a spec, if it cannot.

@@ -977,7 +977,20 @@ fn plan_host(
         return out;
     };
     match crate::engine::plan::plan(&spec, &loaded.live, catalog) {
-        Ok(plan) => {
+        Ok(mut plan) => {
+            // The safety policies judge the host's plan as they judge a
+            // local one: a refusal is the host's error.
+            if opts.validate {
+                match crate::engine::converge::check_policies(&spec, &loaded.live, &plan, catalog) {
+                    Ok(findings) => plan.findings = findings,
+                    Err(e) => {
+                        out.errors.push(HostError::plain(e.to_string()));
+                        return out;
+                    }
+                }
+                out.warnings
+                    .extend(plan.findings.iter().map(ToString::to_string));
+            }
             out.changed = plan.has_changes();
             if out.changed {
                 out.summary = plan.summary();

@@ -10,6 +10,7 @@
 
 mod diff;
 mod main_cf;
+mod master_cf;
 mod tables;
 
 pub use diff::DIFF_DEADLINE;
@@ -230,6 +231,14 @@ pub enum PlanError {
     /// A table file cannot be planned against.
     #[error("{}: {message}", path.display())]
     Table { path: PathBuf, message: String },
+    #[error("{location}: {message}{}", hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default())]
+    Master {
+        location: Location,
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("{}: {why}; the spec's master: section needs master.cf\n  hint: master.cf must be a file Postfix reads (postconf -M lists its services)", path.display())]
+    MasterUnreadable { path: PathBuf, why: String },
 }
 
 /// Plan `spec` against the live configuration.
@@ -237,11 +246,40 @@ pub fn plan(spec: &Spec, live: &LiveConfig, catalog: &Catalog) -> Result<Plan, P
     let (before, doc) = live.main_cf()?;
     let (main, mut warnings, main_after) =
         main_cf::plan_main_cf(spec, &live.main.path, before, doc, catalog)?;
+    let mut files = vec![main];
+    let master = if spec.master.is_empty() {
+        live.master.doc_arc()
+    } else {
+        let doc = live
+            .master_cf()
+            .map_err(|why| PlanError::MasterUnreadable {
+                path: live.master.path.clone(),
+                why,
+            })?;
+        let before = live.master.bytes().unwrap_or_default();
+        let defaults = master_cf::Defaults {
+            old_compat: crate::postfix::number::compat_level(
+                main_after
+                    .get("compatibility_level")
+                    .map(|e| e.value.clone())
+                    .unwrap_or_else(|| b"0".to_vec())
+                    .trim_ascii(),
+            )
+            .is_none_or(|l| l < 1 << 20),
+            process_limit: main_after
+                .get("default_process_limit")
+                .and_then(|e| e.value_str().trim().parse().ok())
+                .unwrap_or(100),
+        };
+        let (plan, edited) =
+            master_cf::plan_master_cf(spec, &live.master.path, before, doc, catalog, defaults)?;
+        files.push(plan);
+        Some(std::sync::Arc::new(edited))
+    };
     let candidate = Candidate {
         main: std::sync::Arc::new(main_after),
-        master: live.master.doc_arc(),
+        master,
     };
-    let mut files = vec![main];
     files.extend(tables::plan_tables(spec, live, catalog, &mut warnings)?);
     let service_action = files
         .iter()
@@ -310,7 +348,7 @@ impl Plan {
         if !self.has_changes() {
             let what = match self.files.as_slice() {
                 [only] => only.path.display().to_string(),
-                _ => format!("the configuration in {}", self.config_dir.display()),
+                _ => format!("The configuration in {}", self.config_dir.display()),
             };
             return format!("No changes. {what} already matches the spec. Service action: none.");
         }

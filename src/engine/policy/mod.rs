@@ -153,8 +153,14 @@ pub fn startup_failures(before: Option<&View<'_>>, after: &View<'_>) -> Vec<Find
 /// Warnings that never block: a main.cf value the spec sets that a
 /// master.cf `-o` overrides for a service; `-o` lines that follow a
 /// commented-out service line (they configure the previous live service);
-/// a public MX (`smtp/inet`) that requires TLS.
-pub fn warnings(spec_main: &[&str], after: &View<'_>) -> Vec<Finding> {
+/// a public MX (`smtp/inet`) that requires TLS. `spec_options` are the
+/// (`name/type`, option) pairs the spec's own master section sets: an
+/// override the spec declares is intended, not a surprise.
+pub fn warnings(
+    spec_main: &[&str],
+    spec_options: &[(String, String)],
+    after: &View<'_>,
+) -> Vec<Finding> {
     let warn = |id: &str, subject: String, location: Option<String>, message: String| Finding {
         id: id.into(),
         severity: Severity::Warning,
@@ -168,6 +174,12 @@ pub fn warnings(spec_main: &[&str], after: &View<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for name in spec_main {
         for s in after.services() {
+            let declared = spec_options
+                .iter()
+                .any(|(svc, opt)| *svc == service_key(s) && opt == name);
+            if declared {
+                continue;
+            }
             if let Some(v) = s.override_value(name) {
                 out.push(warn(
                     "overridden_by_master",

@@ -47,6 +47,102 @@ pub fn render_short_form(header: &str, entries: &[(String, SpecValue)]) -> Strin
     out
 }
 
+/// Render a full-form spec: `main:` with the parameters, then `master:`
+/// with every service (each field, the command, the arguments and the
+/// `-o` options), after a comment header.
+pub fn render_full_form(
+    header: &str,
+    entries: &[(String, SpecValue)],
+    services: &[(super::ServiceKey, super::MasterService)],
+) -> String {
+    let mut out = String::from(header);
+    out.push_str("main:");
+    if entries.is_empty() {
+        out.push_str(" {}\n");
+    } else {
+        out.push('\n');
+        for (name, value) in entries {
+            value_line(&mut out, "  ", name, value);
+        }
+    }
+    if services.is_empty() {
+        return out;
+    }
+    out.push_str("master:\n");
+    for (key, s) in services {
+        let _ = writeln!(out, "  {}:", scalar(&key.to_string()));
+        let field = |out: &mut String, name: &str, v: Option<String>| {
+            if let Some(v) = v {
+                // Counts read as numbers (`maxproc: 100`), the rest as text.
+                let plain = !v.is_empty() && v.len() < 10 && v.bytes().all(|b| b.is_ascii_digit());
+                let text = if plain { v.clone() } else { scalar(&v) };
+                let _ = writeln!(out, "    {name}: {text}");
+            }
+        };
+        field(
+            &mut out,
+            "private",
+            s.private.map(|f| f.as_str().to_string()),
+        );
+        field(&mut out, "unpriv", s.unpriv.map(|f| f.as_str().to_string()));
+        field(&mut out, "chroot", s.chroot.map(|f| f.as_str().to_string()));
+        field(&mut out, "wakeup", s.wakeup.map(|w| w.to_string()));
+        field(&mut out, "maxproc", s.maxproc.map(|m| m.to_string()));
+        field(&mut out, "command", s.command.clone());
+        if let Some(args) = &s.args {
+            if args.is_empty() {
+                out.push_str("    args: []\n");
+            } else {
+                out.push_str("    args:\n");
+                for a in args {
+                    let _ = writeln!(out, "    - {}", scalar(a));
+                }
+            }
+        }
+        let options: Vec<(&String, &SpecValue)> = s
+            .options
+            .iter()
+            .filter_map(|(n, v)| v.as_ref().map(|v| (n, v)))
+            .collect();
+        if !options.is_empty() {
+            out.push_str("    options:\n");
+            for (n, v) in options {
+                value_line(&mut out, "      ", n, v);
+            }
+        }
+    }
+    out
+}
+
+/// `name: value` (a list as `- item` lines), indented.
+fn value_line(out: &mut String, indent: &str, name: &str, value: &SpecValue) {
+    out.push_str(indent);
+    out.push_str(&scalar(name));
+    out.push(':');
+    match value {
+        SpecValue::Str(s) => {
+            out.push(' ');
+            out.push_str(&scalar(s));
+        }
+        SpecValue::Bool(b) => {
+            let _ = write!(out, " {b}");
+        }
+        SpecValue::Int(i) => {
+            let _ = write!(out, " {i}");
+        }
+        SpecValue::List(items) if items.is_empty() => out.push_str(" []"),
+        SpecValue::List(items) => {
+            for item in items {
+                out.push('\n');
+                out.push_str(indent);
+                out.push_str("- ");
+                out.push_str(&scalar(item));
+            }
+        }
+    }
+    out.push('\n');
+}
+
 /// One string as a YAML scalar that reads back as exactly `s`.
 fn scalar(s: &str) -> String {
     if plain_ok(s) {

@@ -581,7 +581,7 @@ impl Reader<'_> {
                     "`{service}` args: expected a list of arguments, found {}",
                     found(value)
                 ),
-                "args: [-v] (one item per word after the command; -o options go under options)",
+                "args: [flags=R, user=vmail, argv=/usr/bin/maildrop] (one item per word after the command's options; -o options go under options)",
             );
             return None;
         };
@@ -590,12 +590,23 @@ impl Reader<'_> {
         for item in items {
             let text = item.scalar().filter(|s| !s.is_null()).map(|s| s.as_text());
             match text {
-                Some(Ok(t)) if t.starts_with("-o") => {
+                // The arguments start at the first word that is not an
+                // option (`-o name=value`, `-v`, ...); later words are
+                // data, e.g. a pipe's `argv=... -oi`.
+                Some(Ok(t)) if out.is_empty() && ok && t.starts_with('-') => {
                     ok = false;
+                    let hint = if t.starts_with("-o") {
+                        "put -o name=value options under options: {name: value}, not under args"
+                    } else {
+                        "args are the words after the command's options (e.g. a pipe's flags=... user=... argv=...); options such as -v are left as master.cf has them"
+                    };
                     self.error(
                         item,
-                        format!("`{service}` args: {:?} is a -o option", shown(t)),
-                        "put -o name=value options under options: {name: value}, not under args",
+                        format!(
+                            "`{service}` args: {:?} is an option, not an argument",
+                            shown(t)
+                        ),
+                        hint,
                     );
                 }
                 Some(Ok(t)) if !t.is_empty() && !t.chars().any(char::is_control) => {

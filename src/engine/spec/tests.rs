@@ -92,7 +92,7 @@ master:
     wakeup: 60
     maxproc: \"-\"
     command: smtpd
-    args: [-v]
+    args: [flags=R, user=vmail]
     options:
       syslog_name: postfix/submission
       smtpd_tls_security_level: encrypt
@@ -125,7 +125,10 @@ fn master_services_have_typed_fields() {
     );
     assert_eq!(sub.maxproc, Some(MaxProc::Default));
     assert_eq!(sub.command.as_deref(), Some("smtpd"));
-    assert_eq!(sub.args, Some(vec!["-v".to_string()]));
+    assert_eq!(
+        sub.args,
+        Some(vec!["flags=R".to_string(), "user=vmail".to_string()])
+    );
     let names: Vec<&str> = sub.options.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,

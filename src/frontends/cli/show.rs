@@ -1,4 +1,5 @@
-//! `postform show`: the effective parameters, like `postconf -n`.
+//! `postform show`: the effective parameters, like `postconf -n`, and
+//! the services, like `postconf -M`.
 
 use super::{print_warnings, CmdResult};
 use crate::catalog::Catalog;
@@ -9,8 +10,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// Print the parameters main.cf sets, as Postfix sees them (last
-/// definition wins, values normalized), like `postconf -n`. Warnings go
-/// to stderr.
+/// definition wins, values normalized), like `postconf -n`; then, after a
+/// blank line, master.cf's services one per line, like `postconf -M`.
+/// Warnings go to stderr.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// Postfix config directory holding main.cf and master.cf.
@@ -34,5 +36,9 @@ pub fn run(args: ShowArgs) -> CmdResult {
     print_warnings(&cfg.warnings);
     let mut out = std::io::stdout().lock();
     out.write_all(&cfg.postconf_n())?;
+    if let Some(services) = cfg.services_text() {
+        writeln!(out)?;
+        out.write_all(services.as_bytes())?;
+    }
     Ok(0)
 }

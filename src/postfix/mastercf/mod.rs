@@ -1,29 +1,75 @@
-//! master.cf: the Postfix service table, read the way postconf reads it.
+//! master.cf: the Postfix service table as a lossless, editable document.
 //!
-//! postform does not edit master.cf yet; it reads it because the services
-//! there create main.cf parameter names (`relay_destination_concurrency_limit`
-//! exists because master.cf has a `relay ... smtp` service, see
-//! [`crate::catalog::known`]) and because `-o name=value` overrides count as
+//! [`MasterCf`] is the file's physical lines, byte for byte; the services
+//! ([`Service`]) are derived from them with exactly the rules postconf 3.7
+//! uses (`postconf/postconf_master.c`, `util/readlline.c`; see `parse.rs`),
+//! so they agree with `postconf -M`, `-F` and `-P`. An unchanged document
+//! renders byte-identical ([`MasterCf::to_bytes`]): comments, blank lines,
+//! tabs, CRLF, a missing final newline, non-UTF-8 bytes.
+//!
+//! [`MasterCf::apply_edits`] applies a batch of [`MasterEdit`]s in one pass,
+//! all or nothing, and rewrites only the physical lines the edits touch
+//! (see `edit.rs` for the rules):
+//!
+//! * a field change replaces that one token on its line, keeping the column
+//!   layout; an option value change rewrites only that option's bytes; a
+//!   new `-o` is one new continuation line after the entry's last option;
+//!   removing an option that sits alone on its line deletes that line;
+//! * anything else (e.g. a new option in a one-line entry with arguments
+//!   after its options) re-renders the entry in postconf's folded layout at
+//!   the place of its first line, keeping the original text of every
+//!   argument no edit touched, and comment lines inside the entry where
+//!   they are;
+//! * a new service goes right after a commented example of it (Debian's
+//!   `#submission inet ...` and its `#  -o ...` lines) when that is a
+//!   logical-line boundary, else at the end of the file;
+//! * every edit names its entries by the literal `name/type`, as
+//!   `postconf -M` does, and applies to all duplicates;
+//! * option values with whitespace are written `-o { name = value }`
+//!   (Postfix 3.0+), never `-oname=value`; values that would end the line,
+//!   that Postfix would trim, or with unbalanced braces are refused, and so
+//!   are edits of options that only exist in postconf's misreading of a
+//!   glued `-osyslog_name=x` token (it splits at every `o`; the daemon does
+//!   not).
+//!
+//! After the edits the services and warnings are derived again from the
+//! new lines, and every entry is checked against what the edits asked for:
+//! a mismatch is an error, never a written file. A batch applied twice
+//! changes nothing the second time.
+//!
+//! [`fields`] holds the typed field values ([`ServiceType`], [`Flag`],
+//! [`Wakeup`], [`MaxProc`]) that specs use and edits are checked with.
+//!
+//! The services also feed the catalog: a `relay ... smtp` service creates
+//! `relay_destination_concurrency_limit` and friends (see
+//! [`crate::catalog::known`]), and `-o name=value` overrides count as
 //! references to user-defined parameters.
-//!
-//! [`MasterCf`] keeps the original bytes, so an unchanged file renders
-//! byte-identical ([`MasterCf::to_bytes`]), and exposes the parsed
-//! [`Service`] entries. The rules are those of postconf 3.7
-//! (`postconf/postconf_master.c`, `util/readlline.c`), see `parse.rs`.
 
+mod edit;
 pub mod fields;
 mod parse;
+mod render;
+
+pub use crate::postfix::maincf::NEW_LINE;
+pub use edit::{Field, MasterBatchError, MasterEdit, MasterEditError, NewService};
+pub use fields::{FieldError, Flag, MaxProc, ServiceType, Wakeup};
 
 use std::fmt;
 use thiserror::Error;
 
-/// A parsed master.cf file.
+/// A master.cf document: its physical lines plus the services derived from
+/// them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MasterCf {
     bytes: Vec<u8>,
+    lines: Vec<parse::Line>,
     /// Every entry in file order (duplicates included: for postconf each one
-    /// counts; the master daemon lets the last one win).
+    /// counts; the master daemon lets the last one win). Derived from the
+    /// lines: read it, do not change it (edits go through
+    /// [`MasterCf::apply_edits`], which derives it again).
     pub services: Vec<Service>,
+    /// For each service, the indices (0-based) of its data lines.
+    data_lines: Vec<Vec<usize>>,
     warnings: Vec<MasterCfWarning>,
 }
 
@@ -35,7 +81,8 @@ pub struct MasterCf {
 pub struct Service {
     /// Field 1, service name (for `inet`, may be `host:port`).
     pub name: String,
-    /// Field 2: `inet`, `unix`, `unix-dgram`, `fifo` or `pass`.
+    /// Field 2: `inet`, `unix`, `unix-dgram`, `fifo` or `pass` (see
+    /// [`Service::service_type`]).
     pub kind: String,
     /// Field 3: `y`, `n` or `-`.
     pub private: String,
@@ -103,11 +150,14 @@ impl MasterCf {
     /// Parse master.cf bytes and report every fatal problem at once (the
     /// error vector is never empty).
     pub fn parse_all(bytes: &[u8]) -> Result<MasterCf, Vec<MasterCfError>> {
-        let parsed = parse::parse(bytes);
+        let lines = parse::split_lines(bytes);
+        let parsed = parse::parse(bytes, &lines);
         if parsed.errors.is_empty() {
             Ok(MasterCf {
                 bytes: bytes.to_vec(),
+                lines,
                 services: parsed.services,
+                data_lines: parsed.data_lines,
                 warnings: parsed.warnings,
             })
         } else {
@@ -115,14 +165,19 @@ impl MasterCf {
         }
     }
 
-    /// The file, byte for byte as it was read.
+    /// The document's bytes: byte-identical to the input when unchanged.
     pub fn to_bytes(&self) -> Vec<u8> {
         self.bytes.clone()
     }
 
-    /// The file, byte for byte as it was read.
+    /// The document's bytes: byte-identical to the input when unchanged.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// Every entry in file order, duplicates included.
+    pub fn services(&self) -> &[Service] {
+        &self.services
     }
 
     /// Non-fatal problems: orphan indented lines, `{}` and `-o` syntax that
@@ -139,12 +194,54 @@ impl MasterCf {
             .rev()
             .find(|s| s.name == name && s.kind == kind)
     }
+
+    /// Every entry with this name and type, in file order.
+    pub fn services_named<'a>(
+        &'a self,
+        name: &'a str,
+        kind: ServiceType,
+    ) -> impl Iterator<Item = &'a Service> + 'a {
+        self.services
+            .iter()
+            .filter(move |s| s.name == name && s.kind == kind.as_str())
+    }
+
+    /// Number of physical lines.
+    pub fn line_count(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// True when the file uses CRLF line endings (the majority of its
+    /// terminated lines end in CR LF); new lines are written that way.
+    pub fn uses_crlf(&self) -> bool {
+        let (mut crlf, mut lf) = (0usize, 0usize);
+        for line in self.lines.iter().filter(|l| l.lf) {
+            if line.end > line.start && self.bytes[line.end - 1] == b'\r' {
+                crlf += 1;
+            } else {
+                lf += 1;
+            }
+        }
+        crlf > lf
+    }
+
+    /// Physical line `i` (0-based), without its LF.
+    fn line_text(&self, i: usize) -> &[u8] {
+        let l = self.lines[i];
+        &self.bytes[l.start..l.end]
+    }
 }
 
 impl Service {
     /// The `(name, type)` pair that identifies an entry.
     pub fn key(&self) -> (&str, &str) {
         (&self.name, &self.kind)
+    }
+
+    /// The type field as a [`ServiceType`] (always `Some` for a parsed
+    /// entry: postconf refuses other types).
+    pub fn service_type(&self) -> Option<ServiceType> {
+        self.kind.parse().ok()
     }
 
     /// The value of a `-o name=value` override (the last one wins).
@@ -154,6 +251,23 @@ impl Service {
             .rev()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The arguments after the options: everything from the first argument
+    /// that does not start with `-` (or is `--`), as [`MasterEdit::SetArgs`]
+    /// replaces them (e.g. a pipe's `flags=R user=vmail argv=...`).
+    pub fn non_option_args(&self) -> &[String] {
+        let mut i = 0;
+        while let Some(arg) = self.args.get(i) {
+            if !arg.starts_with('-') || arg == "--" {
+                break;
+            }
+            if parse::expects_value(arg.as_bytes()) && i + 1 < self.args.len() {
+                i += 1;
+            }
+            i += 1;
+        }
+        &self.args[i.min(self.args.len())..]
     }
 
     /// True for services whose command is a delivery agent that creates
@@ -169,7 +283,6 @@ impl Service {
     /// whitespace are wrapped in `{ }` (postconf_master.c
     /// `pcf_print_master_entry`, unfolded).
     pub fn canonical(&self) -> String {
-        const GOALS: [usize; 8] = [0, 11, 17, 25, 33, 41, 49, 57];
         let fields = [
             &self.name,
             &self.kind,
@@ -180,19 +293,8 @@ impl Service {
             &self.maxproc,
             &self.command,
         ];
-        let mut out = String::new();
-        for (field, goal) in fields.iter().zip(GOALS) {
-            if !out.is_empty() {
-                loop {
-                    out.push(' ');
-                    if out.len() >= goal {
-                        break;
-                    }
-                }
-            }
-            out.push_str(field);
-        }
-        let has_blank = |s: &str| s.bytes().any(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+        let mut out = render::fields_line(fields.map(|f| f.as_bytes()));
+        let has_blank = |s: &str| s.bytes().any(parse::is_master_blank);
         let mut in_options = true;
         let mut i = 0;
         while let Some(arg) = self.args.get(i) {
@@ -201,7 +303,7 @@ impl Service {
             if in_options {
                 if !arg.starts_with('-') || arg == "--" {
                     in_options = false;
-                } else if expects_value(arg) {
+                } else if parse::expects_value(arg.as_bytes()) {
                     if let Some(v) = self.args.get(i + 1) {
                         parens = has_blank(v);
                         value = Some(v);
@@ -210,35 +312,29 @@ impl Service {
             } else {
                 parens = has_blank(arg);
             }
-            out.push(' ');
+            out.push(b' ');
             if !in_options && parens {
-                out.push('{');
-                out.push_str(arg);
-                out.push('}');
+                out.push(b'{');
+                out.extend_from_slice(arg.as_bytes());
+                out.push(b'}');
             } else {
-                out.push_str(arg);
+                out.extend_from_slice(arg.as_bytes());
             }
             if let Some(v) = value {
-                out.push(' ');
+                out.push(b' ');
                 if parens {
-                    out.push('{');
-                    out.push_str(v);
-                    out.push('}');
+                    out.push(b'{');
+                    out.extend_from_slice(v.as_bytes());
+                    out.push(b'}');
                 } else {
-                    out.push_str(v);
+                    out.extend_from_slice(v.as_bytes());
                 }
                 i += 1;
             }
             i += 1;
         }
-        out
+        String::from_utf8_lossy(&out).into_owned()
     }
-}
-
-/// `strchr("o", arg[1]) != 0` in postconf: `-o...` and, quirk of C strings,
-/// a bare `-` expect a value.
-fn expects_value(arg: &str) -> bool {
-    matches!(arg.as_bytes().get(1), None | Some(b'o'))
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ use crate::catalog::known::{SERVICE_SUFFIXES, TIME_LIMIT_SUFFIX};
 use crate::catalog::{
     check_value, read_only, value_rule, Catalog, NameContext, Param, ParamType, ValueRuleKind,
 };
+mod master;
+
 use crate::engine::equivalence::equivalent;
 use crate::engine::live::LiveConfig;
 use crate::engine::spec::{Spec, SpecError, SpecErrors, SpecValue};
@@ -192,7 +194,14 @@ fn check(
         spec: &rendered,
         purge: spec.purge,
     };
-    let services = master.map(|m| m.services.as_slice()).unwrap_or(&[]);
+    // Service names come from master.cf as the plan would write it.
+    let planned;
+    let services: &[crate::postfix::mastercf::Service] = if spec.master.is_empty() {
+        master.map(|m| m.services.as_slice()).unwrap_or(&[])
+    } else {
+        planned = master::planned_services(spec, master);
+        &planned
+    };
     let extra: Vec<String> = spec.custom_parameters.iter().cloned().collect();
     // Which names are user-defined, referenced or service-derived matters
     // only for a name beyond the built-in tables; scanning every value of
@@ -240,6 +249,71 @@ fn check(
                     message,
                     hint,
                 });
+            }
+        }
+    }
+    // The master: section: services, commands, and each -o checked like a
+    // main.cf value (a value the live service already has is a warning).
+    let daemon_directory = after
+        .get("daemon_directory")
+        .map(|v| v.trim().to_string())
+        .or_else(|| {
+            catalog
+                .get("daemon_directory")
+                .map(|p| p.default.to_string())
+        });
+    let inet_protocols = after
+        .get("inet_protocols")
+        .map(|v| v.into_owned())
+        .unwrap_or_else(|| "all".into());
+    for p in master::check(
+        spec,
+        master,
+        daemon_directory.as_deref(),
+        &inet_protocols,
+        warnings,
+    ) {
+        errors.push(SpecError {
+            location: spec.location(&p.at),
+            message: p.message,
+            hint: p.hint,
+        });
+    }
+    for (key, want) in &spec.master {
+        let Some(want) = want else { continue };
+        let live_service = master.and_then(|m| {
+            m.services
+                .iter()
+                .rev()
+                .find(|s| s.name == key.name && s.service_type() == Some(key.kind))
+        });
+        for (option, value) in &want.options {
+            let Some(value) = value else { continue };
+            let problems = value_checks(catalog, builtin, services, &names, option, value);
+            let rendered = value.render();
+            let restated = live_service
+                .and_then(|s| s.override_value(option))
+                .is_some_and(|v| equivalent(catalog, option, v.as_bytes(), &rendered));
+            let at = spec.location(&crate::engine::spec::SpecKey::ServiceOption(
+                key.clone(),
+                option.clone(),
+            ));
+            for Problem {
+                message,
+                hint,
+                spelling,
+            } in problems
+            {
+                let message = format!("service {key} -o {message}");
+                if restated && !spelling {
+                    warnings.push(format!("already in the live master.cf: {message}"));
+                } else {
+                    errors.push(SpecError {
+                        location: at.clone(),
+                        message,
+                        hint,
+                    });
+                }
             }
         }
     }
