@@ -133,6 +133,9 @@ pub fn validate_and_plan(
     let mut plan = planned.expect("planned when validation passed")?;
     warnings.extend(plan.warnings.iter().cloned());
     if validate_spec {
+        let more = crate::engine::validate::check_tables_on_plan(spec, live, &plan, catalog)
+            .map_err(|e| CheckedPlanError::Invalid(crate::engine::spec::SpecErrors(e)))?;
+        warnings.extend(more);
         plan.findings = check_policies(spec, live, &plan, catalog)?;
         warnings.extend(plan.findings.iter().map(ToString::to_string));
     }
