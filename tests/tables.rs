@@ -550,4 +550,26 @@ fn postconf_m_lists_the_types_and_missing_ones_are_told_apart() {
     assert!(!index::type_supported(conf.path(), "nosuchtype").unwrap());
     // dbm is not built into Debian's Postfix.
     assert!(!index::type_supported(conf.path(), "dbm").unwrap());
+    // A plugin dynamicmaps.cf lists but whose library is not installed:
+    // postconf -m lists it, Postfix cannot open it.
+    let meta = tempfile::tempdir().unwrap();
+    fs::write(
+        meta.path().join("dynamicmaps.cf"),
+        "# test\nldap\tpostfix-ldap-not-installed.so\tdict_ldap_open\ncdb\tpostfix-cdb.so\tdict_cdb_open\tmkmap_cdb_open\n",
+    )
+    .unwrap();
+    let conf = support::scratch_config_dir(
+        format!("meta_directory = {}\n", meta.path().display()).as_bytes(),
+        None,
+    );
+    assert!(index::listed_types(conf.path())
+        .unwrap()
+        .iter()
+        .any(|t| t == "ldap"));
+    let got = index::types_supported(conf.path(), &["ldap", "hash", "pcre"]).unwrap();
+    assert_eq!(
+        got,
+        vec![false, true, false],
+        "ldap's library is missing; pcre is not listed"
+    );
 }

@@ -216,8 +216,14 @@ pub fn resolve(config_dir: &Path, written: &str) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        config_dir.join(p)
+        absolute_dir(config_dir).join(p)
     }
+}
+
+/// The config directory as an absolute path (`-c` may be relative): what
+/// `$config_directory` means in table names.
+pub fn absolute_dir(config_dir: &Path) -> PathBuf {
+    std::path::absolute(config_dir).unwrap_or_else(|_| config_dir.to_path_buf())
 }
 
 fn content(t: &MapSpec) -> TableContent {
@@ -246,7 +252,7 @@ pub fn effective_value(
     let main = live.main_cf().ok().map(|(_, d)| d);
     let raw = |n: &str| -> Option<Vec<u8>> {
         if n == "config_directory" {
-            return Some(live.dir.display().to_string().into_bytes());
+            return Some(absolute_dir(&live.dir).display().to_string().into_bytes());
         }
         match spec.main.get(n) {
             Some(Some(v)) => return Some(v.render().into_bytes()),

@@ -474,23 +474,94 @@ pub fn listed_types(config_dir: &Path) -> Result<Vec<String>, IndexError> {
         .collect())
 }
 
-/// Can this Postfix open tables of `type_name`? `postconf -m` lists every
-/// type its dynamicmaps.cf names, even when the plugin's library is
-/// missing, so a listed type is also opened once (`postmap -q` on a file
-/// that does not exist): "unsupported dictionary type" means no.
+/// Can this Postfix open tables of `type_name`? See [`types_supported`].
 pub fn type_supported(config_dir: &Path, type_name: &str) -> Result<bool, IndexError> {
-    if !listed_types(config_dir)?.iter().any(|t| t == type_name) {
-        return Ok(false);
-    }
-    let program = Builder::Postmap.program()?;
+    Ok(types_supported(config_dir, &[type_name])?[0])
+}
+
+/// Which of `types` this Postfix can open. `postconf -m` lists every type
+/// its `dynamicmaps.cf` (and `dynamicmaps.cf.d/*`) names, even when the
+/// plugin's library is missing (a package removed by hand): a listed
+/// plugin type also needs its library in `shlib_directory` (asking
+/// `postmap -q` instead would cost a second per type: Postfix sleeps
+/// before a fatal exit).
+pub fn types_supported(config_dir: &Path, types: &[&str]) -> Result<Vec<bool>, IndexError> {
+    let listed = listed_types(config_dir)?;
+    let dirs = postconf_h(config_dir, &["meta_directory", "shlib_directory"])?;
+    let (meta, shlib) = match dirs.as_slice() {
+        [m, s] => (PathBuf::from(m), PathBuf::from(s)),
+        _ => (
+            PathBuf::from("/etc/postfix"),
+            PathBuf::from("/usr/lib/postfix"),
+        ),
+    };
+    let plugins = dynamic_maps(&meta);
+    Ok(types
+        .iter()
+        .map(|t| {
+            listed.iter().any(|l| l == t)
+                && plugins
+                    .iter()
+                    .find(|(name, _)| name == t)
+                    .is_none_or(|(_, so)| shlib.join(so).is_file())
+        })
+        .collect())
+}
+
+/// `postconf -c DIR -h NAME...`, one value per name.
+fn postconf_h(config_dir: &Path, names: &[&str]) -> Result<Vec<String>, IndexError> {
+    let program = super::programs::Programs::get()
+        .postconf
+        .clone()
+        .ok_or(IndexError::NotInstalled("postconf"))?;
     let mut cmd = Command::new(&program);
-    cmd.arg("-c")
-        .arg(config_dir)
-        .arg("-q")
-        .arg("postform-probe")
-        .arg(format!("{type_name}:/nonexistent/postform-probe"));
+    cmd.arg("-c").arg(config_dir).arg("-h").args(names);
     let out = process::output(&mut cmd, process::timeout())?;
-    Ok(!String::from_utf8_lossy(&out.stderr).contains("unsupported dictionary type"))
+    if !out.status.success() {
+        return Err(IndexError::Failed {
+            command: format!(
+                "postconf -c {} -h {}",
+                config_dir.display(),
+                names.join(" ")
+            ),
+            status: out
+                .status
+                .code()
+                .map_or_else(|| "by a signal".into(), |c| c.to_string()),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect())
+}
+
+/// (type, library) of every plugin `META/dynamicmaps.cf` and
+/// `META/dynamicmaps.cf.d/*` register (global/dynamicmaps.c).
+fn dynamic_maps(meta: &Path) -> Vec<(String, String)> {
+    let mut files = vec![meta.join("dynamicmaps.cf")];
+    if let Ok(rd) = fs::read_dir(meta.join("dynamicmaps.cf.d")) {
+        let mut more: Vec<PathBuf> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
+        more.sort();
+        files.extend(more);
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(text) = fs::read_to_string(&f) else {
+            continue;
+        };
+        for line in text.lines() {
+            let mut words = line.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some(t), Some(so)) if !t.starts_with('#') => {
+                    out.push((t.to_string(), so.to_string()))
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// Check a text table the way a Postfix process opens it: `postmap -q`

@@ -292,11 +292,7 @@ fn plan_table(
                 target: Target::Index {
                     table: table_name.clone(),
                 },
-                kind: if index_exists {
-                    ChangeKind::Change
-                } else {
-                    ChangeKind::Add
-                },
+                kind: ChangeKind::Change,
                 before: Some(why.clone()),
                 after: Some("rebuilt".into()),
                 default: None,

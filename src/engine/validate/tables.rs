@@ -128,8 +128,9 @@ fn check_types(
     if types.is_empty() {
         return;
     }
-    let listed = match index::listed_types(&live.dir) {
-        Ok(l) => l,
+    let names: Vec<&str> = types.keys().map(|k| k.as_str()).collect();
+    let supported = match index::types_supported(&live.dir, &names) {
+        Ok(s) => s,
         Err(e) => {
             warnings.push(format!(
                 "cannot ask Postfix which table types it has ({e}): the types of the spec's tables are not checked"
@@ -137,9 +138,7 @@ fn check_types(
             return;
         }
     };
-    for (kind, tables) in types {
-        let ok = listed.iter().any(|t| t == kind.as_str())
-            && index::type_supported(&live.dir, kind.as_str()).unwrap_or(true);
+    for ((kind, tables), ok) in types.iter().zip(supported) {
         if ok {
             continue;
         }
@@ -474,7 +473,12 @@ fn named_tables(
 
 fn raw(main: &MainCf, catalog: &Catalog, config_dir: &Path, name: &str) -> Option<Vec<u8>> {
     if name == "config_directory" {
-        return Some(config_dir.display().to_string().into_bytes());
+        return Some(
+            crate::engine::tables::absolute_dir(config_dir)
+                .display()
+                .to_string()
+                .into_bytes(),
+        );
     }
     main.get(name)
         .map(|e| e.value.clone())
