@@ -446,6 +446,9 @@ fn named_tables(
     let mut out = Vec::new();
     for e in main.effective().iter() {
         let name = e.name_str().into_owned();
+        if daemon_written(&name) {
+            continue;
+        }
         let value = expand(&e.value, |n| raw(main, catalog, config_dir, n));
         for table in references(&value) {
             out.push(NamedRef {
@@ -456,6 +459,9 @@ fn named_tables(
     }
     for s in master.map(|m| m.services.as_slice()).unwrap_or(&[]) {
         for (name, value) in &s.overrides {
+            if daemon_written(name) {
+                continue;
+            }
             let value = expand(value.as_bytes(), |n| match s.override_value(n) {
                 Some(v) => Some(v.as_bytes().to_vec()),
                 None => raw(main, catalog, config_dir, n),
@@ -469,6 +475,19 @@ fn named_tables(
         }
     }
     out
+}
+
+/// Parameters whose tables Postfix's daemons create and write (caches),
+/// or that list parameter names rather than tables: no table there is
+/// the user's to provide.
+fn daemon_written(name: &str) -> bool {
+    name.ends_with("_cache_database")
+        || name.ends_with("_cache_map")
+        || name.ends_with("_sasl_auth_cache_name")
+        || matches!(
+            name,
+            "address_verify_map" | "proxy_read_maps" | "proxy_write_maps"
+        )
 }
 
 fn raw(main: &MainCf, catalog: &Catalog, config_dir: &Path, name: &str) -> Option<Vec<u8>> {
