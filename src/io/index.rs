@@ -228,10 +228,11 @@ pub fn build_index(
 ) -> Result<BuiltIndex, IndexError> {
     let program = builder.program()?;
     let temp_index = index_path(&source.path, suffix);
+    let conf = conf(config_dir);
     let mut cmd = Command::new(&program);
     cmd.arg("-o")
         .arg("-c")
-        .arg(config_dir)
+        .arg(&conf.dir)
         .arg(format!("{type_name}:{}", source.path.display()));
     // Whatever happens, the temp index is ours to remove.
     let guard = TempGuard(Some(temp_index.clone()));
@@ -292,9 +293,10 @@ pub fn query(
         input.extend_from_slice(k);
         input.push(b'\n');
     }
+    let conf = conf(config_dir);
     let mut cmd = Command::new(&program);
     cmd.arg("-c")
-        .arg(config_dir)
+        .arg(&conf.dir)
         .arg("-q")
         .arg("-")
         .arg(format!("{type_name}:{}", source.display()));
@@ -345,9 +347,10 @@ pub fn dump(
     source: &Path,
 ) -> Result<Pairs, IndexError> {
     let program = builder.program()?;
+    let conf = conf(config_dir);
     let mut cmd = Command::new(&program);
     cmd.arg("-c")
-        .arg(config_dir)
+        .arg(&conf.dir)
         .arg("-s")
         .arg(format!("{type_name}:{}", source.display()));
     let out = process::output(&mut cmd, process::timeout())?;
@@ -455,8 +458,9 @@ pub fn listed_types(config_dir: &Path) -> Result<Vec<String>, IndexError> {
         .postconf
         .clone()
         .ok_or(IndexError::NotInstalled("postconf"))?;
+    let conf = conf(config_dir);
     let mut cmd = Command::new(&program);
-    cmd.arg("-c").arg(config_dir).arg("-m");
+    cmd.arg("-c").arg(&conf.dir).arg("-m");
     let out = process::output(&mut cmd, process::timeout())?;
     if !out.status.success() {
         return Err(IndexError::Failed {
@@ -514,8 +518,9 @@ fn postconf_h(config_dir: &Path, names: &[&str]) -> Result<Vec<String>, IndexErr
         .postconf
         .clone()
         .ok_or(IndexError::NotInstalled("postconf"))?;
+    let conf = conf(config_dir);
     let mut cmd = Command::new(&program);
-    cmd.arg("-c").arg(config_dir).arg("-h").args(names);
+    cmd.arg("-c").arg(&conf.dir).arg("-h").args(names);
     let out = process::output(&mut cmd, process::timeout())?;
     if !out.status.success() {
         return Err(IndexError::Failed {
@@ -576,9 +581,10 @@ pub fn check_text_table(
     shown: &Path,
 ) -> Result<Vec<(Option<usize>, String)>, IndexError> {
     let program = Builder::Postmap.program()?;
+    let conf = conf(config_dir);
     let mut cmd = Command::new(&program);
     cmd.arg("-c")
-        .arg(config_dir)
+        .arg(&conf.dir)
         .arg("-q")
         .arg("postform-probe")
         .arg(format!("{type_name}:{}", source.display()));
@@ -603,6 +609,56 @@ fn line_number(message: &str) -> Option<usize> {
         .take_while(char::is_ascii_digit)
         .collect();
     digits.parse().ok()
+}
+
+/// The config directory to give Postfix's programs with `-c`.
+///
+/// Every Postfix program reads main.cf with `dict_load_file_xt`, which
+/// re-reads a file modified within the last second, pausing 0.3 s each
+/// time: right after main.cf changed, each postmap or postconf run takes
+/// up to 1.5 s. Then a copy of main.cf, one minute old, in a private
+/// scratch directory serves instead (postmap and postconf read nothing
+/// else from the config directory; a `meta_directory` or
+/// `shlib_directory` given as `$config_directory/...` would then point
+/// into the scratch directory, which is why the copy is used only when
+/// main.cf is hot).
+#[derive(Debug)]
+struct Conf {
+    dir: PathBuf,
+    _scratch: Option<tempfile::TempDir>,
+}
+
+fn conf(config_dir: &Path) -> Conf {
+    let main = config_dir.join("main.cf");
+    let hot = fs::metadata(&main)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| {
+            SystemTime::now()
+                .duration_since(t)
+                .map_or(true, |age| age < std::time::Duration::from_secs(3))
+        });
+    let cool = || -> std::io::Result<tempfile::TempDir> {
+        let scratch = tempfile::Builder::new()
+            .prefix("postform-conf-")
+            .tempdir()?;
+        let copy = scratch.path().join("main.cf");
+        fs::write(&copy, super::read::read_regular(&main)?)?;
+        File::options()
+            .write(true)
+            .open(&copy)?
+            .set_modified(SystemTime::now() - std::time::Duration::from_secs(60))?;
+        Ok(scratch)
+    };
+    match hot.then(cool) {
+        Some(Ok(scratch)) => Conf {
+            dir: scratch.path().to_path_buf(),
+            _scratch: Some(scratch),
+        },
+        _ => Conf {
+            dir: config_dir.to_path_buf(),
+            _scratch: None,
+        },
+    }
 }
 
 fn parent(path: &Path) -> &Path {
