@@ -110,7 +110,10 @@ pub fn desired_tables(
             message,
             hint,
         };
-        if ["main.cf", "master.cf"].iter().any(|f| path == dir.join(f)) {
+        if ["main.cf", "master.cf", "dynamicmaps.cf", "postfix-files"]
+            .iter()
+            .any(|f| path == absolute_dir(dir).join(f))
+        {
             errors.push(err(
                 format!("`maps`: `{written}` is Postfix's own {}", path.display()),
                 Some("a table is a file of its own next to main.cf".into()),
@@ -338,16 +341,12 @@ pub fn entry_errors(spec: &Spec, d: &DesiredTable, pairs: &[(String, String)]) -
             Some(SpecError {
                 location: spec.location(&key),
                 message: format!("{what}: {e}"),
-                hint: Some(format!(
-                    "a {} table line is {}",
-                    d.kind,
-                    match d.syntax {
-                        Syntax::Postmap => "`key value`: the key ends at the first whitespace; a value cannot hold line breaks",
-                        Syntax::Aliases => "`name: targets` (aliases(5)); names are local parts",
-                        Syntax::Regexp | Syntax::Pcre => "`/pattern/flags result`, the first match wins",
-                        Syntax::Cidr => "`address/len result`, the first match wins",
-                    }
-                )),
+                hint: Some(match d.syntax {
+                    Syntax::Postmap => format!("a {} table line is `key value`: the key ends at the first whitespace; a value cannot hold line breaks", d.kind),
+                    Syntax::Aliases => "an aliases(5) line is `name: targets`; a name is a local part".to_string(),
+                    Syntax::Regexp | Syntax::Pcre => format!("a {} table line is `/pattern/flags result`; the first match wins", d.kind),
+                    Syntax::Cidr => "a cidr table line is `address/len result`; the first match wins".to_string(),
+                }),
             })
         })
         .collect()

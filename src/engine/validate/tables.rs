@@ -15,11 +15,11 @@
 //! * a regexp, pcre or cidr table as it will be written is opened by the
 //!   real `postmap -q`: a rule Postfix would skip is an error at its
 //!   entry (a problem on a line the live file already has, a warning);
-//! * every table the configuration after the plan names (main.cf values,
+//! * every table a value the spec sets names (main.cf parameters,
 //!   master.cf `-o` options: `hash:/path`, `regexp:/path`, ...) exists or
 //!   is managed by the spec; otherwise Postfix's lookups would fail, and
-//!   the plan is refused (a table the live configuration already names
-//!   and lacks is a warning);
+//!   the plan is refused (when the live configuration already named it,
+//!   a warning); a table the spec removes must not be named anywhere;
 //! * a managed table nothing names is a warning, as is an alias file
 //!   without `postmaster` or one that `alias_maps` does not name.
 
@@ -241,7 +241,9 @@ pub fn check_plan(
                 }
             }
             None => {
-                if exists(&r.table, &path) {
+                // Only what the spec sets is judged: a table an untouched
+                // parameter names is not this run's business.
+                if location.is_none() || r.is_build_list() || exists(&r.table, &path) {
                     continue;
                 }
                 let already = before.iter().any(|b| b.table == r.table);
@@ -415,6 +417,12 @@ enum By {
 }
 
 impl NamedRef {
+    /// alias_database lists what `newaliases` builds, not tables that are
+    /// looked up: a missing index there is normal before the first build.
+    fn is_build_list(&self) -> bool {
+        matches!(&self.by, By::Param(p) if p == "alias_database")
+    }
+
     fn named_by(&self) -> String {
         match &self.by {
             By::Param(p) => format!("main.cf {p}"),

@@ -186,11 +186,36 @@ impl<'t> Editor<'t> {
     }
 
     fn new_line(&self, key: &str, value: &str) -> Vec<u8> {
-        let mut line = render_line(self.table.syntax, key, value);
+        let mut line = match self.separator() {
+            Some(sep) if self.table.syntax != Syntax::Aliases => {
+                let mut l = key.as_bytes().to_vec();
+                l.extend_from_slice(sep);
+                l.extend_from_slice(value.as_bytes());
+                l
+            }
+            _ => render_line(self.table.syntax, key, value),
+        };
         if self.table.uses_crlf() {
             line.push(b'\r');
         }
         line
+    }
+
+    /// The whitespace between key and value of the file's last one-line
+    /// entry (a TAB, say), for new lines to look like their neighbours.
+    fn separator(&self) -> Option<&'t [u8]> {
+        let t = self.table;
+        t.items.iter().rev().find_map(|item| {
+            let ItemKind::Entry(e) = &item.kind else {
+                return None;
+            };
+            let [only] = item.data_lines.as_slice() else {
+                return None;
+            };
+            let line = t.line_text(*only);
+            let sep = line.get(e.key.len()..e.value_at)?;
+            (!sep.is_empty() && sep.iter().all(|&b| b == b' ' || b == b'\t')).then_some(sep)
+        })
     }
 
     fn unordered(&mut self, desired: &[(&str, &str)]) {

@@ -76,8 +76,13 @@ pub struct EntryError {
     pub kind: EntryErrorKind,
 }
 
+/// The key for a message: escaped, at most 60 characters.
 fn shown_key(key: &str) -> String {
-    key.escape_debug().to_string()
+    let mut out: String = key.chars().take(60).flat_map(char::escape_debug).collect();
+    if key.chars().nth(60).is_some() {
+        out.push_str("...");
+    }
+    out
 }
 
 impl EntryError {
