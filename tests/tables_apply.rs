@@ -578,3 +578,99 @@ fn aliases_go_to_the_alias_database_file_and_keep_other_names() {
         support::describe(&out)
     );
 }
+
+#[test]
+fn import_lists_the_named_tables_and_plans_no_change() {
+    if support::postmap().is_none() || support::postalias().is_none() {
+        return;
+    }
+    let d = host(
+        "smtp_sasl_password_maps = hash:$config_directory/sasl_passwd\n\
+         transport_maps = hash:$config_directory/transport\n\
+         smtpd_client_restrictions = check_client_access cidr:$config_directory/clients\n\
+         header_checks = regexp:$config_directory/header_checks\n",
+    );
+    let dir = d.path();
+    let pm = |t: &str| {
+        support::run(
+            Command::new(support::find_program("postmap").unwrap())
+                .arg("-c")
+                .arg(dir)
+                .arg(t),
+        );
+    };
+    fs::write(
+        dir.join("sasl_passwd"),
+        "[relay.example]:587 user:Imp0rtedS3cret\n",
+    )
+    .unwrap();
+    fs::set_permissions(
+        dir.join("sasl_passwd"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o640),
+    )
+    .unwrap();
+    pm(&format!("hash:{}/sasl_passwd", dir.display()));
+    fs::write(
+        dir.join("transport"),
+        "# relays\nExample.COM\tsmtp:[a.example]\n\n.example.org smtp:[b.example]\n",
+    )
+    .unwrap();
+    pm(&format!("hash:{}/transport", dir.display()));
+    fs::write(dir.join("clients"), "10.1.0.0/16 REJECT\n10.0.0.0/8 OK\n").unwrap();
+    fs::write(
+        dir.join("header_checks"),
+        "if /^Subject:/\n/spam/ REJECT\nendif\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("aliases"),
+        "postmaster: root\nteam: alice,\n  bob\n",
+    )
+    .unwrap();
+    support::run(
+        Command::new(support::find_program("postalias").unwrap())
+            .arg("-c")
+            .arg(dir)
+            .arg(format!("hash:{}/aliases", dir.display())),
+    );
+    // Without --secrets: the secret table is left out, its value nowhere.
+    let out = postform(dir, &["import"]);
+    assert!(out.status.success(), "{}", support::describe(&out));
+    let text = support::stdout(&out);
+    assert!(!text.contains("Imp0rtedS3cret"), "{text}");
+    assert!(
+        text.contains("sasl_passwd (smtp_sasl_password_maps) is secret: left out"),
+        "{text}"
+    );
+    assert!(
+        text.contains("header_checks (header_checks): left out: it has if/endif blocks"),
+        "{text}"
+    );
+    assert!(
+        text.contains("aliases:\n  postmaster: root\n  team: alice,  bob\n"),
+        "{text}"
+    );
+    // With --secrets, applying the import to the same host changes nothing.
+    let sp = dir.parent().unwrap().join(format!(
+        "{}-imported.yaml",
+        dir.file_name().unwrap().to_string_lossy()
+    ));
+    let out = postform(dir, &["import", "--secrets", "-o", sp.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", support::describe(&out));
+    let text = fs::read_to_string(&sp).unwrap();
+    assert!(
+        text.contains("secret: true") && text.contains("mode: \"0640\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("type: cidr") && text.contains("10.1.0.0/16: REJECT"),
+        "{text}"
+    );
+    let out = plan(dir, &sp);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{text}",
+        support::describe(&out)
+    );
+}

@@ -225,6 +225,18 @@ impl EffectiveConfig {
     /// cannot reproduce: the full form (`main:` and `master:` with every
     /// service) when master.cf was read, else the short form.
     pub fn to_spec_yaml(&self, catalog: &Catalog, non_default_only: bool) -> (String, Vec<String>) {
+        self.to_spec_yaml_with(catalog, non_default_only, "")
+    }
+
+    /// [`EffectiveConfig::to_spec_yaml`] followed by `tables` (the
+    /// `maps:`/`aliases:` sections `import` writes): always the full form
+    /// when there are any.
+    pub fn to_spec_yaml_with(
+        &self,
+        catalog: &Catalog,
+        non_default_only: bool,
+        tables: &str,
+    ) -> (String, Vec<String>) {
         let mut warnings = self.warnings.clone();
         let mut entries = Vec::new();
         for (name, value) in &self.parameters {
@@ -243,6 +255,16 @@ impl EffectiveConfig {
             .map(|p| p.default)
             .unwrap_or("unknown");
         let Some(services) = &self.services else {
+            if !tables.is_empty() {
+                let header = format!(
+                    "# Imported by postform {} from {} and the tables it names (Postfix {version}).\n# Applying this spec to the same configuration changes nothing.\n{EDITOR_HINT}",
+                    env!("CARGO_PKG_VERSION"),
+                    self.config_dir.join("main.cf").display(),
+                );
+                let mut text = crate::engine::spec::render_full_form(&header, &entries, &[]);
+                text.push_str(tables);
+                return (text, warnings);
+            }
             let header = format!(
                 "# Imported by postform {} from {} (Postfix {version}).\n# Applying this spec to the same main.cf changes nothing.\n{EDITOR_HINT}",
                 env!("CARGO_PKG_VERSION"),
@@ -262,10 +284,9 @@ impl EffectiveConfig {
             env!("CARGO_PKG_VERSION"),
             self.config_dir.join("main.cf").display(),
         );
-        (
-            crate::engine::spec::render_full_form(&header, &entries, &services),
-            warnings,
-        )
+        let mut text = crate::engine::spec::render_full_form(&header, &entries, &services);
+        text.push_str(tables);
+        (text, warnings)
     }
 
     /// master.cf's services as JSON objects, in file order (`show --json`).

@@ -11,8 +11,11 @@
 
 use crate::catalog::Catalog;
 use crate::engine::live::{LiveConfig, WantedTable};
+use crate::engine::spec::ServiceKey;
 use crate::engine::spec::{Location, MapFormat, MapSpec, Section, Spec, SpecError, SpecKey};
-use crate::postfix::table::{references, MapType, Syntax};
+use crate::postfix::maincf::MainCf;
+use crate::postfix::mastercf::MasterCf;
+use crate::postfix::table::{references, MapType, Syntax, TableRef};
 use std::path::{Path, PathBuf};
 
 /// Where a desired table comes from in the spec.
@@ -350,4 +353,273 @@ pub fn entry_errors(spec: &Spec, d: &DesiredTable, pairs: &[(String, String)]) -
             })
         })
         .collect()
+}
+
+/// A table a value names, and which value.
+#[derive(Debug, Clone)]
+pub(crate) struct NamedRef {
+    pub(crate) table: TableRef,
+    /// The main.cf parameter, or (service, option).
+    pub(crate) by: By,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum By {
+    Param(String),
+    Option(String, String),
+}
+
+impl NamedRef {
+    /// alias_database lists what `newaliases` builds, not tables that are
+    /// looked up: a missing index there is normal before the first build.
+    pub(crate) fn is_build_list(&self) -> bool {
+        matches!(&self.by, By::Param(p) if p == "alias_database")
+    }
+
+    pub(crate) fn named_by(&self) -> String {
+        match &self.by {
+            By::Param(p) => format!("main.cf {p}"),
+            By::Option(s, o) => format!("master.cf {s} -o {o}"),
+        }
+    }
+
+    /// Where the spec sets the value, when it does.
+    pub(crate) fn location(&self, spec: &Spec) -> Option<Location> {
+        match &self.by {
+            By::Param(p) => spec.main.contains_key(p).then(|| spec.location_of(p)),
+            By::Option(s, o) => {
+                let key: ServiceKey = s.parse().ok()?;
+                spec.location_if_known(&SpecKey::ServiceOption(key, o.clone()))
+                    .cloned()
+            }
+        }
+    }
+}
+
+/// Every file-backed table main.cf's parameters and master.cf's `-o`
+/// options name, `$name`s expanded (with the real config_directory).
+pub(crate) fn named_tables(
+    main: &MainCf,
+    master: Option<&MasterCf>,
+    config_dir: &Path,
+    catalog: &Catalog,
+) -> Vec<NamedRef> {
+    let mut out = Vec::new();
+    for e in main.effective().iter() {
+        let name = e.name_str().into_owned();
+        if daemon_written(&name) {
+            continue;
+        }
+        let value = expand(&e.value, |n| raw(main, catalog, config_dir, n));
+        for table in references(&value) {
+            out.push(NamedRef {
+                table,
+                by: By::Param(name.clone()),
+            });
+        }
+    }
+    for s in master.map(|m| m.services.as_slice()).unwrap_or(&[]) {
+        for (name, value) in &s.overrides {
+            if daemon_written(name) {
+                continue;
+            }
+            let value = expand(value.as_bytes(), |n| match s.override_value(n) {
+                Some(v) => Some(v.as_bytes().to_vec()),
+                None => raw(main, catalog, config_dir, n),
+            });
+            for table in references(&value) {
+                out.push(NamedRef {
+                    table,
+                    by: By::Option(format!("{}/{}", s.name, s.kind), name.clone()),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Parameters whose tables Postfix's daemons create and write (caches),
+/// or that list parameter names rather than tables: no table there is
+/// the user's to provide.
+pub(crate) fn daemon_written(name: &str) -> bool {
+    name.ends_with("_cache_database")
+        || name.ends_with("_cache_map")
+        || name.ends_with("_sasl_auth_cache_name")
+        || matches!(
+            name,
+            "address_verify_map" | "proxy_read_maps" | "proxy_write_maps"
+        )
+}
+
+pub(crate) fn raw(
+    main: &MainCf,
+    catalog: &Catalog,
+    config_dir: &Path,
+    name: &str,
+) -> Option<Vec<u8>> {
+    if name == "config_directory" {
+        return Some(
+            crate::engine::tables::absolute_dir(config_dir)
+                .display()
+                .to_string()
+                .into_bytes(),
+        );
+    }
+    main.get(name)
+        .map(|e| e.value.clone())
+        .or_else(|| catalog.get(name).map(|p| p.default.as_bytes().to_vec()))
+}
+
+pub(crate) fn expand(value: &[u8], lookup: impl FnMut(&str) -> Option<Vec<u8>>) -> Vec<u8> {
+    crate::postfix::macros::expand(value, lookup)
+        .map(|e| e.value)
+        .unwrap_or_else(|_| value.to_vec())
+}
+
+/// What `postform import` writes about tables.
+#[derive(Debug, Clone, Default)]
+pub struct Imported {
+    /// Under `maps:`.
+    pub tables: Vec<crate::engine::spec::TableYaml>,
+    /// Under `aliases:`: the entries of alias_database's file.
+    pub aliases: Vec<(String, String)>,
+    /// Tables left out, and why (comments under `maps:`).
+    pub left_out: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// The tables main.cf and master.cf name, read as specs would state them:
+/// applying the imported spec to the same host changes nothing. The file
+/// alias_database names goes under `aliases:`; other tables alias_maps
+/// names are `format: aliases`. A secret table (one a `*password*`
+/// parameter names, or a source others cannot read) is left out unless
+/// `secrets`: then its values are written in the clear, marked secret.
+/// Left out too: tables a list of entries cannot state (if/endif
+/// blocks, a pattern given twice, a key the format limits refuse, text
+/// that is not UTF-8) and tables whose source is missing.
+pub fn import_tables(live: &LiveConfig, catalog: &Catalog, secrets: bool) -> Imported {
+    use crate::engine::spec::TableYaml;
+    let mut out = Imported::default();
+    let Ok((_, main)) = live.main_cf() else {
+        return out;
+    };
+    let refs = named_tables(main, live.master.doc(), &live.dir, catalog);
+    let alias_file = {
+        let v = expand(
+            &raw(main, catalog, &live.dir, "alias_database").unwrap_or_default(),
+            |n| raw(main, catalog, &live.dir, n),
+        );
+        references(&v).into_iter().next()
+    };
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let candidates = alias_file
+        .iter()
+        .map(|t| (t.clone(), "alias_database".to_string()))
+        .chain(refs.iter().filter(|r| !r.is_build_list()).map(|r| {
+            (
+                r.table.clone(),
+                match &r.by {
+                    By::Param(p) => p.clone(),
+                    By::Option(_, o) => o.clone(),
+                },
+            )
+        }));
+    for (table, param) in candidates {
+        let path = PathBuf::from(&table.name);
+        if !path.is_absolute() || seen.contains(&path) {
+            continue;
+        }
+        seen.push(path.clone());
+        let Some(kind) = MapType::from_name(&table.kind) else {
+            continue;
+        };
+        let is_alias_file = alias_file.as_ref().is_some_and(|a| a.name == table.name);
+        if is_alias_file && !kind.is_indexed() {
+            continue;
+        }
+        let syntax = if is_alias_file || param == "alias_maps" {
+            Syntax::Aliases
+        } else {
+            kind.syntax()
+        };
+        let (bytes, meta) = match crate::io::read::read_regular(&path)
+            .and_then(|b| Ok((b, std::fs::metadata(&path)?)))
+        {
+            Ok(x) => x,
+            Err(e) => {
+                if !is_alias_file {
+                    out.warnings.push(format!(
+                        "{table} ({param}): {}; not imported",
+                        crate::io::read::unread_reason(&e)
+                    ));
+                }
+                continue;
+            }
+        };
+        let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
+        let secret = param.contains("password") || mode & 0o004 == 0;
+        if secret && !secrets {
+            out.left_out.push(format!(
+                "{} ({param}) is secret: left out; `postform import --secrets` writes its values",
+                path.display()
+            ));
+            continue;
+        }
+        let t = crate::postfix::table::Table::parse(syntax, &bytes);
+        let why_not = if t.has_conditions() {
+            Some("it has if/endif blocks, which a list of entries cannot state".to_string())
+        } else {
+            None
+        };
+        let mut entries: Vec<(String, String)> = Vec::new();
+        let mut problem = why_not;
+        for e in t.effective_entries() {
+            let key = if syntax == Syntax::Aliases {
+                &e.ident
+            } else {
+                &e.key
+            };
+            match (
+                String::from_utf8(key.clone()),
+                String::from_utf8(e.value.clone()),
+            ) {
+                (Ok(k), Ok(v)) => entries.push((k, v)),
+                _ => {
+                    problem.get_or_insert_with(|| "an entry is not UTF-8 text".to_string());
+                }
+            }
+        }
+        if problem.is_none() {
+            let errors = crate::postfix::table::check_entries(
+                kind,
+                syntax,
+                entries.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+            if let Some(e) = errors.first() {
+                problem = Some(e.to_string());
+            }
+        }
+        if let Some(why) = problem {
+            out.left_out
+                .push(format!("{} ({param}): left out: {why}", path.display()));
+            continue;
+        }
+        if is_alias_file {
+            out.aliases = entries;
+            continue;
+        }
+        out.tables.push(TableYaml {
+            path: path.display().to_string(),
+            kind,
+            format: if syntax == Syntax::Aliases {
+                MapFormat::Aliases
+            } else {
+                MapFormat::Postmap
+            },
+            secret,
+            mode: (secret && mode != 0o600).then_some(mode),
+            entries,
+        });
+    }
+    out
 }

@@ -70,8 +70,19 @@ pub(super) fn stage_table(
     if let (true, Some(s)) = (validate && text_checked(t), &staged) {
         let problems = index::check_text_table(config_dir, t.kind.as_str(), &s.path, &f.path)
             .map_err(|e| fail(e.to_string()))?;
-        if !problems.is_empty() {
-            let list: Vec<String> = problems.iter().map(|(_, m)| format!("  - {m}")).collect();
+        // A problem on a line the live file already has is the live
+        // file's (validation warned about it); only new ones refuse.
+        let kept = |line: Option<usize>| {
+            line.and_then(|l| f.line_origin.as_ref()?.get(l.checked_sub(1)?).copied())
+                .is_some_and(|o| o != crate::postfix::table::NEW_LINE)
+        };
+        let (old, new): (Vec<_>, Vec<_>) = problems.into_iter().partition(|(l, _)| kept(*l));
+        warnings.extend(
+            old.into_iter()
+                .map(|(_, m)| redact.apply(&format!("{m} (a line the live file already has)"))),
+        );
+        if !new.is_empty() {
+            let list: Vec<String> = new.iter().map(|(_, m)| format!("  - {m}")).collect();
             return Err(fail(format!(
                 "Postfix would skip rules of the new table; nothing was written:\n{}",
                 list.join("\n")

@@ -76,7 +76,7 @@ mod yaml;
 pub use crate::postfix::mastercf::fields::{Flag, MaxProc, ServiceType, Wakeup};
 pub use crate::postfix::table::MapType;
 pub use load::LayerCache;
-pub use render::{render_full_form, render_short_form};
+pub use render::{render_full_form, render_short_form, render_tables, TableYaml};
 
 use crate::catalog::PostfixVersion;
 use crate::engine::service::ServiceMode;

@@ -26,14 +26,14 @@
 use crate::catalog::Catalog;
 use crate::engine::live::LiveConfig;
 use crate::engine::plan::{FilePlan, Plan};
-use crate::engine::spec::{Location, ServiceKey, Spec, SpecError, SpecKey};
+use crate::engine::spec::{Location, Spec, SpecError, SpecKey};
 use crate::engine::tables::{
-    desired_tables, effective_value, entry_errors, DesiredTable, Origin, Want,
+    desired_tables, effective_value, entry_errors, expand, named_tables, raw, DesiredTable,
+    NamedRef, Origin, Want,
 };
 use crate::io::accounts::{self, Db};
 use crate::io::index;
 use crate::postfix::maincf::MainCf;
-use crate::postfix::mastercf::MasterCf;
 use crate::postfix::table::{references, MapType, Syntax, Table, TableRef};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -400,122 +400,6 @@ fn alias_warnings(
             alias_maps.trim()
         ));
     }
-}
-
-/// A table a value names, and which value.
-#[derive(Debug, Clone)]
-struct NamedRef {
-    table: TableRef,
-    /// The main.cf parameter, or (service, option).
-    by: By,
-}
-
-#[derive(Debug, Clone)]
-enum By {
-    Param(String),
-    Option(String, String),
-}
-
-impl NamedRef {
-    /// alias_database lists what `newaliases` builds, not tables that are
-    /// looked up: a missing index there is normal before the first build.
-    fn is_build_list(&self) -> bool {
-        matches!(&self.by, By::Param(p) if p == "alias_database")
-    }
-
-    fn named_by(&self) -> String {
-        match &self.by {
-            By::Param(p) => format!("main.cf {p}"),
-            By::Option(s, o) => format!("master.cf {s} -o {o}"),
-        }
-    }
-
-    /// Where the spec sets the value, when it does.
-    fn location(&self, spec: &Spec) -> Option<Location> {
-        match &self.by {
-            By::Param(p) => spec.main.contains_key(p).then(|| spec.location_of(p)),
-            By::Option(s, o) => {
-                let key: ServiceKey = s.parse().ok()?;
-                spec.location_if_known(&SpecKey::ServiceOption(key, o.clone()))
-                    .cloned()
-            }
-        }
-    }
-}
-
-/// Every file-backed table main.cf's parameters and master.cf's `-o`
-/// options name, `$name`s expanded (with the real config_directory).
-fn named_tables(
-    main: &MainCf,
-    master: Option<&MasterCf>,
-    config_dir: &Path,
-    catalog: &Catalog,
-) -> Vec<NamedRef> {
-    let mut out = Vec::new();
-    for e in main.effective().iter() {
-        let name = e.name_str().into_owned();
-        if daemon_written(&name) {
-            continue;
-        }
-        let value = expand(&e.value, |n| raw(main, catalog, config_dir, n));
-        for table in references(&value) {
-            out.push(NamedRef {
-                table,
-                by: By::Param(name.clone()),
-            });
-        }
-    }
-    for s in master.map(|m| m.services.as_slice()).unwrap_or(&[]) {
-        for (name, value) in &s.overrides {
-            if daemon_written(name) {
-                continue;
-            }
-            let value = expand(value.as_bytes(), |n| match s.override_value(n) {
-                Some(v) => Some(v.as_bytes().to_vec()),
-                None => raw(main, catalog, config_dir, n),
-            });
-            for table in references(&value) {
-                out.push(NamedRef {
-                    table,
-                    by: By::Option(format!("{}/{}", s.name, s.kind), name.clone()),
-                });
-            }
-        }
-    }
-    out
-}
-
-/// Parameters whose tables Postfix's daemons create and write (caches),
-/// or that list parameter names rather than tables: no table there is
-/// the user's to provide.
-fn daemon_written(name: &str) -> bool {
-    name.ends_with("_cache_database")
-        || name.ends_with("_cache_map")
-        || name.ends_with("_sasl_auth_cache_name")
-        || matches!(
-            name,
-            "address_verify_map" | "proxy_read_maps" | "proxy_write_maps"
-        )
-}
-
-fn raw(main: &MainCf, catalog: &Catalog, config_dir: &Path, name: &str) -> Option<Vec<u8>> {
-    if name == "config_directory" {
-        return Some(
-            crate::engine::tables::absolute_dir(config_dir)
-                .display()
-                .to_string()
-                .into_bytes(),
-        );
-    }
-    main.get(name)
-        .map(|e| e.value.clone())
-        .or_else(|| catalog.get(name).map(|p| p.default.as_bytes().to_vec()))
-}
-
-fn expand(value: &[u8], lookup: impl FnMut(&str) -> Option<Vec<u8>>) -> Vec<u8> {
-    crate::postfix::macros::expand(value, lookup)
-        .map(|e| e.value)
-        .unwrap_or_else(|_| value.to_vec())
 }
 
 fn value_with_defaults(main: &MainCf, catalog: &Catalog, config_dir: &Path, name: &str) -> String {
