@@ -481,7 +481,7 @@ pub(crate) fn expand(value: &[u8], lookup: impl FnMut(&str) -> Option<Vec<u8>>) 
 pub struct Imported {
     /// Under `maps:`.
     pub tables: Vec<crate::engine::spec::TableYaml>,
-    /// Under `aliases:`: the entries of alias_database's file.
+    /// Under `aliases:` (none: the alias file is not imported).
     pub aliases: Vec<(String, String)>,
     /// Tables left out, and why (comments under `maps:`).
     pub left_out: Vec<String>,
@@ -490,8 +490,8 @@ pub struct Imported {
 
 /// The tables main.cf and master.cf name, read as specs would state them:
 /// applying the imported spec to the same host changes nothing. The file
-/// alias_database names goes under `aliases:`; other tables alias_maps
-/// names are `format: aliases`. A secret table (one a `*password*`
+/// alias_database names is not imported (`aliases:` manages names in it);
+/// other tables alias_maps names are `format: aliases`. A secret table (one a `*password*`
 /// parameter names, or a source others cannot read) is left out unless
 /// `secrets`: then its values are written in the clear, marked secret.
 /// Left out too: tables a list of entries cannot state (if/endif
@@ -511,19 +511,19 @@ pub fn import_tables(live: &LiveConfig, catalog: &Catalog, secrets: bool) -> Imp
         );
         references(&v).into_iter().next()
     };
-    let mut seen: Vec<PathBuf> = Vec::new();
-    let candidates = alias_file
-        .iter()
-        .map(|t| (t.clone(), "alias_database".to_string()))
-        .chain(refs.iter().filter(|r| !r.is_build_list()).map(|r| {
-            (
-                r.table.clone(),
-                match &r.by {
-                    By::Param(p) => p.clone(),
-                    By::Option(_, o) => o.clone(),
-                },
-            )
-        }));
+    // The alias file (usually /etc/aliases, outside the config
+    // directory, shared with other mail software) is not imported:
+    // `aliases:` manages names in it, one by one.
+    let mut seen: Vec<PathBuf> = alias_file.iter().map(|a| PathBuf::from(&a.name)).collect();
+    let candidates = refs.iter().filter(|r| !r.is_build_list()).map(|r| {
+        (
+            r.table.clone(),
+            match &r.by {
+                By::Param(p) => p.clone(),
+                By::Option(_, o) => o.clone(),
+            },
+        )
+    });
     for (table, param) in candidates {
         let path = PathBuf::from(&table.name);
         if !path.is_absolute() || seen.contains(&path) {
@@ -533,11 +533,7 @@ pub fn import_tables(live: &LiveConfig, catalog: &Catalog, secrets: bool) -> Imp
         let Some(kind) = MapType::from_name(&table.kind) else {
             continue;
         };
-        let is_alias_file = alias_file.as_ref().is_some_and(|a| a.name == table.name);
-        if is_alias_file && !kind.is_indexed() {
-            continue;
-        }
-        let syntax = if is_alias_file || param == "alias_maps" {
+        let syntax = if param == "alias_maps" {
             Syntax::Aliases
         } else {
             kind.syntax()
@@ -547,12 +543,10 @@ pub fn import_tables(live: &LiveConfig, catalog: &Catalog, secrets: bool) -> Imp
         {
             Ok(x) => x,
             Err(e) => {
-                if !is_alias_file {
-                    out.warnings.push(format!(
-                        "{table} ({param}): {}; not imported",
-                        crate::io::read::unread_reason(&e)
-                    ));
-                }
+                out.warnings.push(format!(
+                    "{table} ({param}): {}; not imported",
+                    crate::io::read::unread_reason(&e)
+                ));
                 continue;
             }
         };
@@ -602,10 +596,6 @@ pub fn import_tables(live: &LiveConfig, catalog: &Catalog, secrets: bool) -> Imp
         if let Some(why) = problem {
             out.left_out
                 .push(format!("{} ({param}): left out: {why}", path.display()));
-            continue;
-        }
-        if is_alias_file {
-            out.aliases = entries;
             continue;
         }
         out.tables.push(TableYaml {
