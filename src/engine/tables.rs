@@ -613,3 +613,79 @@ pub fn import_tables(live: &LiveConfig, catalog: &Catalog, secrets: bool) -> Imp
     }
     out
 }
+
+/// One table the configuration names, as found (`postform show --tables`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ShownTable {
+    /// `type:path`.
+    pub table: String,
+    /// The parameters (`main.cf NAME`, `master.cf SERVICE -o NAME`) that
+    /// name it.
+    pub named_by: Vec<String>,
+    /// `absent`, `unreadable`, or `N entries`.
+    pub source: String,
+    pub mode: Option<String>,
+    /// For indexed types: `current`, `missing`, `empty`, `older than its
+    /// source`, `unreadable: ...`.
+    pub index: Option<String>,
+}
+
+/// The file-backed tables main.cf and master.cf name, with the state of
+/// their source and index. Never their values.
+pub fn shown_tables(live: &LiveConfig, catalog: &Catalog) -> Vec<ShownTable> {
+    let Ok((_, main)) = live.main_cf() else {
+        return Vec::new();
+    };
+    let mut out: Vec<ShownTable> = Vec::new();
+    for r in named_tables(main, live.master.doc(), &live.dir, catalog) {
+        let name = r.table.to_string();
+        if let Some(t) = out.iter_mut().find(|t| t.table == name) {
+            t.named_by.push(r.named_by());
+            continue;
+        }
+        let path = PathBuf::from(&r.table.name);
+        let kind = MapType::from_name(&r.table.kind);
+        let syntax = match (&r.by, kind) {
+            (By::Param(p), Some(_)) if p == "alias_maps" || p == "alias_database" => {
+                Syntax::Aliases
+            }
+            (_, Some(k)) => k.syntax(),
+            (_, None) => Syntax::Postmap,
+        };
+        let meta = std::fs::metadata(&path);
+        let source = match crate::io::read::read_regular(&path) {
+            Ok(bytes) => match crate::postfix::table::Table::parse(syntax, &bytes)
+                .effective_entries()
+                .len()
+            {
+                1 => "1 entry".to_string(),
+                n => format!("{n} entries"),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "absent".into(),
+            Err(e) => format!("unreadable: {e}"),
+        };
+        let index = kind.and_then(MapType::index_suffix).map(|suffix| {
+            let modified = meta.as_ref().ok().and_then(|m| m.modified().ok());
+            match crate::io::index::inspect(&path, suffix, modified).state {
+                crate::io::index::IndexState::Current => "current".to_string(),
+                crate::io::index::IndexState::Missing => "missing".to_string(),
+                crate::io::index::IndexState::Empty => "empty".to_string(),
+                crate::io::index::IndexState::Older => "older than its source".to_string(),
+                crate::io::index::IndexState::Unreadable(e) => format!("unreadable: {e}"),
+            }
+        });
+        out.push(ShownTable {
+            table: name,
+            named_by: vec![r.named_by()],
+            source,
+            mode: meta.ok().map(|m| {
+                format!(
+                    "{:04o}",
+                    std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777
+                )
+            }),
+            index,
+        });
+    }
+    out
+}
