@@ -78,12 +78,13 @@ const MISTAKES: &[Mistake] = &[
         problem: "fatal: file main.cf: parameter mail_owner: unknown user name value: nosuchuser",
         root_only: false,
     },
-    // Installation paths: only postfix-script (`postfix check`) looks.
+    // Installation paths: checked on this host before `postfix check`
+    // (which, as root, runs on substitute queue and data directories).
     Mistake {
         spec: "daemon_directory: /nonexistent-postform-test\n",
-        tool: "`postfix check`",
-        problem: "fatal: chdir(/nonexistent-postform-test): No such file or directory",
-        root_only: true,
+        tool: "the installation paths on this host",
+        problem: "daemon_directory = /nonexistent-postform-test: no such directory on this host",
+        root_only: false,
     },
 ];
 
@@ -179,7 +180,10 @@ fn candidate_check_catches_what_rust_validation_lets_through() {
     assert!(caught >= 3, "only {caught} mistakes shown");
 }
 
-/// What the live file already has stays a warning at each stage.
+/// What the live file already has stays a warning at each stage; a fatal
+/// error the live file already has refuses the change (issue 16 M7:
+/// Postfix stops at its first fatal error, which would hide the
+/// candidate's own).
 #[test]
 fn candidate_problems_already_in_the_live_file_are_warnings() {
     if support::postconf().is_none() {
@@ -187,7 +191,7 @@ fn candidate_problems_already_in_the_live_file_are_warnings() {
     }
     let cfg = config_dir();
     let live = std::fs::read_to_string(cfg.path().join("main.cf")).expect("main.cf");
-    let before = format!("{live}default_process_limit = 0\nsmtp_helo_name = $undefined_helo\n");
+    let before = format!("{live}smtp_helo_name = $undefined_helo\n");
     let after = before.replace(
         "myhostname = mail.example.com",
         "myhostname = relay.example.com",
@@ -204,11 +208,39 @@ fn candidate_problems_already_in_the_live_file_are_warnings() {
     .expect("only old problems: no error");
     assert_eq!(
         warnings,
-        [
-            "already in the live configuration: warning: main.cf: undefined parameter: undefined_helo",
-            "already in the live configuration: fatal: invalid default_process_limit parameter value 0 < 1",
-        ]
+        ["already in the live configuration: warning: main.cf: undefined parameter: undefined_helo"]
     );
+}
+
+/// M7: the review's case. The live main.cf already fails (mail_owner
+/// names no user); the spec adds a fatal of its own (an inet_interfaces
+/// address this host does not have). The old fatal would hide the new
+/// one, so the change is refused, naming the live problem.
+#[test]
+fn m7_a_fatal_error_already_in_the_live_file_refuses_the_change() {
+    if support::postconf().is_none() {
+        return;
+    }
+    let cfg = config_dir();
+    let live = std::fs::read_to_string(cfg.path().join("main.cf")).expect("main.cf");
+    let before = format!("{live}mail_owner = nosuchuser\n");
+    let after = format!("{before}inet_interfaces = [::1]\ninet_protocols = ipv4\n");
+    let master = std::fs::read(cfg.path().join("master.cf")).expect("master.cf");
+    let err = candidate::check(
+        cfg.path(),
+        before.as_bytes(),
+        after.as_bytes(),
+        &master,
+        &master,
+    )
+    .expect_err("a live fatal must refuse");
+    let text = err.to_string();
+    assert!(
+        text.contains("the live configuration already fails"),
+        "{text}"
+    );
+    assert!(text.contains("nosuchuser"), "{text}");
+    assert!(text.contains("nothing was written"), "{text}");
 }
 
 /// `postfix check` reports only on a terminal (postfix.c calls

@@ -402,3 +402,53 @@ fn failed_start_after_stop_is_rolled_back_and_postfix_started_again() {
     );
     check(pf.banner().starts_with("220 "), "and it answers", &pf, &out);
 }
+
+/// 6. A reload after which the master runs but every smtpd it starts dies
+///    (SASL through a Dovecot socket that does not exist): postform greets
+///    the smtpd service, gets no greeting while the log says why, restores
+///    main.cf, restarts Postfix (a reload would leave the service
+///    throttled for a minute), and fails with Postfix's reason.
+///    Afterwards the service greets again with the old configuration.
+#[test]
+fn smtpd_that_dies_after_a_reload_is_rolled_back() {
+    let Some(pf) = HermeticPostfix::try_start("") else {
+        return;
+    };
+    let before = pf.main_cf();
+    let pid = pf.master_pid().expect("master pid");
+    let spec = spec_file(
+        "smtpd_sasl_auth_enable: yes\nsmtpd_sasl_type: dovecot\nsmtpd_sasl_path: private/no-such-auth-socket\nsmtpd_tls_auth_only: no\nsmtpd_tls_security_level: none\n",
+    );
+    let out = apply(&pf, &spec.path, &["--no-validate"]);
+    check(
+        out.status.code() == Some(1),
+        "apply must fail with exit code 1",
+        &pf,
+        &out,
+    );
+    let err = stderr(&out);
+    check(
+        err.contains("is unusable: no greeting: its processes exit"),
+        "stderr must say the smtpd service is unusable",
+        &pf,
+        &out,
+    );
+    check(
+        pf.main_cf() == before,
+        "main.cf must be restored byte-identical",
+        &pf,
+        &out,
+    );
+    check(
+        pf.master_pid().is_some_and(|p| p != pid),
+        "the master was restarted to clear the throttled service",
+        &pf,
+        &out,
+    );
+    check(
+        pf.banner().starts_with("220 "),
+        "the service greets again after the rollback",
+        &pf,
+        &out,
+    );
+}

@@ -572,3 +572,575 @@ fn m8_a_held_lock_and_a_hung_reload_time_out() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
 }
+
+/// Apply `spec` (text) to a fresh copy of Debian's config with the
+/// service left alone: (output, main.cf before, main.cf after).
+fn apply_spec(spec: &str) -> (Output, Vec<u8>, Vec<u8>) {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let s = write(work.path(), "spec.yaml", spec);
+    let before = fs::read(cfg.path().join("main.cf")).unwrap();
+    let out = postform(
+        work.path(),
+        &[
+            "apply",
+            &s.display().to_string(),
+            "-c",
+            &cfg.path().display().to_string(),
+            "--auto-approve",
+            "--service",
+            "none",
+        ],
+    );
+    let after = fs::read(cfg.path().join("main.cf")).unwrap();
+    (out, before, after)
+}
+
+/// H4: a change that makes every smtpd exit at start (no working relay
+/// restriction) is refused, with Postfix's words, and nothing is written.
+/// The real smtpd's verdict on these cases is tests/relay_differential.rs.
+#[test]
+fn h4_a_change_that_kills_every_smtpd_is_refused() {
+    for spec in [
+        "smtpd_relay_restrictions: permit\n",
+        "smtpd_relay_restrictions: [permit_mynetworks, permit]\n",
+        "smtpd_relay_restrictions: \"\"\nsmtpd_recipient_restrictions: \"\"\n",
+    ] {
+        let (out, before, after) = apply_spec(spec);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        let err = support::stderr(&out);
+        assert!(
+            err.contains("refused by policy smtpd_startup"),
+            "{spec}\n{err}"
+        );
+        assert!(
+            err.contains("specify at least one working instance"),
+            "{spec}\n{err}"
+        );
+        assert_eq!(before, after, "{spec}: main.cf changed");
+    }
+}
+
+/// H5: `purge: true` that drops compatibility_level is refused (the
+/// defaults would change under the user: empty relay restrictions, a
+/// subnet-wide mynetworks), and nothing is written.
+#[test]
+fn h5_purge_that_drops_compatibility_level_is_refused() {
+    let (out, before, after) = apply_spec("main:\n  inet_protocols: ipv4\npurge: true\n");
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    let err = support::stderr(&out);
+    assert!(
+        err.contains(
+            "refused by policy compat_downgrade: compatibility_level: lowered from 3.6 to 0"
+        ),
+        "{err}"
+    );
+    assert_eq!(before, after, "main.cf changed");
+    // Keeping the level (and allowing the TLS defaults) applies.
+    let (out, before, after) = apply_spec(
+        "main:\n  inet_protocols: ipv4\n  compatibility_level: '3.6'\n  smtpd_relay_restrictions: [permit_mynetworks, reject_unauth_destination]\nallow: [tls_downgrade]\npurge: true\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert_ne!(before, after);
+}
+
+/// M1: open relays and plaintext passwords are refused (each case of the
+/// report), and allowed only when the spec lists the policy. The report's
+/// `mynetworks: "0/0"` is not an open relay for the real smtpd (it
+/// answers 451 to everyone: "bad network value"), so it is refused as a
+/// bad value (tests/relay_differential.rs has the daemon's verdict).
+#[test]
+fn m1_open_relay_and_plaintext_auth_are_refused() {
+    for (spec, id) in [
+        ("mynetworks: 0.0.0.0/0\n", "open_relay"),
+        ("mynetworks: \"0.0.0.0/0 [::]/0\"\n", "open_relay"),
+        (
+            "smtpd_relay_restrictions: \"check_client_access static:OK, reject\"\n",
+            "open_relay",
+        ),
+        (
+            "smtpd_sasl_auth_enable: yes\nsmtpd_tls_security_level: none\nsmtpd_tls_auth_only: no\n",
+            "plaintext_auth",
+        ),
+    ] {
+        let (out, before, after) = apply_spec(spec);
+        assert_eq!(out.status.code(), Some(1), "{spec}\n{}", support::describe(&out));
+        let err = support::stderr(&out);
+        assert!(err.contains(&format!("refused by policy {id}")), "{spec}\n{err}");
+        assert_eq!(before, after, "{spec}: main.cf changed");
+        // The short form cannot hold allow:; write the full form.
+        let full = format!(
+            "main:\n{}allow: [{id}, tls_downgrade]\n",
+            spec.lines().map(|l| format!("  {l}\n")).collect::<String>()
+        );
+        let (out, before, after) = apply_spec(&full);
+        assert_eq!(out.status.code(), Some(0), "{full}\n{}", support::describe(&out));
+        assert!(
+            support::stderr(&out).contains(&format!("allowed by the spec: policy {id}")),
+            "{}",
+            support::describe(&out)
+        );
+        assert_ne!(before, after);
+    }
+}
+
+/// M9: import of brace groups with commas (per-milter and per-policy
+/// settings) gives a spec that plans to "No changes".
+#[test]
+fn m9_import_of_brace_groups_plans_to_no_changes() {
+    if support::postconf().is_none() {
+        return;
+    }
+    let cfg = fresh();
+    let mut main = fs::read_to_string(cfg.path().join("main.cf")).unwrap();
+    main.push_str("smtpd_milters = { inet:localhost:8891, default_action=accept }, inet:localhost:8892\nsmtpd_recipient_restrictions = permit_mynetworks,\n    check_policy_service { inet:127.0.0.1:10023, timeout=10s },\n    reject_unauth_destination\n");
+    fs::write(cfg.path().join("main.cf"), main).unwrap();
+    support::backdate(&cfg.path().join("main.cf"));
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    let spec = work.path().join("im2.yaml").display().to_string();
+    let out = postform(work.path(), &["import", "-c", &c, "-o", &spec]);
+    assert!(out.status.success(), "{}", support::describe(&out));
+    let out = postform(
+        work.path(),
+        &["plan", &spec, "-c", &c, "--detailed-exitcode"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert!(support::stdout(&out).starts_with("No changes."));
+}
+
+/// M10: validate and plan find what the real Postfix refuses: a macro
+/// loop, stray braces, brace groups split into items.
+#[test]
+fn m10_validate_and_plan_find_what_postfix_refuses() {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    for (spec, expected) in [
+        (
+            "smtpd_banner: \"$undefined_thing ESMTP\"\nmyhostname: \"$myhostname\"\n",
+            "myhostname: unreasonable macro call nesting",
+        ),
+        (
+            "mynetworks: \"10.0.0.0/8 }\"\n",
+            "has a '}' that closes no '{'",
+        ),
+        (
+            "smtpd_milters: [\"{\", \"inet:localhost:8891\", \"}\"]\n",
+            "list item \"{\" has unbalanced { } braces",
+        ),
+    ] {
+        let s = write(work.path(), "m10.yaml", spec).display().to_string();
+        let out = postform(work.path(), &["validate", &s]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        assert!(
+            support::stderr(&out).contains(expected),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        let out = postform(work.path(), &["plan", &s, "-c", &c, "--detailed-exitcode"]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        assert!(
+            support::stderr(&out).contains(expected),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+    }
+    // An undefined name alone is a warning (Postfix expands it to nothing).
+    let s = write(
+        work.path(),
+        "und.yaml",
+        "smtpd_banner: \"$undefined_thing ESMTP\"\n",
+    )
+    .display()
+    .to_string();
+    let out = postform(work.path(), &["plan", &s, "-c", &c]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert!(
+        support::stderr(&out).contains("$undefined_thing has no value"),
+        "{}",
+        support::describe(&out)
+    );
+}
+
+/// M4: credentials written inline (an `inline:`/`static:` table in a
+/// `*_password_maps` value, in main.cf or a master.cf -o) never appear in
+/// any output: plan text and JSON, apply, show, show --json, import, the
+/// saved plan; a warning says main.cf is world-readable.
+#[test]
+fn m4_inline_credentials_are_never_printed() {
+    const SECRET: &str = "S3cr3tPassw0rd";
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    let spec = write(
+        work.path(),
+        "sec.yaml",
+        &format!(
+            "main:\n  smtp_sasl_auth_enable: yes\n  smtp_sasl_password_maps: \"inline:{{ [smtp.example.com]:587=alice:{SECRET}! }}\"\n  relayhost: \"[smtp.example.com]:587\"\nmaster:\n  relay/unix:\n    options:\n      smtp_sasl_password_maps: \"static:bob:{SECRET}2\"\n"
+        ),
+    )
+    .display()
+    .to_string();
+    let plan_file = work.path().join("sec.plan").display().to_string();
+    let mut seen = Vec::new();
+    let mut run = |args: &[&str]| {
+        let out = postform(work.path(), args);
+        seen.push((args.join(" "), out.clone()));
+        out
+    };
+    let out = run(&["plan", &spec, "-c", &c]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert!(
+        support::stdout(&out).contains("inline:{ ******** }"),
+        "{}",
+        support::describe(&out)
+    );
+    assert!(
+        support::stderr(&out)
+            .contains("holds credentials inline in main.cf, which others can read (mode 0644)"),
+        "{}",
+        support::describe(&out)
+    );
+    run(&["plan", &spec, "-c", &c, "--json"]);
+    run(&["plan", &spec, "-c", &c, "-o", &plan_file]);
+    let out = run(&[
+        "apply",
+        &plan_file,
+        "-c",
+        &c,
+        "--auto-approve",
+        "--service",
+        "none",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    // Written for real.
+    let main = fs::read_to_string(cfg.path().join("main.cf")).unwrap();
+    assert!(main.contains(SECRET));
+    run(&["show", "-c", &c]);
+    run(&["show", "-c", &c, "--json"]);
+    let out = run(&["import", "-c", &c]);
+    assert!(
+        support::stderr(&out)
+            .contains("smtp_sasl_password_maps: holds credentials inline; left out"),
+        "{}",
+        support::describe(&out)
+    );
+    run(&["plan", &spec, "-c", &c]);
+    for (cmd, out) in &seen {
+        for (channel, text) in [
+            ("stdout", support::stdout(out)),
+            ("stderr", support::stderr(out)),
+        ] {
+            assert!(
+                !text.contains(SECRET),
+                "postform {cmd}: the secret is in {channel}:\n{text}"
+            );
+        }
+    }
+    let saved = fs::read_to_string(&plan_file).unwrap();
+    assert!(
+        !saved.contains(SECRET),
+        "the saved plan holds the secret:\n{saved}"
+    );
+    // With --include-secrets import writes it (a spec that restores).
+    let out = postform(work.path(), &["import", "-c", &c, "--include-secrets"]);
+    assert!(
+        support::stdout(&out).contains(SECRET),
+        "{}",
+        support::describe(&out)
+    );
+}
+
+/// M5 (pull mode): a repository's spec that brings its own service
+/// commands is refused by `apply --repo` unless --allow-spec-commands;
+/// `validate` shows the commands.
+#[test]
+fn m5_pull_mode_refuses_spec_commands_unless_allowed() {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("repo");
+    fs::create_dir_all(repo.join("hosts")).unwrap();
+    let marker = work.path().join("spec-cmd-ran");
+    let host = write(
+        &repo.join("hosts"),
+        "mail1.yaml",
+        &format!(
+            "service:\n  reload: [/bin/sh, -c, \"echo ran > {}\"]\nmain:\n  smtpd_banner: \"$myhostname ESMTP\"\n",
+            marker.display()
+        ),
+    );
+    let c = cfg.path().display().to_string();
+    let r = repo.display().to_string();
+    let before = fs::read(cfg.path().join("main.cf")).unwrap();
+    let out = postform(
+        work.path(),
+        &[
+            "apply",
+            "--repo",
+            &r,
+            "--host",
+            "mail1",
+            "-c",
+            &c,
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    let err = support::stderr(&out);
+    assert!(
+        err.contains("the spec brings its own service commands"),
+        "{err}"
+    );
+    assert!(err.contains("reload: /bin/sh -c 'echo ran >"), "{err}");
+    assert!(err.contains("--allow-spec-commands"), "{err}");
+    assert_eq!(fs::read(cfg.path().join("main.cf")).unwrap(), before);
+    assert!(!marker.exists());
+    let out = postform(work.path(), &["validate", &host.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert!(
+        support::stdout(&out)
+            .contains("service commands (run as root, without a shell):\n  reload: /bin/sh -c"),
+        "{}",
+        support::describe(&out)
+    );
+    let out = postform(
+        work.path(),
+        &[
+            "apply",
+            "--repo",
+            &r,
+            "--host",
+            "mail1",
+            "-c",
+            &c,
+            "--auto-approve",
+            "--allow-spec-commands",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    // Applied (the commands themselves run only for a running Postfix,
+    // which this scratch directory has not).
+    assert_ne!(fs::read(cfg.path().join("main.cf")).unwrap(), before);
+}
+
+/// M6: an installation path this host lacks is refused before anything
+/// is written (the scratch `postfix check` uses substitute directories),
+/// and checking a candidate never runs a program the spec's
+/// daemon_directory names.
+#[test]
+fn m6_installation_paths_are_checked_on_this_host() {
+    if support::postconf().is_none() {
+        return;
+    }
+    for (spec, expected) in [
+        (
+            "queue_directory: /nonexistent/spool\n",
+            "queue_directory = /nonexistent/spool: no such directory on this host",
+        ),
+        (
+            "data_directory: /nonexistent/data\n",
+            "data_directory = /nonexistent/data: no such directory on this host",
+        ),
+        (
+            "sendmail_path: /nonexistent/sendmail\n",
+            "sendmail_path = /nonexistent/sendmail: no such file on this host",
+        ),
+    ] {
+        let (out, before, after) = apply_spec(spec);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        assert!(
+            support::stderr(&out).contains(expected),
+            "{spec}\n{}",
+            support::describe(&out)
+        );
+        assert_eq!(before, after, "{spec}: main.cf changed");
+    }
+    // A daemon_directory holding a planted postfix-script: refused as not
+    // a Postfix daemon directory (no master), and the script never runs.
+    let evil = tempfile::tempdir().unwrap();
+    let ran = evil.path().join("ran");
+    let script = evil.path().join("postfix-script");
+    fs::write(
+        &script,
+        format!("#!/bin/sh\necho ran > {}\n", ran.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let (out, before, after) =
+        apply_spec(&format!("daemon_directory: {}\n", evil.path().display()));
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert!(
+        support::stderr(&out).contains("it has no master: not a Postfix daemon directory"),
+        "{}",
+        support::describe(&out)
+    );
+    assert_eq!(before, after);
+    assert!(
+        !ran.exists(),
+        "the candidate check ran the spec's postfix-script"
+    );
+    // With a `master` beside it the directory passes for a daemon
+    // directory; as root the candidate check runs `postfix check`, which
+    // must run the live postfix-script, not the planted one.
+    fs::write(
+        evil.path().join("master"),
+        "#!/bin/sh
+exit 0
+",
+    )
+    .unwrap();
+    fs::set_permissions(
+        evil.path().join("master"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let (out, _, _) = apply_spec(&format!(
+        "daemon_directory: {}
+",
+        evil.path().display()
+    ));
+    assert!(
+        !ran.exists(),
+        "the candidate check ran the spec's postfix-script
+{}",
+        support::describe(&out)
+    );
+}
+
+/// The service action follows the values Postfix will read: with
+/// `inet_protocols = $proto`, changing `proto` changes inet_protocols,
+/// which needs a restart (a reload would silently not apply it).
+#[test]
+fn service_action_follows_expanded_values() {
+    let cfg = fresh();
+    let main = fs::read_to_string(cfg.path().join("main.cf")).unwrap();
+    fs::write(
+        cfg.path().join("main.cf"),
+        main.replace(
+            "inet_protocols = all",
+            "inet_protocols = $proto\nproto = all",
+        ),
+    )
+    .unwrap();
+    support::backdate(&cfg.path().join("main.cf"));
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    let s = write(work.path(), "p.yaml", "proto: ipv4\n")
+        .display()
+        .to_string();
+    let out = postform(work.path(), &["plan", &s, "-c", &c, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["service_action"], "restart", "{v:#}");
+    let out = postform(work.path(), &["plan", &s, "-c", &c]);
+    assert!(
+        support::stderr(&out).contains(
+            "inet_protocols changes from \"all\" to \"ipv4\" through the values it refers to"
+        ),
+        "{}",
+        support::describe(&out)
+    );
+    // A change that reaches no such parameter stays a reload.
+    let s = write(work.path(), "h.yaml", "myhostname: mail2.example.com\n")
+        .display()
+        .to_string();
+    let out = postform(work.path(), &["plan", &s, "-c", &c, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["service_action"], "reload", "{v:#}");
+}
+
+/// L8: a bind-mounted main.cf (a container's ConfigMap) cannot be
+/// replaced by rename: the error says why and what to do, and the file is
+/// intact. Runs in a private mount namespace (`unshare -m`, root).
+#[test]
+fn l8_a_bind_mounted_main_cf_is_explained() {
+    if !support::is_root() || support::find_program("unshare").is_none() {
+        support::skip_or_fail("L8 needs root and unshare(1) for a private bind mount");
+        return;
+    }
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("configmap-main.cf");
+    fs::copy(cfg.path().join("main.cf"), &source).unwrap();
+    let spec = write(work.path(), "b.yaml", "biff: yes\n");
+    let main = cfg.path().join("main.cf");
+    let script = format!(
+        "mount --bind {src} {main} && exec {bin} apply {spec} -c {dir} --auto-approve --service none",
+        src = source.display(),
+        main = main.display(),
+        bin = support::postform_bin().display(),
+        spec = spec.display(),
+        dir = cfg.path().display(),
+    );
+    let out = support::run(
+        Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &script])
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null()),
+    );
+    if support::stderr(&out).contains("unshare failed") {
+        support::skip_or_fail("unshare -m is not permitted here");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert!(
+        support::stderr(&out).contains("the file is a mount point (a bind mount"),
+        "{}",
+        support::describe(&out)
+    );
+    assert_eq!(
+        fs::read(&source).unwrap(),
+        fs::read(cfg.path().join("main.cf")).unwrap()
+    );
+    assert!(!fs::read_to_string(&source).unwrap().contains("biff = yes"));
+}
+
+/// L4: terminal control characters never reach the terminal raw (a diff
+/// of a value with ESC shows `\u{1b}`), and a look-alike name is shown
+/// with its code point.
+#[test]
+fn l4_control_characters_and_look_alikes_are_shown() {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let c = cfg.path().display().to_string();
+    let s = write(work.path(), "e.yaml", "smtpd_banner: \"ok\\e[1A\\e[2K\"\n")
+        .display()
+        .to_string();
+    let out = postform(work.path(), &["plan", &s, "-c", &c, "--no-validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    let text = support::stdout(&out);
+    assert!(!text.contains('\u{1b}'), "raw ESC in the plan:\n{text:?}");
+    assert!(text.contains("+smtpd_banner = ok\\u{1b}[1A"), "{text}");
+    let s = write(work.path(), "c.yaml", "b\u{456}ff: no\n")
+        .display()
+        .to_string();
+    let out = postform(work.path(), &["validate", &s]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert!(
+        support::stderr(&out).contains("the name contains U+0456"),
+        "{}",
+        support::describe(&out)
+    );
+}

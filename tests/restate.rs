@@ -226,9 +226,12 @@ fn check(name: &str, main_cf: &[u8], master_cf: &[u8]) -> Result<bool, String> {
     let import_warnings = support::stderr(&import);
     for line in &oracle {
         let pname = line.split(" =").next().unwrap_or(line);
-        let named = imported
-            .lines()
-            .any(|l| l.starts_with(&format!("{pname}:")) || l.starts_with(&format!("'{pname}':")));
+        // The full form (main.cf and master.cf beside each other) has the
+        // parameters under `main:`, indented two spaces.
+        let named = imported.lines().any(|l| {
+            let l = l.strip_prefix("  ").unwrap_or(l);
+            l.starts_with(&format!("{pname}:")) || l.starts_with(&format!("'{pname}':"))
+        });
         if !named && !import_warnings.contains(&format!("{pname}:")) {
             return Err(format!(
                 "{name}: postconf -n prints `{line}`, but the imported spec does not name {pname} and import did not say why:\n{imported}"

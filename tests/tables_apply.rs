@@ -633,7 +633,7 @@ fn import_lists_the_named_tables_and_plans_no_change() {
             .arg(dir)
             .arg(format!("hash:{}/aliases", dir.display())),
     );
-    // Without --secrets: the secret table is left out, its value nowhere.
+    // Without --include-secrets: the secret table is left out, its value nowhere.
     let out = postform(dir, &["import"]);
     assert!(out.status.success(), "{}", support::describe(&out));
     let text = support::stdout(&out);
@@ -652,12 +652,15 @@ fn import_lists_the_named_tables_and_plans_no_change() {
         !text.contains("team:") && !text.contains("format: aliases"),
         "{text}"
     );
-    // With --secrets, applying the import to the same host changes nothing.
+    // With --include-secrets, applying the import to the same host changes nothing.
     let sp = dir.parent().unwrap().join(format!(
         "{}-imported.yaml",
         dir.file_name().unwrap().to_string_lossy()
     ));
-    let out = postform(dir, &["import", "--secrets", "-o", sp.to_str().unwrap()]);
+    let out = postform(
+        dir,
+        &["import", "--include-secrets", "-o", sp.to_str().unwrap()],
+    );
     assert!(out.status.success(), "{}", support::describe(&out));
     let text = fs::read_to_string(&sp).unwrap();
     assert!(

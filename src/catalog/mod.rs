@@ -182,6 +182,11 @@ const RESTART_PARAMS: [&str; 7] = [
     "queue_directory",
 ];
 
+/// The parameters whose change needs a full restart ([`restart_class`]).
+pub fn restart_parameters() -> &'static [&'static str] {
+    &RESTART_PARAMS
+}
+
 /// Reload or restart for a change of `name`. Everything not listed needs
 /// only a reload (master.cf edits included).
 ///

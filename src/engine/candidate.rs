@@ -44,6 +44,8 @@ use std::process::Command;
 pub enum CandidateError {
     #[error("Postfix rejects the planned configuration; nothing was written:\n{}\n  hint: fix the spec; postform checked the candidate with {tool} in a scratch copy of the config directory", problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Rejected { tool: String, problems: Vec<String> },
+    #[error("the live configuration already fails {tool}, and Postfix stops at its first fatal error, so the planned change cannot be checked; nothing was written:\n{}\n  hint: fix that problem first (in the spec, or in the file), then apply again; --no-validate skips the check", problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Masked { tool: String, problems: Vec<String> },
     #[error("cannot prepare the candidate check: {0}")]
     Scratch(#[from] std::io::Error),
 }
@@ -122,6 +124,15 @@ pub fn check(
                 .into(),
         ),
     }
+    // Where Postfix is installed, checked on this host (the scratch
+    // `postfix check` below uses substitute queue and data directories).
+    let installation = installation_problems(before_main, after_main);
+    if !installation.is_empty() {
+        return Err(CandidateError::Rejected {
+            tool: "the installation paths on this host".into(),
+            problems: installation,
+        });
+    }
     if is_root() && programs.postfix.is_some() && installation_changed(before_main, after_main) {
         if programs.script.is_none() {
             warnings.push(
@@ -129,8 +140,22 @@ pub fn check(
                     .into(),
             );
         } else {
+            // postfix runs $daemon_directory/postfix-script: always the
+            // live one, never a program the candidate names (its
+            // daemon_directory was checked above without running it).
+            let live_daemon_directory = crate::postfix::maincf::MainCf::parse(before_main)
+                .ok()
+                .and_then(|d| {
+                    d.get("daemon_directory")
+                        .map(|e| e.value_str().trim().to_string())
+                })
+                .or_else(|| {
+                    crate::catalog::Catalog::host()
+                        .get("daemon_directory")
+                        .map(|p| p.default.to_string())
+                });
             compare(&mut warnings, "`postfix check`", before, after, |f| {
-                postfix_check_problems(f.main, f.master)
+                postfix_check_problems(f.main, f.master, live_daemon_directory.as_deref())
             })?;
         }
     }
@@ -152,12 +177,25 @@ fn compare(
     }
     let old = run(before)?;
     let mut introduced = Vec::new();
+    let mut masking = Vec::new();
     for p in new {
         if old.contains(&p) {
-            warnings.push(format!("already in the live configuration: {p}"));
+            // Postfix stops at its first fatal error: one the live files
+            // already have hides whatever else the candidate gets wrong.
+            if p.starts_with("fatal") {
+                masking.push(p);
+            } else {
+                warnings.push(format!("already in the live configuration: {p}"));
+            }
         } else {
             introduced.push(p);
         }
+    }
+    if introduced.is_empty() && !masking.is_empty() {
+        return Err(CandidateError::Masked {
+            tool: tool.into(),
+            problems: masking,
+        });
     }
     if introduced.is_empty() {
         Ok(())
@@ -211,7 +249,11 @@ pub fn parameter_problems(
 /// Problems `postfix check` reports (root only): `mail_params_init()` plus
 /// postfix-script's installation checks. Run under `script` because
 /// without a terminal postfix logs only to syslog.
-fn postfix_check_problems(main_cf: &[u8], master_cf: &[u8]) -> Result<Vec<String>, std::io::Error> {
+fn postfix_check_problems(
+    main_cf: &[u8],
+    master_cf: &[u8],
+    daemon_directory: Option<&str>,
+) -> Result<Vec<String>, std::io::Error> {
     let base = scratch_dir()?;
     let spool = base.path().join("spool");
     let data = base.path().join("data");
@@ -222,7 +264,7 @@ fn postfix_check_problems(main_cf: &[u8], master_cf: &[u8]) -> Result<Vec<String
     if let Some(uid) = mail_owner_uid(main_cf) {
         let _ = std::os::unix::fs::chown(&data, Some(uid), None);
     }
-    let dir = scratch(main_cf, master_cf, Some((&spool, &data)))?;
+    let dir = scratch(main_cf, master_cf, Some((&spool, &data, daemon_directory)))?;
     let cmd = format!(
         "{} -c {} check",
         shell_quote(&postfix_bin()),
@@ -238,6 +280,64 @@ fn postfix_check_problems(main_cf: &[u8], master_cf: &[u8]) -> Result<Vec<String
         problems.push(format!("fatal: postfix check exited with {}", out.status));
     }
     Ok(problems)
+}
+
+/// Installation parameters whose new value names a directory or program
+/// this host lacks: `queue_directory: /nonexistent/spool` makes every
+/// Postfix command fail with "chdir(...): No such file or directory".
+/// Only changed values are judged; values with `$` references are left
+/// to Postfix's own checks.
+fn installation_problems(before: &[u8], after: &[u8]) -> Vec<String> {
+    use crate::postfix::maincf::MainCf;
+    let (Ok(b), Ok(a)) = (MainCf::parse(before), MainCf::parse(after)) else {
+        return Vec::new();
+    };
+    let value = |d: &MainCf, n: &str| d.get(n).map(|e| e.value_str().trim().to_string());
+    let mut out = Vec::new();
+    for name in INSTALLATION_PARAMETERS {
+        let new = value(&a, name);
+        if new == value(&b, name) {
+            continue;
+        }
+        let Some(v) = new.filter(|v| !v.is_empty() && !v.contains('$')) else {
+            continue;
+        };
+        let path = Path::new(&v);
+        let problem = match *name {
+            "queue_directory" | "data_directory" | "meta_directory" | "shlib_directory" => {
+                (!path.is_dir()).then(|| "no such directory".to_string())
+            }
+            "daemon_directory" => {
+                if !path.is_dir() {
+                    Some("no such directory".to_string())
+                } else {
+                    ["master", "postfix-script"]
+                        .iter()
+                        .find(|p| !path.join(p).is_file())
+                        .map(|p| format!("it has no {p}: not a Postfix daemon directory"))
+                }
+            }
+            "command_directory" => {
+                if !path.is_dir() {
+                    Some("no such directory".to_string())
+                } else {
+                    (!path.join("postconf").is_file())
+                        .then(|| "it has no postconf: not Postfix's command directory".to_string())
+                }
+            }
+            "sendmail_path" | "newaliases_path" | "mailq_path" => {
+                (!path.is_file()).then(|| "no such file".to_string())
+            }
+            "html_directory" | "manpage_directory" | "readme_directory" | "sample_directory" => {
+                (v != "no" && !path.is_dir()).then(|| "no such directory (or no)".to_string())
+            }
+            _ => None,
+        };
+        if let Some(why) = problem {
+            out.push(format!("{name} = {v}: {why} on this host"));
+        }
+    }
+    out
 }
 
 /// Whether the effective value of an [`INSTALLATION_PARAMETERS`] entry
@@ -292,11 +392,11 @@ fn messages(text: &str, dir: &Path) -> Vec<String> {
 fn scratch(
     main_cf: &[u8],
     master_cf: &[u8],
-    dirs: Option<(&PathBuf, &PathBuf)>,
+    dirs: Option<(&PathBuf, &PathBuf, Option<&str>)>,
 ) -> Result<Scratch, std::io::Error> {
     let dir = scratch_dir()?;
     let mut main = main_cf.to_vec();
-    if let Some((spool, data)) = dirs {
+    if let Some((spool, data, daemon_directory)) = dirs {
         if !main.is_empty() && !main.ends_with(b"\n") {
             main.push(b'\n');
         }
@@ -308,6 +408,9 @@ fn scratch(
             )
             .as_bytes(),
         );
+        if let Some(d) = daemon_directory {
+            main.extend_from_slice(format!("daemon_directory = {d}\n").as_bytes());
+        }
     }
     // Backdated: Postfix programs wait for a config file modified within
     // the last second to settle, and postconf repeats its warnings.

@@ -185,9 +185,22 @@ impl EffectiveConfig {
 
     /// What `postconf -n` prints, less its leading config_directory line.
     pub fn postconf_n(&self) -> Vec<u8> {
+        self.postconf_n_with(false)
+    }
+
+    /// [`EffectiveConfig::postconf_n`] for display: credentials written
+    /// inline are masked (engine::secrets).
+    pub fn postconf_n_masked(&self) -> Vec<u8> {
+        self.postconf_n_with(true)
+    }
+
+    fn postconf_n_with(&self, masked: bool) -> Vec<u8> {
         let mut out = Vec::new();
         for (name, value) in &self.parameters {
-            let v = crate::postfix::maincf::normalize(value);
+            let mut v = crate::postfix::maincf::normalize(value);
+            if masked && crate::engine::secrets::holds_secret(name, &v) {
+                v = crate::engine::secrets::mask_value(&String::from_utf8_lossy(&v)).into_bytes();
+            }
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(if v.is_empty() { b" =" } else { b" = " });
             out.extend_from_slice(&v);
@@ -204,9 +217,12 @@ impl EffectiveConfig {
             .map(|(k, v)| {
                 (
                     k.clone(),
-                    String::from_utf8_lossy(&crate::postfix::maincf::normalize(v))
-                        .into_owned()
-                        .into(),
+                    crate::engine::secrets::shown(
+                        k,
+                        &String::from_utf8_lossy(&crate::postfix::maincf::normalize(v)),
+                    )
+                    .into_owned()
+                    .into(),
                 )
             })
             .collect();
@@ -215,17 +231,22 @@ impl EffectiveConfig {
             "config_dir": self.config_dir.display().to_string(),
             "parameters": params,
             "warnings": self.warnings,
-            "main_cf": String::from_utf8_lossy(&self.main_cf_bytes),
+            "main_cf": String::from_utf8_lossy(&crate::engine::secrets::mask_main_cf(&self.main_cf_bytes).unwrap_or_else(|| self.main_cf_bytes.clone())),
             "services": self.services_json(),
-            "master_cf": self.master_cf_bytes.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()),
+            "master_cf": self.master_cf_bytes.as_ref().map(|b| String::from_utf8_lossy(&crate::engine::secrets::mask_master_cf(b).unwrap_or_else(|| b.clone())).into_owned()),
         })
     }
 
     /// A spec reproducing this configuration, and warnings about what it
     /// cannot reproduce: the full form (`main:` and `master:` with every
     /// service) when master.cf was read, else the short form.
-    pub fn to_spec_yaml(&self, catalog: &Catalog, non_default_only: bool) -> (String, Vec<String>) {
-        self.to_spec_yaml_with(catalog, non_default_only, "")
+    pub fn to_spec_yaml(
+        &self,
+        catalog: &Catalog,
+        non_default_only: bool,
+        include_secrets: bool,
+    ) -> (String, Vec<String>) {
+        self.to_spec_yaml_with(catalog, non_default_only, include_secrets, "")
     }
 
     /// [`EffectiveConfig::to_spec_yaml`] followed by `tables` (the
@@ -235,12 +256,19 @@ impl EffectiveConfig {
         &self,
         catalog: &Catalog,
         non_default_only: bool,
+        include_secrets: bool,
         tables: &str,
     ) -> (String, Vec<String>) {
         let mut warnings = self.warnings.clone();
         let mut entries = Vec::new();
         for (name, value) in &self.parameters {
             if non_default_only && is_default(catalog, name, value) {
+                continue;
+            }
+            if !include_secrets && crate::engine::secrets::holds_secret(name, value) {
+                warnings.push(format!(
+                    "{name}: holds credentials inline; left out of the spec (applying it leaves the value as it is); --include-secrets writes it"
+                ));
                 continue;
             }
             match spec_value(name, value) {
@@ -276,8 +304,11 @@ impl EffectiveConfig {
             );
         };
         let master_path = self.config_dir.join("master.cf");
-        let (services, service_warnings) =
-            spec_services(services, &master_path.display().to_string());
+        let (services, service_warnings) = spec_services(
+            services,
+            &master_path.display().to_string(),
+            include_secrets,
+        );
         warnings.extend(service_warnings);
         let header = format!(
             "# Imported by postform {} from {} and master.cf (Postfix {version}).\n# Applying this spec to the same configuration changes nothing; with\n# `purge: true` it also removes what others add later.\n{EDITOR_HINT}",
@@ -306,7 +337,7 @@ impl EffectiveConfig {
                         "maxproc": s.maxproc,
                         "command": s.command,
                         "args": s.non_option_args(),
-                        "options": s.overrides.iter().map(|(n, v)| (n.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
+                        "options": s.overrides.iter().map(|(n, v)| (n.clone(), serde_json::Value::from(crate::engine::secrets::shown(n, v).into_owned()))).collect::<serde_json::Map<_, _>>(),
                         "line": s.line,
                     })
                 })
@@ -320,7 +351,7 @@ impl EffectiveConfig {
         let services = self.services.as_ref()?;
         let mut out = String::new();
         for s in services {
-            out.push_str(&s.canonical());
+            out.push_str(&crate::engine::secrets::shown_line(&s.canonical()));
             out.push('\n');
         }
         Some(out)
@@ -367,6 +398,7 @@ fn spec_value(name: &str, value: &[u8]) -> Result<SpecValue, String> {
 fn spec_services(
     services: &[Service],
     shown: &str,
+    include_secrets: bool,
 ) -> (Vec<(ServiceKey, MasterService)>, Vec<String>) {
     let mut out: Vec<(ServiceKey, MasterService)> = Vec::new();
     let mut warnings = Vec::new();
@@ -383,10 +415,16 @@ fn spec_services(
             name: s.name.clone(),
             kind,
         };
+        let mut secret_options: Vec<String> = Vec::new();
         let parsed = (|| -> Result<MasterService, String> {
             let field = |what: &str, text: &str| format!("{what} {text:?} is not valid");
             let mut options = Vec::new();
             for (name, value) in &s.overrides {
+                if !include_secrets && crate::engine::secrets::holds_secret(name, value.as_bytes())
+                {
+                    secret_options.push(name.clone());
+                    continue;
+                }
                 match spec_value(name, value.as_bytes()) {
                     // An option given twice: the last value is the one
                     // the service gets (a YAML map names it once).
@@ -419,6 +457,11 @@ fn spec_services(
                 options,
             })
         })();
+        for name in secret_options.drain(..) {
+            warnings.push(format!(
+                "{at}: {key} -o {name}: holds credentials inline; left out of the spec (applying it leaves the option as it is); --include-secrets writes it"
+            ));
+        }
         match parsed {
             Ok(m) => {
                 if let Some(i) = out.iter().position(|(k, _)| *k == key) {

@@ -132,6 +132,15 @@ impl<D: Document> LiveFile<D> {
         }
     }
 
+    /// The file's permission bits, when it exists (one stat, for the
+    /// warnings that depend on who can read it).
+    pub fn mode(&self) -> Option<u32> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(&self.path)
+            .ok()
+            .map(|m| m.permissions().mode())
+    }
+
     /// The bytes, when the file was read.
     pub fn bytes(&self) -> Option<&[u8]> {
         match &self.state {

@@ -11,6 +11,7 @@ pub mod plan;
 pub mod planfile;
 pub mod policy;
 pub mod schema;
+pub mod secrets;
 pub mod service;
 pub mod spec;
 pub mod tables;

@@ -128,8 +128,53 @@ pub enum ServiceError {
     },
     #[error("Postfix is not running after `{action}`{}", because(reason))]
     NotRunning { action: String, reason: String },
+    #[error(
+        "after `{action}` Postfix runs, but {service} is unusable: {what}{}",
+        because(reason)
+    )]
+    Unusable {
+        action: String,
+        service: String,
+        what: String,
+        reason: String,
+    },
     #[error(transparent)]
     Stuck(ProcessError),
+}
+
+/// What greeting a service after an action showed.
+enum Greeted {
+    Ok,
+    /// Could not tell (nothing listens there, no answer): a note.
+    Unverified(String),
+    /// Connected, but no greeting came.
+    Silent,
+    /// The server process died or refused: the action failed.
+    Failed(String),
+}
+
+/// Greet `addr`, a few times over about five seconds: right after a
+/// reload an old process may still hold the socket, and a new service
+/// may take a moment to listen.
+fn greet(addr: std::net::SocketAddr) -> Greeted {
+    use crate::io::smtp_probe::{greeting, Greeting};
+    let mut last = Greeted::Unverified("no answer".into());
+    for attempt in 0..5 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(500 * attempt));
+        }
+        last = match greeting(addr, std::time::Duration::from_secs(3)) {
+            Greeting::Reply(line) if line.starts_with("220") => return Greeted::Ok,
+            Greeting::Reply(line) => Greeted::Failed(format!("it answers {line:?}")),
+            Greeting::Closed => {
+                Greeted::Failed("connections are closed without a greeting (smtpd exits)".into())
+            }
+            Greeting::Silent => Greeted::Silent,
+            Greeting::Refused => Greeted::Unverified("nothing listens there".into()),
+            Greeting::NoAnswer(e) => Greeted::Unverified(e),
+        };
+    }
+    last
 }
 
 fn because(reason: &str) -> String {
@@ -149,6 +194,8 @@ pub struct Service {
     /// Log files Postfix may write its errors to (`maillog_file` of the new
     /// and of the previous main.cf).
     maillogs: Vec<PathBuf>,
+    /// smtpd services to greet after an action (`name/type`, address).
+    probes: Vec<(String, std::net::SocketAddr)>,
 }
 
 #[derive(Debug, Clone)]
@@ -206,7 +253,17 @@ impl Service {
             config_dir: config_dir.to_path_buf(),
             manager,
             maillogs: maillog.into_iter().collect(),
+            probes: Vec::new(),
         }
+    }
+
+    /// After an action, greet these smtpd services (`name/type`,
+    /// address): a connection that closes without a greeting, or a 4xx/5xx
+    /// greeting, is a failed action (the smtpd processes die or refuse on
+    /// the new configuration while the master runs).
+    pub fn with_probes(mut self, probes: Vec<(String, std::net::SocketAddr)>) -> Service {
+        self.probes = probes;
+        self
     }
 
     /// Also read `maillog` for Postfix's error text (e.g. the previous
@@ -308,16 +365,76 @@ impl Service {
                 reason: self.reason(before),
             });
         }
+        let mut notes = Vec::new();
+        for (service, addr) in &self.probes {
+            let greeted = match greet(*addr) {
+                // Silence alone may be a slow host; with a fatal error in
+                // the log since the action it is smtpd dying.
+                Greeted::Silent => {
+                    let logged = self.reason(before);
+                    if logged.contains("fatal:") {
+                        Greeted::Failed("no greeting: its processes exit".into())
+                    } else {
+                        Greeted::Unverified("no greeting within the time limit".into())
+                    }
+                }
+                other => other,
+            };
+            match greeted {
+                Greeted::Ok | Greeted::Silent => {}
+                Greeted::Unverified(why) => {
+                    notes.push(format!("{service} ({addr}) not verified: {why}"))
+                }
+                Greeted::Failed(what) => {
+                    return Err(ServiceError::Unusable {
+                        action: shown,
+                        service: service.clone(),
+                        what,
+                        reason: self.reason(before),
+                    })
+                }
+            }
+        }
         let after = queue.as_deref().and_then(live_master_pid);
         let pids = match (before.master_pid, after) {
             (Some(b), Some(a)) if b != a => format!(", master pid {b} -> {a}"),
             (Some(b), Some(_)) => format!(", master pid {b} unchanged"),
             _ => String::new(),
         };
+        let greeted = self.probes.len() - notes.len();
+        let mut message = format!("ran `{shown}`; Postfix is running{pids}");
+        if greeted > 0 {
+            message.push_str(&format!(
+                "; {greeted} smtpd service(s) greet{}",
+                if greeted == 1 { "s" } else { "" }
+            ));
+        }
+        for n in notes {
+            message.push_str(&format!("; {n}"));
+        }
         Ok(ServiceOutcome {
             ran: action,
-            message: format!("ran `{shown}`; Postfix is running{pids}"),
+            message,
         })
+    }
+
+    /// After a reload left smtpd dying and the files were put back: stop
+    /// and start Postfix on them (the master throttles a service whose
+    /// processes died, and only a new master forgets that).
+    pub fn restart_on_restored(&self) -> Result<String, ServiceError> {
+        let now = self.snapshot();
+        let cmd = self.perform(ServiceAction::Restart, &now)?;
+        let queue = self.queue_directory().or(now.queue_directory.clone());
+        if self.is_running_with(queue.as_deref()) {
+            Ok(format!(
+                "`{cmd}` was run so Postfix uses it afresh (a reload keeps a throttled service throttled), and Postfix is running"
+            ))
+        } else {
+            Err(ServiceError::NotRunning {
+                action: cmd,
+                reason: self.reason(&now),
+            })
+        }
     }
 
     /// After a failed `action` and main.cf put back: bring Postfix back to

@@ -554,7 +554,7 @@ pub fn import_tables(live: &LiveConfig, catalog: &Catalog, secrets: bool) -> Imp
         let secret = param.contains("password") || mode & 0o004 == 0;
         if secret && !secrets {
             out.left_out.push(format!(
-                "{} ({param}) is secret: left out; `postform import --secrets` writes its values",
+                "{} ({param}) is secret: left out; `postform import --include-secrets` writes its values",
                 path.display()
             ));
             continue;

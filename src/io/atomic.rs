@@ -42,8 +42,16 @@ pub fn write_hint(e: &io::Error) -> &'static str {
 
 fn hint(e: &io::Error) -> &'static str {
     match e.kind() {
+        // EPERM as root: the file or directory is immutable or
+        // append-only (chattr +i / +a); EACCES: not allowed to write.
+        io::ErrorKind::PermissionDenied if e.raw_os_error() == Some(1) => {
+            "; the file or its directory may be immutable or append-only (lsattr shows the i or a flag; chattr -i/-a clears it)"
+        }
         io::ErrorKind::PermissionDenied => {
             "; run as a user who may write the config directory (usually root)"
+        }
+        io::ErrorKind::ResourceBusy => {
+            "; the file is a mount point (a bind mount, e.g. a container's ConfigMap): it cannot be replaced by rename; mount its directory instead, or manage the file where it comes from"
         }
         io::ErrorKind::ReadOnlyFilesystem => "; the file system is mounted read-only",
         io::ErrorKind::NotFound => "; check that the file and its directory exist",

@@ -10,4 +10,6 @@ pub mod lock;
 pub mod process;
 pub mod programs;
 pub mod read;
+pub mod services;
+pub mod smtp_probe;
 pub mod transaction;

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 /// message, no target was changed.
 #[derive(Debug, thiserror::Error)]
 pub enum TxnError {
-    #[error("{}: {action}: {source}", path.display())]
+    #[error("{}: {action}: {source}{}", path.display(), crate::io::atomic::write_hint(source))]
     Io {
         path: PathBuf,
         action: &'static str,

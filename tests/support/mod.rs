@@ -26,6 +26,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod hermetic;
+pub mod smtpd;
 pub mod stress;
 pub mod yaml;
 

@@ -17,6 +17,7 @@
 
 mod backup;
 mod tables;
+pub mod verify;
 
 pub use backup::{BackupError, BACKUPS_KEPT};
 
@@ -89,7 +90,7 @@ pub enum ApplyError {
     #[error("Postfix {action} failed: {error}\n  {restored} restored to the previous content (byte-identical); {recovery}{}", rolled_back_hint(*running, *validated))]
     ServiceRolledBack {
         action: ServiceAction,
-        error: ServiceError,
+        error: Box<ServiceError>,
         /// The files put back, e.g. "main.cf and master.cf were".
         restored: String,
         /// What was done to bring Postfix back, or why that failed.
@@ -102,7 +103,7 @@ pub enum ApplyError {
     #[error("Postfix {action} failed: {error}\n  and putting the previous files back failed too: {restore}\n  hint: the files hold the planned content; restore them by hand (postform plan shows the difference) and start Postfix")]
     RollbackFailed {
         action: ServiceAction,
-        error: ServiceError,
+        error: Box<ServiceError>,
         restore: String,
     },
 }
@@ -210,8 +211,18 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
     let needed = plan.service_action;
     let action = opts.service.action_for(needed);
     let service = (action != ServiceAction::None).then(|| {
+        let probes = plan
+            .candidate
+            .master
+            .as_deref()
+            .map(|m| verify::probes(&plan.candidate.main, m))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| (p.service, p.addr))
+            .collect();
         Service::detect(dir, &opts.service, maillog_file(after_main))
             .with_maillog(maillog_file(&before_main))
+            .with_probes(probes)
     });
     // Postfix's state before the write: with a broken new main.cf even
     // `postfix status` fails.
@@ -252,25 +263,33 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
                     Ok(problems) => {
                         return Err(ApplyError::RollbackFailed {
                             action,
-                            error,
+                            error: Box::new(error),
                             restore: problems.join("; "),
                         })
                     }
                     Err(e) => {
                         return Err(ApplyError::RollbackFailed {
                             action,
-                            error,
+                            error: Box::new(error),
                             restore: e.to_string(),
                         })
                     }
                 }
-                let (recovery, running) = match service.recover(state, action) {
+                // smtpd processes that died made the master throttle the
+                // service (service_throttle_time, 60 s by default); a
+                // reload keeps that, a restart clears it.
+                let recovered = if matches!(error, ServiceError::Unusable { .. }) {
+                    service.restart_on_restored()
+                } else {
+                    service.recover(state, action)
+                };
+                let (recovery, running) = match recovered {
                     Ok(done) => (done, true),
                     Err(e) => (format!("bringing Postfix back failed: {e}"), false),
                 };
                 return Err(ApplyError::ServiceRolledBack {
                     action,
-                    error,
+                    error: Box::new(error),
                     restored: format!(
                         "{} {}",
                         names(&changed),

@@ -20,6 +20,29 @@ impl FilePlan {
     /// Unified diff of the file (Myers, pinned; 3 lines of context; the
     /// shortest diff unless finding it takes longer than [`DIFF_DEADLINE`]).
     pub fn unified_diff(&self) -> String {
+        // Credentials written inline are masked on both sides, line for
+        // line (engine::secrets), before the diff is made.
+        let mask = |b: &[u8]| match self.file {
+            super::ManagedFile::MainCf => crate::engine::secrets::mask_main_cf(b),
+            super::ManagedFile::MasterCf => crate::engine::secrets::mask_master_cf(b),
+            // A secret table shows no content at all (unmasked_diff).
+            super::ManagedFile::Table | super::ManagedFile::Aliases => None,
+        };
+        if let (Some(_), _) | (_, Some(_)) = (mask(&self.before), mask(&self.after)) {
+            let masked = FilePlan {
+                before: mask(&self.before).unwrap_or_else(|| self.before.clone()),
+                after: mask(&self.after).unwrap_or_else(|| self.after.clone()),
+                line_origin: None,
+                changes: Vec::new(),
+                ..self.clone()
+            };
+            return masked.unmasked_diff();
+        }
+        self.unmasked_diff()
+    }
+
+    /// [`FilePlan::unified_diff`] of the bytes as they are.
+    fn unmasked_diff(&self) -> String {
         const CONTEXT: usize = DIFF_CONTEXT;
         let shown = self.path.display().to_string();
         if self.is_secret() {

@@ -244,7 +244,7 @@ pub enum PlanError {
 /// Plan `spec` against the live configuration.
 pub fn plan(spec: &Spec, live: &LiveConfig, catalog: &Catalog) -> Result<Plan, PlanError> {
     let (before, doc) = live.main_cf()?;
-    let (main, mut warnings, main_after) =
+    let (main, warnings, main_after) =
         main_cf::plan_main_cf(spec, &live.main.path, before, doc, catalog)?;
     let mut files = vec![main];
     let master = if spec.master.is_empty() {
@@ -276,17 +276,76 @@ pub fn plan(spec: &Spec, live: &LiveConfig, catalog: &Catalog) -> Result<Plan, P
         files.push(plan);
         Some(std::sync::Arc::new(edited))
     };
+    let mut warnings = warnings;
+    // Credentials written inline are never shown (engine::secrets).
+    for f in &mut files {
+        for c in &mut f.changes {
+            let name = match &c.target {
+                Target::Parameter { name } | Target::Option { name, .. } => name.clone(),
+                _ => continue,
+            };
+            for v in [&mut c.before, &mut c.after].into_iter().flatten() {
+                if crate::engine::secrets::holds_secret(&name, v.as_bytes()) {
+                    *v = crate::engine::secrets::mask_value(v);
+                }
+            }
+        }
+    }
+    // ... and a main.cf others can read is no place for them.
+    let inline: Vec<String> = main_after
+        .effective()
+        .iter()
+        .filter(|e| crate::engine::secrets::holds_secret(&e.name_str(), &e.value))
+        .map(|e| e.name_str().into_owned())
+        .collect();
+    if !inline.is_empty() {
+        let mode = live.main.mode();
+        if mode.is_none_or(|m| m & 0o044 != 0) {
+            warnings.push(format!(
+                "{} {} credentials inline in main.cf, which {}: put them in a table only root can read (maps: with secret: true, mode 0600) and name that table here",
+                inline.join(", "),
+                if inline.len() == 1 { "holds" } else { "hold" },
+                match mode {
+                    Some(m) => format!("others can read (mode {:04o})", m & 0o7777),
+                    None => "will be readable by others".to_string(),
+                }
+            ));
+        }
+    }
     let candidate = Candidate {
         main: std::sync::Arc::new(main_after),
         master,
     };
     files.extend(tables::plan_tables(spec, live, catalog, &mut warnings)?);
-    let service_action = files
+    let mut service_action = files
         .iter()
         .flat_map(|f| &f.changes)
         .map(|c| c.action)
         .max()
         .unwrap_or(ServiceAction::None);
+    // The service action follows the values Postfix will read: a
+    // parameter the master reads only at start-up may change through a
+    // `$name` it refers to (`inet_protocols = $proto`), which the edited
+    // names alone do not show.
+    if service_action < ServiceAction::Restart {
+        let before = crate::engine::policy::view::View::new(doc, live.master.doc(), catalog);
+        let after = crate::engine::policy::view::View::new(
+            &candidate.main,
+            candidate.master.as_deref(),
+            catalog,
+        );
+        for name in crate::catalog::restart_parameters() {
+            let (b, a) = (before.value(name, None), after.value(name, None));
+            if b != a {
+                service_action = ServiceAction::Restart;
+                warnings.push(format!(
+                    "{name} changes from {:?} to {:?} through the values it refers to: the master reads it only at start-up, so the change needs a restart",
+                    b.unwrap_or_default(),
+                    a.unwrap_or_default()
+                ));
+            }
+        }
+    }
     Ok(Plan {
         config_dir: live.dir.clone(),
         files,

@@ -136,14 +136,17 @@ pub fn startup_failures(before: Option<&View<'_>>, after: &View<'_>) -> Vec<Find
         .services()
         .iter()
         .filter(|s| s.command == "smtpd" || s.command.ends_with("/smtpd"))
-        .filter(|s| !relay::passes_startup_check(after, s))
-        .map(|s| Finding {
+        .filter_map(|s| relay::startup_fatal(after, s).map(|f| (s, f)))
+        .map(|(s, fatal)| Finding {
             id: "smtpd_startup".into(),
             severity: Severity::Refuse,
             subject: service_key(s),
             location: master_at(s),
-            message: "every smtpd process of this service would exit at start: \"in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one working instance of: reject_unauth_destination, defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains\"".into(),
-            hint: Some("end smtpd_relay_restrictions (or smtpd_recipient_restrictions) with reject_unauth_destination; `permit` stops Postfix's search, so put it after, not before".into()),
+            message: format!(
+                "every smtpd process of this service would exit at start: \"{}\"",
+                fatal.message
+            ),
+            hint: Some(fatal.hint),
             allowed: false,
             already: old.contains(&service_key(s)),
         })

@@ -4,7 +4,11 @@
 //! evaluates `smtpd_relay_restrictions` and `smtpd_recipient_restrictions`
 //! (only a REJECT stops it, so their order does not matter), each left to
 //! right until a restriction returns OK or REJECT; the mail is relayed
-//! when neither list rejects and no `defer_if_permit` is pending.
+//! when neither list rejects, no `defer_if_permit` is pending, and the
+//! client, HELO and sender lists did not reject first.
+//!
+//! tests/relay_differential.rs checks these verdicts against the real
+//! smtpd.
 //!
 //! Each restriction is judged for that client (who chooses its HELO
 //! name, envelope sender and recipient, and may present a certificate,
@@ -20,6 +24,7 @@
 
 use super::view::View;
 use crate::postfix::mastercf::Service;
+use crate::postfix::network::Net;
 use std::net::IpAddr;
 
 /// `smtpd_check.c` `rcpt_required`: at least one must appear in one of
@@ -154,14 +159,49 @@ fn lists(view: &View<'_>, s: &Service) -> [(String, Vec<String>); 2] {
     ]
 }
 
-/// smtpd's start-up check for `s`: `false` when every smtpd process of
-/// this service would exit with "specify at least one working instance
-/// of: reject_unauth_destination, ...".
+/// smtpd's start-up checks for `s`: `false` when every smtpd process of
+/// this service would exit (see [`startup_fatal`]).
 pub fn passes_startup_check(view: &View<'_>, s: &Service) -> bool {
+    startup_fatal(view, s).is_none()
+}
+
+/// Why every smtpd process of service `s` exits at start, if it does
+/// (smtpd_check_init, in its order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartupFatal {
+    /// smtpd's `fatal:` message.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+/// smtpd's start-up checks for `s`, in smtpd_check_init's order: every
+/// name in `smtpd_restriction_classes` needs a non-empty value; then
+/// `smtpd_relay_restrictions` or `smtpd_recipient_restrictions` must
+/// hold a "working instance" of a rejecting restriction (`has_required`).
+pub fn startup_fatal(view: &View<'_>, s: &Service) -> Option<StartupFatal> {
     let classes = restriction_classes(view, s);
-    lists(view, s)
+    if let Some(class) = classes
+        .iter()
+        .find(|c| view.value(c, Some(s)).is_none_or(|v| v.trim().is_empty()))
+    {
+        return Some(StartupFatal {
+            message: format!("restriction class `{class}' needs a definition"),
+            hint: format!(
+                "define {class} (a restriction list, e.g. {class} = permit_mynetworks, reject) or remove it from smtpd_restriction_classes"
+            ),
+        });
+    }
+    if !lists(view, s)
         .iter()
         .any(|(_, list)| has_required(view, s, list, &classes, 0))
+    {
+        return Some(StartupFatal {
+            message: "in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one working instance of: reject_unauth_destination, defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains".into(),
+            hint: "end smtpd_relay_restrictions (or smtpd_recipient_restrictions) with reject_unauth_destination; `permit` stops Postfix's search, so put it after, not before".into(),
+        });
+    }
+    None
 }
 
 /// `has_required` (smtpd_check.c): a required name before `permit`,
@@ -209,15 +249,58 @@ fn restriction_classes(view: &View<'_>, s: &Service) -> Vec<String> {
     )
 }
 
+/// The lists smtpd evaluates before the recipient ones: (parameter, the
+/// access check a bare `type:table` stands for, what is known when the
+/// list runs at its own command).
+const EARLIER_LISTS: [(&str, &str, Known); 3] = [
+    (
+        "smtpd_client_restrictions",
+        "check_client_access",
+        Known::Client,
+    ),
+    ("smtpd_helo_restrictions", "check_helo_access", Known::Helo),
+    (
+        "smtpd_sender_restrictions",
+        "check_sender_access",
+        Known::Sender,
+    ),
+];
+
 /// The relay verdict for service `s` (see the module docs).
 pub fn verdict(view: &View<'_>, s: &Service) -> Verdict {
     let classes = restriction_classes(view, s);
+    let helo_required = view.flag("smtpd_helo_required", Some(s));
     let mut cx = Eval {
         view,
         service: s,
         classes: &classes,
         defer_if_permit: false,
+        default_acl: "check_recipient_access",
+        known: Known::Recipient,
+        helo_optional: !helo_required,
     };
+    // The client, HELO and sender lists can only refuse (their permits
+    // end their own list, never the recipient lists), and their
+    // defer_if_permit counts at RCPT time (smtpd_check_rcpt). With
+    // smtpd_delay_reject = yes (the default) smtpd runs them at RCPT time
+    // with everything known; with no, each at its own command, where
+    // restrictions on what is not known yet are skipped. The HELO list
+    // runs only when HELO was given: when smtpd_helo_required is off, the
+    // client just does not send one (a rejected HELO does not stop MAIL).
+    let delay = view.flag("smtpd_delay_reject", Some(s));
+    for (param, acl, stage) in EARLIER_LISTS {
+        if stage == Known::Helo && !helo_required {
+            continue;
+        }
+        cx.default_acl = acl;
+        cx.known = if delay { Known::Recipient } else { stage };
+        let list = tokens(&view.value(param, Some(s)).unwrap_or_default());
+        if cx.eval(&list, false, 0) == Outcome::Reject {
+            return Verdict::Refuses;
+        }
+    }
+    cx.default_acl = "check_recipient_access";
+    cx.known = Known::Recipient;
     let mut through = None;
     for (name, list) in lists(view, s) {
         match cx.eval(&list, false, 0) {
@@ -249,6 +332,43 @@ struct Eval<'a, 'v> {
     service: &'a Service,
     classes: &'a [String],
     defer_if_permit: bool,
+    /// The access check a bare `type:table` stands for in the list being
+    /// evaluated (`check_recipient_access` in the two recipient lists).
+    default_acl: &'static str,
+    /// What smtpd knows when it evaluates the list: a restriction on
+    /// something later (the recipient, at MAIL time) is skipped.
+    known: Known,
+    /// The client need not send HELO (smtpd_helo_required = no), and
+    /// restrictions on the HELO name are skipped without one: a client
+    /// avoids their rejections (but can still use their permits).
+    helo_optional: bool,
+}
+
+/// The SMTP stage a restriction needs, and what smtpd knows when it
+/// evaluates a list (in protocol order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Known {
+    Client,
+    Helo,
+    Sender,
+    Recipient,
+}
+
+/// What restriction `name` looks at (smtpd_check.c skips it, DUNNO,
+/// before that is known: `if (state->recipient)`...).
+fn needs(name: &str) -> Known {
+    match name {
+        "reject_unauth_destination"
+        | "defer_unauth_destination"
+        | "check_relay_domains"
+        | "permit_auth_destination"
+        | "permit_mx_backup" => Known::Recipient,
+        n if n.starts_with("check_recipient_") => Known::Recipient,
+        n if n.starts_with("check_sender_") => Known::Sender,
+        "permit_naked_ip_address" => Known::Helo,
+        n if n.starts_with("check_helo_") => Known::Helo,
+        _ => Known::Client,
+    }
 }
 
 impl Eval<'_, '_> {
@@ -261,9 +381,16 @@ impl Eval<'_, '_> {
         let mut warn_next = false;
         while i < list.len() {
             let original = &list[i];
-            let name = original.to_ascii_lowercase();
-            let arg = takes_argument(&name).then(|| list.get(i + 1)).flatten();
-            i += 1 + usize::from(arg.is_some());
+            // A bare `type:table` is short for the list's own access
+            // check on that table (generic_checks: `strchr(name, ':')`).
+            let (name, arg) = if original.contains(':') {
+                (self.default_acl.to_string(), Some(original))
+            } else {
+                let name = original.to_ascii_lowercase();
+                let arg = takes_argument(&name).then(|| list.get(i + 1)).flatten();
+                (name, arg)
+            };
+            i += 1 + usize::from(arg.is_some() && !original.contains(':'));
             if name == "warn_if_reject" {
                 warn_next = true;
                 continue;
@@ -281,6 +408,26 @@ impl Eval<'_, '_> {
     }
 
     fn restriction(
+        &mut self,
+        original: &str,
+        name: &str,
+        arg: Option<&String>,
+        warn: bool,
+        depth: usize,
+    ) -> Outcome {
+        let needs = needs(name);
+        if needs > self.known {
+            return Outcome::Dunno;
+        }
+        let outcome = self.decide(original, name, arg, warn, depth);
+        if needs == Known::Helo && self.helo_optional && outcome == Outcome::Reject {
+            return Outcome::Dunno;
+        }
+        outcome
+    }
+
+    /// What restriction `name` (with its argument) does for the client.
+    fn decide(
         &mut self,
         original: &str,
         name: &str,
@@ -448,7 +595,7 @@ fn is_known_restriction(n: &str) -> bool {
 
 /// Does `mynetworks` (for this service, expanded) trust an arbitrary
 /// Internet address? Postfix matches the list first-match-wins with `!`
-/// negation (util/match_list.c). It does when, for some /8 of the IPv4
+/// negation, up to a word starting with `#` (util/match_list.c). It does when, for some /8 of the IPv4
 /// unicast space that is not reserved as a whole (0/8, 10/8, 127/8 and
 /// 224/3 are), the first network pattern that contains all of that /8 is
 /// positive; or when a positive IPv6 pattern shorter than /32 that no
@@ -458,11 +605,14 @@ pub fn mynetworks_cover_the_internet(view: &View<'_>, s: &Service) -> bool {
     let Some(value) = view.value("mynetworks", Some(s)) else {
         return false;
     };
+    // match_list stops at a word that starts with `#` ("comment at end of
+    // line is not supported"): nothing after it is in the list.
     let nets: Vec<(bool, Option<Net>)> = tokens(&value)
         .iter()
+        .take_while(|item| !item.starts_with('#'))
         .map(|item| {
             let negated = item.starts_with('!');
-            (negated, Net::parse(item.trim_start_matches('!')))
+            (negated, Net::parse(item.trim_start_matches('!')).ok())
         })
         .collect();
     let v4_block = (1u32..224).filter(|a| !matches!(a, 10 | 127)).any(|a| {
@@ -486,60 +636,6 @@ pub fn mynetworks_cover_the_internet(view: &View<'_>, s: &Service) -> bool {
     v4_block || v6_block
 }
 
-/// A network pattern of mynetworks: `a.b.c.d[/n]`, `[v6][/n]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Net {
-    V4(u32, u32),
-    V6(u128, u32),
-}
-
-impl Net {
-    /// `None` for what is not a network pattern (a host name, a table, a
-    /// file, `0/0`, which Postfix refuses).
-    fn parse(s: &str) -> Option<Net> {
-        let (host, len) = match s.split_once('/') {
-            Some((h, l)) => (h, Some(l.parse::<u32>().ok()?)),
-            None => (s, None),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        match host.parse::<IpAddr>().ok()? {
-            IpAddr::V4(a) => {
-                let len = len.unwrap_or(32);
-                (len <= 32).then(|| Net::V4(u32::from(a) & mask32(len), len))
-            }
-            IpAddr::V6(a) => {
-                let len = len.unwrap_or(128);
-                (len <= 128).then(|| Net::V6(u128::from(a) & mask128(len), len))
-            }
-        }
-    }
-
-    /// Every address of `other` is in `self`.
-    fn contains(&self, other: &Net) -> bool {
-        match (*self, *other) {
-            (Net::V4(a, l), Net::V4(b, m)) => l <= m && b & mask32(l) == a,
-            (Net::V6(a, l), Net::V6(b, m)) => l <= m && b & mask128(l) == a,
-            _ => false,
-        }
-    }
-}
-
-fn mask32(len: u32) -> u32 {
-    if len == 0 {
-        0
-    } else {
-        u32::MAX << (32 - len)
-    }
-}
-
-fn mask128(len: u32) -> u128 {
-    if len == 0 {
-        0
-    } else {
-        u128::MAX << (128 - len)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,6 +647,108 @@ mod tests {
         .unwrap();
         let view = View::new(&main, None, crate::catalog::Catalog::builtin());
         mynetworks_cover_the_internet(&view, &Service::default())
+    }
+
+    /// The verdict for Debian's `smtp inet` service under this main.cf.
+    fn relays(main_cf: &str) -> bool {
+        let main = crate::postfix::maincf::MainCf::parse(
+            format!("compatibility_level = 3.6\n{main_cf}").as_bytes(),
+        )
+        .unwrap();
+        let master =
+            crate::postfix::mastercf::MasterCf::parse(b"smtp inet n - y - - smtpd\n").unwrap();
+        let view = View::new(&main, Some(&master), crate::catalog::Catalog::builtin());
+        matches!(verdict(&view, &master.services[0]), Verdict::Relays { .. })
+    }
+
+    #[test]
+    fn a_bare_table_is_the_lists_own_access_check() {
+        // Relay differential case relay-bare-static-ok: smtpd reads
+        // `static:OK` in a recipient list as `check_recipient_access
+        // static:OK` and relays.
+        assert!(relays("smtpd_relay_restrictions = static:OK, reject\n"));
+        assert!(!relays(
+            "smtpd_relay_restrictions = static:REJECT, permit\n"
+        ));
+        assert!(!relays(
+            "smtpd_relay_restrictions = hash:/etc/postfix/relay, reject\n"
+        ));
+    }
+
+    #[test]
+    fn client_helo_and_sender_lists_can_refuse() {
+        // Relay differential cases client-*, helo-*, sender-*,
+        // defer-if-permit-in-client-list: the real smtpd's answers.
+        let open = "smtpd_relay_restrictions = check_client_access static:OK, reject\n";
+        assert!(relays(open));
+        for (extra, relayed) in [
+            ("smtpd_client_restrictions = reject", false),
+            ("smtpd_client_restrictions = static:REJECT", false),
+            ("smtpd_client_restrictions = defer_if_permit", false),
+            ("smtpd_client_restrictions = permit", true),
+            (
+                "smtpd_client_restrictions = reject_unauth_destination",
+                false,
+            ),
+            // At connect time there is no recipient yet: skipped.
+            (
+                "smtpd_client_restrictions = reject_unauth_destination\nsmtpd_delay_reject = no",
+                true,
+            ),
+            (
+                "smtpd_client_restrictions = reject\nsmtpd_delay_reject = no",
+                false,
+            ),
+            // The client does not send HELO (or ignores its rejection).
+            ("smtpd_helo_restrictions = reject", true),
+            (
+                "smtpd_helo_restrictions = reject\nsmtpd_delay_reject = no",
+                true,
+            ),
+            (
+                "smtpd_client_restrictions = check_helo_access static:REJECT",
+                true,
+            ),
+            (
+                "smtpd_helo_restrictions = reject\nsmtpd_helo_required = yes",
+                false,
+            ),
+            ("smtpd_sender_restrictions = reject", false),
+            (
+                "smtpd_sender_restrictions = reject\nsmtpd_delay_reject = no",
+                false,
+            ),
+        ] {
+            assert_eq!(relays(&format!("{open}{extra}\n")), relayed, "{extra}");
+        }
+    }
+
+    #[test]
+    fn a_restriction_class_needs_a_definition() {
+        // Relay differential case class-without-definition: smtpd exits
+        // with "restriction class `missing' needs a definition".
+        let fatal = |main_cf: &str| {
+            let main = crate::postfix::maincf::MainCf::parse(
+                format!("compatibility_level = 3.6\n{main_cf}").as_bytes(),
+            )
+            .unwrap();
+            let master =
+                crate::postfix::mastercf::MasterCf::parse(b"smtp inet n - y - - smtpd\n").unwrap();
+            let view = View::new(&main, Some(&master), crate::catalog::Catalog::builtin());
+            startup_fatal(&view, &master.services[0]).map(|f| f.message)
+        };
+        assert_eq!(
+            fatal("smtpd_restriction_classes = guard, missing\nguard = reject\n"),
+            Some("restriction class `missing' needs a definition".into())
+        );
+        assert_eq!(
+            fatal("smtpd_restriction_classes = empty\nempty =\n"),
+            Some("restriction class `empty' needs a definition".into())
+        );
+        assert_eq!(
+            fatal("smtpd_restriction_classes = guard\nguard = reject\n"),
+            None
+        );
     }
 
     #[test]
@@ -575,6 +773,10 @@ mod tests {
             "[fc00::]/7",
             "[2001:db8::]/32",
             "hash:/etc/postfix/network_table",
+            // The real smtpd ignores everything from `#` on (relay differential
+            // case mynetworks-comment-stops-list).
+            "127.0.0.0/8 # 0.0.0.0/0",
+            "127.0.0.0/8 #0.0.0.0/0",
         ] {
             assert!(!covers(closed), "{closed}");
         }

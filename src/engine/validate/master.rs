@@ -282,17 +282,7 @@ fn inet_name_problem(name: &str, inet_protocols: &str) -> Result<(), String> {
 
 /// Is `name` a TCP service in /etc/services?
 fn service_port_known(name: &str) -> bool {
-    let Ok(text) = std::fs::read_to_string("/etc/services") else {
-        return false;
-    };
-    text.lines().any(|l| {
-        let l = l.split('#').next().unwrap_or("");
-        let mut words = l.split_whitespace();
-        let (Some(first), Some(port)) = (words.next(), words.next()) else {
-            return false;
-        };
-        port.ends_with("/tcp") && (first == name || words.any(|alias| alias == name))
-    })
+    crate::io::services::tcp_port(name).is_some()
 }
 
 #[cfg(test)]

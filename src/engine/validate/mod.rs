@@ -277,6 +277,70 @@ fn check(
             }
         }
     }
+    // Postfix expands every (non-raw) value when it reads main.cf: a
+    // reference loop (`myhostname = $myhostname`) is fatal to every
+    // Postfix program, a name with no value expands to nothing (postconf
+    // warns "undefined parameter"). Checked on the configuration after
+    // the change, so `validate` and `plan` find what `apply`'s candidate
+    // check would.
+    let lookup = |r: &str| -> Option<Vec<u8>> {
+        after
+            .get(r)
+            .map(|v| v.as_bytes().to_vec())
+            .or_else(|| catalog.get(r).map(|p| p.default.as_bytes().to_vec()))
+            .or_else(|| crate::catalog::is_legacy(r).then(Vec::new))
+    };
+    for (name, value) in &spec.main {
+        let Some(value) = value else { continue };
+        let raw = catalog.get(name).is_some_and(|p| p.ty == ParamType::Raw);
+        if raw {
+            continue;
+        }
+        let rendered = value.render();
+        // Syntax errors were reported with the value's other problems.
+        if crate::postfix::macros::check_syntax(rendered.as_bytes()).is_err() {
+            continue;
+        }
+        match crate::postfix::macros::expand(rendered.as_bytes(), lookup) {
+            Err(e) => {
+                let live_fails = live.get(name).is_some_and(|v| {
+                    crate::postfix::macros::expand(v.as_bytes(), |r| {
+                        live.get(r)
+                            .map(|v| v.as_bytes().to_vec())
+                            .or_else(|| catalog.get(r).map(|p| p.default.as_bytes().to_vec()))
+                    })
+                    .is_err()
+                });
+                let message = format!(
+                    "{name}: {e}; every Postfix program would stop with \"macro processing error\""
+                );
+                if live_fails {
+                    warnings.push(format!("already in the live main.cf: {message}"));
+                } else {
+                    errors.push(SpecError {
+                        location: spec.location_of(name),
+                        message,
+                        hint: Some(format!(
+                            "a value must not refer back to itself through $names (here {name}); write the text, or a literal $ as $$"
+                        )),
+                    });
+                }
+            }
+            Ok(expanded) => {
+                let restated = live.get(name).is_some_and(|current| {
+                    equivalent(catalog, name, current.as_bytes(), &rendered)
+                });
+                if restated {
+                    continue;
+                }
+                for r in expanded.undefined {
+                    warnings.push(format!(
+                        "{name}: ${r} has no value (Postfix expands it to nothing; postconf warns \"undefined parameter: {r}\")"
+                    ));
+                }
+            }
+        }
+    }
     // The master: section: services, commands, and each -o checked like a
     // main.cf value (a value the live service already has is a warning).
     let daemon_directory = after
@@ -463,6 +527,21 @@ fn value_checks<'a>(
             ),
             None => "Postfix 3.7 has no such parameter and would ignore it (\"unused parameter\")".to_string(),
         };
+        // A look-alike (Cyrillic і for i) or an invisible character is
+        // named by its code point: the name looks right otherwise.
+        let odd: Vec<String> = name
+            .chars()
+            .filter(|c| !c.is_ascii_graphic())
+            .map(|c| format!("U+{:04X}", c as u32))
+            .collect();
+        let why = if odd.is_empty() {
+            why
+        } else {
+            format!(
+                "{why}; the name contains {} (not a plain ASCII letter)",
+                odd.join(", ")
+            )
+        };
         return vec![Problem::value(
             format!("unknown parameter `{name}`: {why}"),
             Some(match suggestion {
@@ -617,11 +696,19 @@ fn value_problems(name: &str, value: &SpecValue, raw: bool) -> Vec<Problem> {
         if matches!(value, SpecValue::List(_)) {
             // An unclosed `{` is reported below for the whole value, in
             // Postfix's words.
-            if let Some(problem) = item_problem(piece).filter(|p| *p != ItemProblem::Unbalanced) {
+            // A brace group is one item: `{` and `}` as items of their
+            // own would be joined into a group of the wrong items.
+            let whole_balanced =
+                crate::postfix::list::check_braces(value.render().as_bytes()).is_ok();
+            if let Some(problem) = item_problem(piece)
+                .filter(|p| *p != ItemProblem::Unbalanced || whole_balanced)
+                .or_else(|| stray_close(piece).then_some(ItemProblem::Unbalanced))
+            {
                 let hint = match problem {
                     ItemProblem::Empty => "remove the empty item from the list",
                     ItemProblem::Separator => "give each item separately: [a, b] instead of ['a,b']; a comma inside { } is fine",
-                    ItemProblem::Unbalanced | ItemProblem::Comment => "remove the '#'",
+                    ItemProblem::Unbalanced => "give a brace group as one item: ['{ inet:localhost:8891, default_action=accept }']",
+                    ItemProblem::Comment => "remove the '#'",
                 };
                 out.push(Problem::spelling(
                     format!("{name}: list item {piece:?} {problem}"),
@@ -634,6 +721,37 @@ fn value_problems(name: &str, value: &SpecValue, raw: bool) -> Vec<Problem> {
         return out;
     }
     let rendered = value.render();
+    if ADDRESS_LISTS.contains(&name) {
+        let items = crate::postfix::list::list_items(rendered.as_bytes()).unwrap_or_default();
+        for item in items.iter().take_while(|i| !i.starts_with(b"#")) {
+            let item = String::from_utf8_lossy(item);
+            let pattern = item.trim_start_matches('!');
+            if !crate::postfix::network::looks_like_network(pattern) {
+                continue;
+            }
+            if let Err(e) = crate::postfix::network::Net::parse(pattern) {
+                out.push(Problem::value(
+                    format!("{name}: {e}: Postfix answers 451 4.3.0 to every client that reaches this pattern"),
+                    Some("write a network as address/prefix with the host bits zero, e.g. 192.0.2.0/24, [2001:db8::]/32, 0.0.0.0/0".into()),
+                ));
+            }
+        }
+    }
+    if !matches!(value, SpecValue::List(_)) && crate::catalog::is_list_param(name) {
+        let stray = crate::postfix::list::tokens_q(rendered.as_bytes(), |b| {
+            matches!(b, b',' | b' ' | b'\t')
+        })
+        .find(|(_, t)| stray_close(&String::from_utf8_lossy(t)));
+        if let Some((_, token)) = stray {
+            out.push(Problem::value(
+                format!(
+                    "{name}: {:?} has a '}}' that closes no '{{'",
+                    String::from_utf8_lossy(token)
+                ),
+                Some("remove the stray '}'; a { } group is one list item".into()),
+            ));
+        }
+    }
     if let Err(e) = crate::postfix::macros::check_syntax(rendered.as_bytes()) {
         out.push(Problem::value(
             format!("{name}: {e}"),
@@ -647,6 +765,33 @@ fn value_problems(name: &str, value: &SpecValue, raw: bool) -> Vec<Problem> {
         ));
     }
     out
+}
+
+/// Parameters whose items are matched as client addresses (cidr_match):
+/// a network pattern Postfix cannot read makes it answer 451.
+const ADDRESS_LISTS: &[&str] = &[
+    "mynetworks",
+    "debug_peer_list",
+    "qmqpd_authorized_clients",
+    "smtpd_authorized_verp_clients",
+    "smtpd_authorized_xclient_hosts",
+    "smtpd_authorized_xforward_hosts",
+    "smtpd_client_event_limit_exceptions",
+];
+
+/// A `}` that closes no `{` (Postfix keeps it as data, which is never
+/// what a list item means).
+fn stray_close(item: &str) -> bool {
+    let mut depth = 0usize;
+    for b in item.bytes() {
+        match b {
+            b'{' => depth += 1,
+            b'}' if depth == 0 => return true,
+            b'}' => depth -= 1,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// A YAML type that cannot be right for the parameter's type, said in the

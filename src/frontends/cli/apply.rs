@@ -43,6 +43,12 @@ pub struct ApplyArgs {
     /// FQDN from `hostname -f`, else /etc/hostname).
     #[arg(long, value_name = "NAME", requires = "repo")]
     pub host: Option<String>,
+    /// With --repo: run the service commands the repository's spec
+    /// brings (`service: {reload: [...], restart: [...]}`) as root. Without
+    /// it pull mode refuses such a spec: anyone who can write the
+    /// repository would run commands as root on every pulling host.
+    #[arg(long, requires = "repo")]
+    pub allow_spec_commands: bool,
 }
 
 fn parse_mode(s: &str) -> Result<ServiceMode, String> {
@@ -58,6 +64,15 @@ pub fn run(args: ApplyArgs) -> CmdResult {
     let (plan, warnings) = if let Some(repo) = &args.repo {
         let spec = super::plan::host_spec(repo, args.host.as_deref())?;
         let (_, plan, w) = super::plan::compute(&spec, &config_dir, validate)?;
+        if let (Some(ServiceMode::Command { .. }), None, false) =
+            (&plan.service_mode, &args.service, args.allow_spec_commands)
+        {
+            bail!(
+                "{}: the spec brings its own service commands, which apply would run as root:\n{}nothing was changed\n  hint: pull mode runs them only with --allow-spec-commands (anyone who can write the repository could run commands on this host); or pass --service auto to use Postfix's own",
+                repo.display(),
+                super::render::service_commands_text(plan.service_mode.as_ref().unwrap())
+            );
+        }
         (plan, w)
     } else if crate::engine::planfile::looks_like_plan_file(&args.spec) {
         if let Some(dir) = &args.config_dir {

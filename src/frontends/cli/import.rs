@@ -9,9 +9,9 @@ use clap::Args;
 use std::path::PathBuf;
 
 /// Write a spec that reproduces the current configuration: main.cf,
-/// master.cf's services and the lookup tables they name (`maps:`; the
-/// alias file under `aliases:`). Applying it to the same host is
-/// "No changes". Secret tables only with --secrets.
+/// master.cf's services and the lookup tables they name (`maps:`).
+/// Applying it to the same host is "No changes". Credentials (inline ones
+/// and secret tables) only with --include-secrets.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Postfix config directory holding main.cf and master.cf.
@@ -20,16 +20,18 @@ pub struct ImportArgs {
     /// Only parameters whose value differs from Postfix's default.
     #[arg(long)]
     pub non_default_only: bool,
+    /// Also write credentials: parameters that hold them inline (an
+    /// `inline:` or `static:` table in a `*_password_maps` value), and the
+    /// values of secret tables (a table a `*password*` parameter names, or
+    /// one others cannot read), marked `secret: true`. Without it they are
+    /// left out, with a warning or a comment. Keep such a spec out of
+    /// version control, or move the values to {file: ...} / {env: ...}
+    /// references (docs/tables.md).
+    #[arg(long)]
+    pub include_secrets: bool,
     /// Write the spec to this file instead of standard output.
     #[arg(short = 'o', long = "out")]
     pub out: Option<PathBuf>,
-    /// Also write the values of secret tables (a table a `*password*`
-    /// parameter names, or one others cannot read), marked `secret: true`.
-    /// Without it they are left out, with a comment. Keep such a spec out
-    /// of version control, or move the values to {file: ...} / {env: ...}
-    /// references (docs/tables.md).
-    #[arg(long)]
-    pub secrets: bool,
 }
 
 pub fn run(args: ImportArgs) -> CmdResult {
@@ -37,10 +39,15 @@ pub fn run(args: ImportArgs) -> CmdResult {
     let live = super::read_config_dir(&args.config_dir)?;
     let cfg = EffectiveConfig::from_live(&live, &catalog)
         .with_context(|| format!("reading {}", args.config_dir.display()))?;
-    let imported = crate::engine::tables::import_tables(&live, &catalog, args.secrets);
+    let imported = crate::engine::tables::import_tables(&live, &catalog, args.include_secrets);
     let tables =
         crate::engine::spec::render_tables(&imported.tables, &imported.aliases, &imported.left_out);
-    let (text, mut warnings) = cfg.to_spec_yaml_with(&catalog, args.non_default_only, &tables);
+    let (text, mut warnings) = cfg.to_spec_yaml_with(
+        &catalog,
+        args.non_default_only,
+        args.include_secrets,
+        &tables,
+    );
     warnings.extend(imported.warnings);
     // The spec names each parameter once; main.cf may define it more
     // often. Applying the spec leaves the dead earlier definitions (a

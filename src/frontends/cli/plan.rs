@@ -116,7 +116,15 @@ pub fn host_spec(repo: &Path, host: Option<&str>) -> anyhow::Result<PathBuf> {
         Some(h) => h.to_string(),
         None => default_host_name()?,
     };
-    Ok(repo.host(&name)?.spec)
+    let entry = repo.host(&name)?;
+    if entry.name != name {
+        // The short-name fallback: say which file stands for this host.
+        super::print_warnings(&[format!(
+            "host {name}: no hosts/{name}.yaml; using {} (the first label of the name)",
+            entry.spec.display()
+        )]);
+    }
+    Ok(entry.spec)
 }
 
 /// `plan --repo REPO --all`: every host against its snapshot.

@@ -26,14 +26,8 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
     for file in plan.changed_files() {
         out.push_str(&file_text(file, color));
     }
-    if let Some(ServiceMode::Command { reload, restart }) = &plan.service_mode {
-        out.push_str("The spec's service commands (run without a shell):\n");
-        for (what, argv) in [("reload", reload), ("restart", restart)] {
-            if !argv.is_empty() {
-                out.push_str(&format!("  {what}: {}\n", shell_words(argv)));
-            }
-        }
-        out.push('\n');
+    if let Some(mode) = &plan.service_mode {
+        out.push_str(&service_commands_text(mode));
     }
     out.push_str(&plan.closing_line());
     out.push('\n');
@@ -112,8 +106,43 @@ fn file_text(file: &FilePlan, color: bool) -> String {
         } else {
             ""
         };
-        out.push_str(&paint(color, code, line));
+        out.push_str(&paint(color, code, &visible(line)));
         out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+/// A diff line with control characters (ESC, CR, ...) shown as `\u{1b}`
+/// escapes: bytes from a file must not move the terminal's cursor.
+fn visible(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.chars().any(|c| c.is_control() && c != '\t') {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    std::borrow::Cow::Owned(
+        line.chars()
+            .map(|c| {
+                if c.is_control() && c != '\t' {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The commands a spec's `service:` brings, as `plan` and `validate` show
+/// them (empty when it brings none).
+pub fn service_commands_text(mode: &ServiceMode) -> String {
+    let ServiceMode::Command { reload, restart } = mode else {
+        return String::new();
+    };
+    let mut out = String::from("The spec's service commands (run as root, without a shell):\n");
+    for (what, argv) in [("reload", reload), ("restart", restart)] {
+        if !argv.is_empty() {
+            out.push_str(&format!("  {what}: {}\n", shell_words(argv)));
+        }
     }
     out.push('\n');
     out

@@ -48,7 +48,7 @@ pub fn run(args: ShowArgs) -> CmdResult {
     }
     print_warnings(&cfg.warnings);
     let mut out = std::io::stdout().lock();
-    out.write_all(&cfg.postconf_n())?;
+    out.write_all(&cfg.postconf_n_masked())?;
     if let Some(services) = cfg.services_text() {
         writeln!(out)?;
         out.write_all(services.as_bytes())?;

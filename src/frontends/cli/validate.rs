@@ -66,7 +66,15 @@ pub fn run(args: ValidateArgs) -> CmdResult {
             }
         };
         match crate::engine::validate::load_and_validate(path, live, &catalog) {
-            Ok((_, w)) => warnings.extend(w),
+            Ok((spec, w)) => {
+                warnings.extend(w);
+                if let Some(mode) = &spec.service {
+                    let text = super::render::service_commands_text(mode);
+                    if !text.is_empty() {
+                        print!("{}: {text}", path.display());
+                    }
+                }
+            }
             Err(SpecErrors(e)) => all.extend(e.iter().map(ToString::to_string)),
         }
     }
