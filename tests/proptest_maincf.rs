@@ -506,6 +506,7 @@ fn plan_diff(before: &[u8], after: &[u8]) -> String {
         after: after.to_vec(),
         changes: Vec::new(),
         line_origin: None,
+        table: None,
     }
     .unified_diff()
 }

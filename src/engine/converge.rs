@@ -133,6 +133,9 @@ pub fn validate_and_plan(
     let mut plan = planned.expect("planned when validation passed")?;
     warnings.extend(plan.warnings.iter().cloned());
     if validate_spec {
+        let more = crate::engine::validate::check_tables_on_plan(spec, live, &plan, catalog)
+            .map_err(|e| CheckedPlanError::Invalid(crate::engine::spec::SpecErrors(e)))?;
+        warnings.extend(more);
         plan.findings = check_policies(spec, live, &plan, catalog)?;
         warnings.extend(plan.findings.iter().map(ToString::to_string));
     }
@@ -195,7 +198,7 @@ pub fn converge(req: ConvergeRequest) -> Result<ConvergeOutcome, ConvergeError> 
     if let Some(r) = crate::engine::apply::recover_interrupted(&req.config_dir)? {
         warnings.push(r.to_string());
     }
-    let live = LiveConfig::read(&req.config_dir);
+    let live = crate::engine::tables::read_live(&req.config_dir, &req.spec, &catalog);
     let (plan, more) = validate_and_plan(&req.spec, &live, &catalog, req.validate)?;
     warnings.extend(more);
     if req.check_mode {

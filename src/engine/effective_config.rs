@@ -246,6 +246,19 @@ impl EffectiveConfig {
         non_default_only: bool,
         include_secrets: bool,
     ) -> (String, Vec<String>) {
+        self.to_spec_yaml_with(catalog, non_default_only, include_secrets, "")
+    }
+
+    /// [`EffectiveConfig::to_spec_yaml`] followed by `tables` (the
+    /// `maps:`/`aliases:` sections `import` writes): always the full form
+    /// when there are any.
+    pub fn to_spec_yaml_with(
+        &self,
+        catalog: &Catalog,
+        non_default_only: bool,
+        include_secrets: bool,
+        tables: &str,
+    ) -> (String, Vec<String>) {
         let mut warnings = self.warnings.clone();
         let mut entries = Vec::new();
         for (name, value) in &self.parameters {
@@ -269,6 +282,16 @@ impl EffectiveConfig {
             .postfix_version()
             .map_or_else(|| "unknown".to_string(), |v| v.to_string());
         let Some(services) = &self.services else {
+            if !tables.is_empty() {
+                let header = format!(
+                    "# Imported by postform {} from {} and the tables it names (Postfix {version}).\n# Applying this spec to the same configuration changes nothing.\n{EDITOR_HINT}",
+                    env!("CARGO_PKG_VERSION"),
+                    self.config_dir.join("main.cf").display(),
+                );
+                let mut text = crate::engine::spec::render_full_form(&header, &entries, &[]);
+                text.push_str(tables);
+                return (text, warnings);
+            }
             let header = format!(
                 "# Imported by postform {} from {} (Postfix {version}).\n# Applying this spec to the same main.cf changes nothing.\n{EDITOR_HINT}",
                 env!("CARGO_PKG_VERSION"),
@@ -291,10 +314,9 @@ impl EffectiveConfig {
             env!("CARGO_PKG_VERSION"),
             self.config_dir.join("main.cf").display(),
         );
-        (
-            crate::engine::spec::render_full_form(&header, &entries, &services),
-            warnings,
-        )
+        let mut text = crate::engine::spec::render_full_form(&header, &entries, &services);
+        text.push_str(tables);
+        (text, warnings)
     }
 
     /// master.cf's services as JSON objects, in file order (`show --json`).

@@ -9,8 +9,10 @@
 //! consumers say so (see [`LiveConfig::main_cf`]).
 
 use crate::io::hash::sha256_hex;
+use crate::io::index::{IndexInfo, Perms};
 use crate::postfix::maincf::{MainCf, MainCfError};
 use crate::postfix::mastercf::{MasterCf, MasterCfError};
+use crate::postfix::table::{MapType, Syntax, Table};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -171,6 +173,146 @@ pub struct LiveConfig {
     pub dir: PathBuf,
     pub main: LiveFile<MainCf>,
     pub master: LiveFile<MasterCf>,
+    /// The lookup tables (and the alias file) a spec manages, once
+    /// [`LiveConfig::read_tables`] read them; `None` before (and for
+    /// snapshots, which hold main.cf and master.cf only).
+    pub tables: Option<Vec<LiveTable>>,
+}
+
+/// A lookup table file a spec manages, as found.
+#[derive(Debug)]
+pub struct LiveTable {
+    /// The source file (absolute).
+    pub path: PathBuf,
+    pub kind: MapType,
+    pub syntax: Syntax,
+    pub source: TableSource,
+    /// The index beside it, for indexed types.
+    pub index: Option<IndexInfo>,
+    /// Does the index hold the source's entries? Asked of the real
+    /// postmap/postalias (`-s`, or `-q -` for cdb) when the index is
+    /// current and every key is ASCII (Postfix may fold other keys in ways
+    /// postform does not); `None` when not asked.
+    pub index_matches: Option<bool>,
+}
+
+/// A table source file as found.
+#[derive(Debug)]
+pub enum TableSource {
+    Absent,
+    /// It exists but could not be read.
+    Unreadable(std::io::Error),
+    Read {
+        table: Table,
+        sha256: String,
+        perms: Perms,
+        modified: Option<std::time::SystemTime>,
+    },
+}
+
+/// A table to read: where, and how its lines are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantedTable {
+    pub path: PathBuf,
+    pub kind: MapType,
+    pub syntax: Syntax,
+}
+
+impl LiveTable {
+    /// Read `wanted` (and look at its index), asking postmap/postalias
+    /// with `-c config_dir` what the index holds.
+    pub fn read(wanted: &WantedTable, config_dir: &Path) -> LiveTable {
+        let path = wanted.path.clone();
+        let source = match crate::io::read::open_regular(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => TableSource::Absent,
+            Err(e) => TableSource::Unreadable(e),
+            Ok((file, _)) => {
+                let meta = file.metadata();
+                match (crate::io::read::read_regular(&path), meta) {
+                    (Ok(bytes), Ok(meta)) => TableSource::Read {
+                        sha256: sha256_hex(&bytes),
+                        table: Table::parse(wanted.syntax, &bytes),
+                        perms: Perms::of(&meta),
+                        modified: meta.modified().ok(),
+                    },
+                    (Err(e), _) | (_, Err(e)) => TableSource::Unreadable(e),
+                }
+            }
+        };
+        let index = wanted.kind.index_suffix().map(|suffix| {
+            let modified = match &source {
+                TableSource::Read { modified, .. } => *modified,
+                _ => None,
+            };
+            crate::io::index::inspect(&path, suffix, modified)
+        });
+        let index_matches = match (&source, &index) {
+            (TableSource::Read { table, .. }, Some(info))
+                if info.state == crate::io::index::IndexState::Current =>
+            {
+                index_holds(wanted, table, config_dir)
+            }
+            _ => None,
+        };
+        LiveTable {
+            path,
+            kind: wanted.kind,
+            syntax: wanted.syntax,
+            source,
+            index,
+            index_matches,
+        }
+    }
+
+    /// The parsed source, when it was read.
+    pub fn table(&self) -> Option<&Table> {
+        match &self.source {
+            TableSource::Read { table, .. } => Some(table),
+            _ => None,
+        }
+    }
+
+    pub fn fingerprint(&self) -> Fingerprint {
+        match &self.source {
+            TableSource::Absent => Fingerprint::Absent,
+            TableSource::Unreadable(_) => Fingerprint::Unreadable,
+            TableSource::Read { sha256, .. } => Fingerprint::Sha256(sha256.clone()),
+        }
+    }
+}
+
+/// Does the index of `wanted` hold exactly `table`'s entries? `None` when
+/// it cannot be told (no postmap, non-ASCII keys, an error).
+fn index_holds(wanted: &WantedTable, table: &Table, config_dir: &Path) -> Option<bool> {
+    use crate::io::index::{dump, query, Builder};
+    let builder = match wanted.syntax {
+        Syntax::Aliases => Builder::Postalias,
+        _ => Builder::Postmap,
+    };
+    let entries = table.effective_entries();
+    if entries.iter().any(|e| !e.ident.is_ascii()) {
+        return None;
+    }
+    let type_name = wanted.kind.as_str();
+    if wanted.kind == MapType::Cdb {
+        // No sequence operation: ask for every key.
+        let keys: Vec<&[u8]> = entries.iter().map(|e| e.ident.as_slice()).collect();
+        let found = query(builder, config_dir, type_name, &wanted.path, &keys).ok()?;
+        return Some(
+            found
+                .iter()
+                .zip(&entries)
+                .all(|(f, e)| f.as_deref() == Some(e.stored.as_slice())),
+        );
+    }
+    let mut held = dump(builder, config_dir, type_name, &wanted.path).ok()?;
+    let mut want: Vec<(Vec<u8>, Vec<u8>)> = entries
+        .iter()
+        .map(|e| (e.ident.clone(), e.stored.clone()))
+        .collect();
+    held.sort();
+    want.sort();
+    Some(held == want)
 }
 
 /// main.cf cannot be planned against.
@@ -194,6 +336,7 @@ impl LiveConfig {
             dir: dir.to_path_buf(),
             main: LiveFile::read(dir.join("main.cf")),
             master: LiveFile::read(dir.join("master.cf")),
+            tables: None,
         }
     }
 
@@ -203,6 +346,7 @@ impl LiveConfig {
             dir: dir.to_path_buf(),
             main,
             master,
+            tables: None,
         }
     }
 
@@ -218,7 +362,24 @@ impl LiveConfig {
             dir: dir.to_path_buf(),
             main: LiveFile::from_bytes(main_path, main),
             master: LiveFile::from_bytes(dir.join("master.cf"), master),
+            tables: None,
         }
+    }
+
+    /// Read the tables `wanted` names (each once, in order).
+    pub fn read_tables(&mut self, wanted: &[WantedTable]) {
+        let mut tables: Vec<LiveTable> = Vec::with_capacity(wanted.len());
+        for w in wanted {
+            if !tables.iter().any(|t| t.path == w.path) {
+                tables.push(LiveTable::read(w, &self.dir));
+            }
+        }
+        self.tables = Some(tables);
+    }
+
+    /// The table at `path`, when it was read.
+    pub fn table(&self, path: &Path) -> Option<&LiveTable> {
+        self.tables.as_ref()?.iter().find(|t| t.path == path)
     }
 
     /// main.cf, read and parsed, or why it cannot be planned against.
@@ -275,12 +436,26 @@ impl LiveConfig {
             .collect()
     }
 
-    /// Every file read, with its fingerprint, in a fixed order.
+    /// Every file read, with its fingerprint, in a fixed order (main.cf,
+    /// master.cf, the table sources).
     pub fn fingerprints(&self) -> Vec<(PathBuf, Fingerprint)> {
-        vec![
+        let mut out = vec![
             (self.main.path.clone(), self.main.fingerprint()),
             (self.master.path.clone(), self.master.fingerprint()),
-        ]
+        ];
+        for t in self.tables.iter().flatten() {
+            out.push((t.path.clone(), t.fingerprint()));
+        }
+        out
+    }
+
+    /// The fingerprint of the file at `path` now, read without parsing it.
+    pub fn current_fingerprint(path: &Path) -> Fingerprint {
+        match crate::io::read::read_regular(path) {
+            Ok(bytes) => Fingerprint::Sha256(sha256_hex(&bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Fingerprint::Absent,
+            Err(_) => Fingerprint::Unreadable,
+        }
     }
 }
 

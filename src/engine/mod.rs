@@ -14,5 +14,6 @@ pub mod schema;
 pub mod secrets;
 pub mod service;
 pub mod spec;
+pub mod tables;
 pub mod validate;
 pub mod version;

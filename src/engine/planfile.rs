@@ -16,7 +16,7 @@
 
 use crate::catalog::PostfixVersion;
 use crate::engine::converge::{validate_and_plan, CheckedPlanError};
-use crate::engine::live::{Fingerprint, LiveConfig};
+use crate::engine::live::Fingerprint;
 use crate::engine::plan::{ManagedFile, Plan};
 use crate::engine::spec::{Spec, SpecErrors};
 use crate::engine::version::{choose_postfix, HostPostfix};
@@ -318,7 +318,12 @@ pub fn load(
             f.spec.display()
         )));
     }
-    let live = LiveConfig::read(&f.config_dir);
+    let (target, mut warnings) = choose_postfix(
+        postfix_version.or(f.postfix_version),
+        Some(&spec),
+        HostPostfix::Local,
+    );
+    let live = crate::engine::tables::read_live(&f.config_dir, &spec, &target.catalog);
     for (p, fingerprint) in &f.bases {
         let now = live
             .fingerprints()
@@ -329,18 +334,13 @@ pub fn load(
             return Err(stale(p));
         }
     }
-    let (target, mut warnings) = choose_postfix(
-        postfix_version.or(f.postfix_version),
-        Some(&spec),
-        HostPostfix::Local,
-    );
     let (plan, more) = validate_and_plan(&spec, &live, &target.catalog, f.validated)?;
     warnings.extend(more);
     for planned in &f.planned {
         let now = plan
             .files
             .iter()
-            .find(|fp| fp.file == planned.file)
+            .find(|fp| fp.file == planned.file && absolute(&fp.path) == absolute(&planned.path))
             .map(|fp| sha256_hex(&fp.after));
         if now.as_deref() != Some(planned.sha256.as_str()) {
             return Err(PlanFileError::Differs {

@@ -29,7 +29,7 @@ use crate::catalog::{
     read_only, value_rule, value_rule_for, Catalog, ParamType, PostfixVersion, ValueRule,
     ValueRuleKind,
 };
-use crate::engine::spec::{MapField, MapType, Section, ServiceField, ServiceType};
+use crate::engine::spec::{MapField, MapFormat, MapType, Section, ServiceField, ServiceType};
 use serde_json::{json, Map, Value};
 
 /// Where the schema is published (its `$id`).
@@ -534,6 +534,11 @@ fn map_field_schema(field: MapField) -> Value {
         MapField::Secret => json!({
             "description": "Never print the entries (source and index 0600 unless mode says otherwise).",
             "type": "boolean"
+        }),
+        MapField::Format => json!({
+            "description": "aliases: an aliases(5) file (name: value lines, built with postalias; hash, btree, lmdb or cdb). Default postmap.",
+            "type": "string",
+            "enum": MapFormat::ALL.map(MapFormat::as_str)
         }),
     }
 }

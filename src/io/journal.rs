@@ -40,8 +40,12 @@ pub struct JournalEntry {
     pub saved: Option<PathBuf>,
     /// SHA-256 of the old content (`None`: absent).
     pub before: Option<String>,
-    /// SHA-256 of the new content.
+    /// SHA-256 of the new content (empty for a removal).
     pub after: String,
+    /// The commit removes the file (a lookup table the spec removes):
+    /// undo puts the saved content back when the file is gone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
 }
 
 /// A commit in flight.

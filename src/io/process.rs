@@ -79,6 +79,46 @@ pub fn output(cmd: &mut Command, limit: Duration) -> Result<Output, ProcessError
     })
 }
 
+/// [`output`] with `input` written to the child's stdin (then closed).
+pub fn output_with_input(
+    cmd: &mut Command,
+    input: &[u8],
+    limit: Duration,
+) -> Result<Output, ProcessError> {
+    let command = describe(cmd);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd.spawn().map_err(|source| ProcessError::Spawn {
+        command: command.clone(),
+        source,
+    })?;
+    let writer = child.stdin.take().map(|mut pipe| {
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            // A child that exits without reading all of it closes the
+            // pipe: not an error here, its status tells.
+            let _ = pipe.write_all(&input);
+        })
+    });
+    let stdout = child.stdout.take().map(drain);
+    let stderr = child.stderr.take().map(drain);
+    let status = wait(&mut child, limit, &command)?;
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
+    let join = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
+        h.and_then(|h| h.join().ok()).unwrap_or_default()
+    };
+    Ok(Output {
+        status,
+        stdout: join(stdout),
+        stderr: join(stderr),
+    })
+}
+
 /// Wait for `child` for at most `limit`; on timeout kill its process group.
 fn wait(
     child: &mut std::process::Child,
@@ -183,6 +223,17 @@ mod tests {
         assert!(e.to_string().contains("did not finish within"), "{e}");
         std::thread::sleep(Duration::from_millis(2500));
         assert!(!marker.exists(), "the whole process group is killed");
+    }
+
+    #[test]
+    fn input_reaches_the_child() {
+        let out = output_with_input(
+            Command::new("sh").args(["-c", "tr a-z A-Z"]),
+            b"abc\n",
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(out.stdout, b"ABC\n");
     }
 
     #[test]

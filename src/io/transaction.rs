@@ -75,6 +75,8 @@ enum Holder {
     /// postform's own locked temp file in the target's directory (and,
     /// for a symlinked target, the edit lock on the name, held too).
     Temp(File, Option<EditLock>),
+    /// Nothing is staged: the target is removed.
+    Remove,
 }
 
 /// Files staged for one commit.
@@ -178,6 +180,39 @@ impl Transaction {
         Ok(())
     }
 
+    /// Stage a file written elsewhere (a table source, or the index
+    /// postmap built from it): `staged` beside `target` (the real file,
+    /// symlinks resolved by the caller), held locked by `file` until the
+    /// rename; `after` is the SHA-256 of its content.
+    pub fn adopt(
+        &mut self,
+        target: &Path,
+        staged: PathBuf,
+        file: File,
+        before: Option<&str>,
+        after: String,
+    ) {
+        self.staged.push(Staged {
+            target: target.to_path_buf(),
+            staged,
+            holder: Holder::Temp(file, None),
+            before: before.map(str::to_string),
+            after,
+        });
+    }
+
+    /// Stage the removal of `target` (whose content has SHA-256 `before`):
+    /// its content is saved like any replaced file, then it is unlinked.
+    pub fn stage_removal(&mut self, target: &Path, before: &str) {
+        self.staged.push(Staged {
+            target: target.to_path_buf(),
+            staged: PathBuf::new(),
+            holder: Holder::Remove,
+            before: Some(before.to_string()),
+            after: String::new(),
+        });
+    }
+
     /// Save the old contents, write the journal, rename every staged file
     /// over its target (in staging order), mark the journal committed.
     /// On an error before the first rename nothing is changed; after it,
@@ -195,6 +230,7 @@ impl Transaction {
                 saved,
                 before: s.before.clone(),
                 after: s.after.clone(),
+                removed: matches!(s.holder, Holder::Remove),
             });
         }
         sync_dir(&self.dir).map_err(io_err(&self.dir, "cannot fsync"))?;
@@ -208,6 +244,10 @@ impl Transaction {
             let renamed = match s.holder {
                 Holder::Edit(lock) => lock.commit_into(&s.target),
                 Holder::Temp(_file, _lock) => fs::rename(&s.staged, &s.target),
+                Holder::Remove => match fs::remove_file(&s.target) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    other => other,
+                },
             };
             let renamed =
                 renamed.and_then(|()| sync_dir(s.target.parent().unwrap_or(Path::new("."))));
@@ -305,7 +345,12 @@ fn undo(entries: &[JournalEntry]) -> Vec<String> {
         let current = super::read::read_regular(&e.target)
             .ok()
             .map(|b| sha256_hex(&b));
-        if current.as_deref() != Some(e.after.as_str()) {
+        let done = if e.removed {
+            current.is_none() && fs::symlink_metadata(&e.target).is_err()
+        } else {
+            current.as_deref() == Some(e.after.as_str())
+        };
+        if !done {
             if current != e.before {
                 problems.push(format!(
                     "{}: changed by someone else since; left as it is",

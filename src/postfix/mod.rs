@@ -4,6 +4,7 @@
 //! * [`mastercf`]: master.cf services.
 //! * [`macros`]: `$name` expansion and the text primitives under it.
 //! * [`network`]: network patterns of address lists (`mynetworks`).
+//! * [`table`]: lookup table sources (postmap, aliases, regexp, pcre, cidr).
 //! * [`space`]: Postfix's whitespace (C `isspace`, VT and FF included).
 
 pub mod list;
@@ -13,3 +14,4 @@ pub mod mastercf;
 pub mod network;
 pub mod number;
 pub mod space;
+pub mod table;

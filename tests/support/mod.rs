@@ -143,6 +143,50 @@ pub fn postfix() -> Option<PathBuf> {
     found
 }
 
+/// Postfix's `postmap`, or `None` after [`skip_or_fail`].
+#[track_caller]
+pub fn postmap() -> Option<PathBuf> {
+    let found = find_program("postmap");
+    if found.is_none() {
+        skip_or_fail("Postfix's `postmap` is not installed (Debian package `postfix`).");
+    }
+    found
+}
+
+/// Postfix's `postalias`, or `None` after [`skip_or_fail`].
+#[track_caller]
+pub fn postalias() -> Option<PathBuf> {
+    let found = find_program("postalias");
+    if found.is_none() {
+        skip_or_fail("Postfix's `postalias` is not installed (Debian package `postfix`).");
+    }
+    found
+}
+
+/// True when Postfix can open tables of `type_name` (`postmap -q` on a
+/// missing file does not say "unsupported dictionary type"); else
+/// [`skip_or_fail`] naming the Debian package that adds it.
+#[track_caller]
+pub fn map_type_available(type_name: &str, package: &str) -> bool {
+    let Some(postmap) = find_program("postmap") else {
+        skip_or_fail("Postfix's `postmap` is not installed (Debian package `postfix`).");
+        return false;
+    };
+    let dir = scratch_config_dir(b"", None);
+    let out = run(Command::new(postmap).arg("-c").arg(dir.path()).args([
+        "-q",
+        "x",
+        &format!("{type_name}:/nonexistent/postform-probe"),
+    ]));
+    if stderr(&out).contains("unsupported dictionary type") {
+        skip_or_fail(&format!(
+            "Postfix has no `{type_name}` tables (Debian package `{package}`; scripts/install-deps installs it)."
+        ));
+        return false;
+    }
+    true
+}
+
 /// The Python venv holding ansible-core: `$POSTFORM_VENV`, else
 /// `<repo>/target/venv` (where scripts/install-deps puts it).
 pub fn venv_dir() -> PathBuf {

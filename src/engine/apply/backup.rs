@@ -19,7 +19,9 @@ pub struct BackupError {
 
 /// Copy the current bytes to `main.cf.postform-backup-<UTC time>` beside
 /// the file, keeping the newest [`BACKUPS_KEPT`].
-pub fn backup(target: &Path, bytes: &[u8]) -> Result<PathBuf, BackupError> {
+/// `private`: the backup is 0600 whatever the file's mode (a secret
+/// table's old content).
+pub fn backup(target: &Path, bytes: &[u8], private: bool) -> Result<PathBuf, BackupError> {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -34,6 +36,7 @@ pub fn backup(target: &Path, bytes: &[u8]) -> Result<PathBuf, BackupError> {
     }
     // Mode, owner and group of main.cf: a backup is never more readable.
     let written = match std::fs::metadata(target) {
+        Ok(_) if private => atomic::write_atomic_with_mode(&path, bytes, 0o600),
         Ok(meta) => atomic::write_atomic_like(&path, bytes, &meta),
         Err(_) => atomic::write_atomic_with_mode(&path, bytes, 0o600),
     };

@@ -16,6 +16,7 @@
 //!    up, and the error carries Postfix's words.
 
 mod backup;
+mod tables;
 pub mod verify;
 
 pub use backup::{BackupError, BACKUPS_KEPT};
@@ -83,6 +84,9 @@ pub enum ApplyError {
     Commit(#[source] TxnError),
     #[error("cannot finish or undo an interrupted postform run: {0}")]
     Recover(#[source] TxnError),
+    /// A table could not be staged or built; nothing was written.
+    #[error("{}: {message}", path.display())]
+    Table { path: PathBuf, message: String },
     #[error("Postfix {action} failed: {error}\n  {restored} restored to the previous content (byte-identical); {recovery}{}", rolled_back_hint(*running, *validated))]
     ServiceRolledBack {
         action: ServiceAction,
@@ -152,16 +156,12 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
     // the result), or finished before (and the plan is stale).
     let changed: Vec<&FilePlan> = commit_order(plan);
     let mut locks: Vec<(ManagedFile, EditLock)> = Vec::new();
-    for f in &changed {
+    for f in changed.iter().filter(|f| f.table.is_none()) {
         locks.push((f.file, EditLock::acquire(&f.path, opts.lock_timeout)?));
     }
     // Hashes only: the plan holds the parsed documents and the bytes.
-    let now = LiveConfig::current_fingerprints(dir);
     for (path, expected) in &plan.bases {
-        let found = now
-            .iter()
-            .find(|(p, _)| p == path)
-            .map_or(Fingerprint::Absent, |(_, f)| f.clone());
+        let found = LiveConfig::current_fingerprint(path);
         if &found != expected {
             return Err(ApplyError::Stale {
                 path: path.clone(),
@@ -200,8 +200,13 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
     let mut backup_files = Vec::new();
     if opts.backup {
         for f in &changed {
+            let table = f.table.as_deref();
+            if table.is_some_and(|t| !t.exists) {
+                continue;
+            }
             let real = crate::io::atomic::resolve(&f.path).unwrap_or_else(|_| f.path.clone());
-            backup_files.push(backup::backup(&real, &f.before)?);
+            let private = table.is_some_and(|t| t.secret);
+            backup_files.push(backup::backup(&real, &f.before, private)?);
         }
     }
     let needed = plan.service_action;
@@ -228,6 +233,10 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
         format!("apply of {} needing a {needed}", names(&changed)),
     );
     for f in &changed {
+        if let Some(t) = &f.table {
+            tables::stage_table(&mut txn, dir, f, t, opts.validate, &mut warnings)?;
+            continue;
+        }
         let lock = locks
             .iter()
             .position(|(which, _)| *which == f.file)
@@ -325,20 +334,24 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, ApplyError
 }
 
 /// The file plans that change their file, in the order they are committed:
-/// master.cf before main.cf (main.cf may name a transport master.cf
-/// defines).
+/// new and changed tables (each index before its source) first, then
+/// master.cf, then main.cf (a file never refers to what does not exist
+/// yet: main.cf may name a transport master.cf defines, or a table), and
+/// removed tables last (nothing refers to them any more).
 fn commit_order(plan: &Plan) -> Vec<&FilePlan> {
     let mut files: Vec<&FilePlan> = plan.changed_files().collect();
-    files.sort_by_key(|f| match f.file {
-        ManagedFile::MasterCf => 0,
-        ManagedFile::MainCf => 1,
+    files.sort_by_key(|f| match (f.file, f.table.as_deref()) {
+        (_, Some(t)) if t.remove => 3,
+        (ManagedFile::Table | ManagedFile::Aliases, _) => 0,
+        (ManagedFile::MasterCf, _) => 1,
+        (ManagedFile::MainCf, _) => 2,
     });
     files
 }
 
 /// "main.cf and master.cf" for messages.
 fn names(files: &[&FilePlan]) -> String {
-    let names: Vec<String> = files.iter().map(|f| f.file.to_string()).collect();
+    let names: Vec<String> = files.iter().map(|f| f.label()).collect();
     match names.as_slice() {
         [] => String::new(),
         [one] => one.clone(),

@@ -19,13 +19,21 @@ pub const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(
 impl FilePlan {
     /// Unified diff of the file (Myers, pinned; 3 lines of context; the
     /// shortest diff unless finding it takes longer than [`DIFF_DEADLINE`]).
+    /// The file's bytes with credentials written inline masked line for
+    /// line (engine::secrets); `None` when nothing needs masking. A table
+    /// is never masked line by line: a secret one shows no content at all.
+    pub fn masked(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        match self.file {
+            super::ManagedFile::MainCf => crate::engine::secrets::mask_main_cf(bytes),
+            super::ManagedFile::MasterCf => crate::engine::secrets::mask_master_cf(bytes),
+            super::ManagedFile::Table | super::ManagedFile::Aliases => None,
+        }
+    }
+
     pub fn unified_diff(&self) -> String {
         // Credentials written inline are masked on both sides, line for
-        // line (engine::secrets), before the diff is made.
-        let mask = |b: &[u8]| match self.file {
-            super::ManagedFile::MainCf => crate::engine::secrets::mask_main_cf(b),
-            super::ManagedFile::MasterCf => crate::engine::secrets::mask_master_cf(b),
-        };
+        // line, before the diff is made.
+        let mask = |b: &[u8]| self.masked(b);
         if let (Some(_), _) | (_, Some(_)) = (mask(&self.before), mask(&self.after)) {
             let masked = FilePlan {
                 before: mask(&self.before).unwrap_or_else(|| self.before.clone()),
@@ -43,6 +51,12 @@ impl FilePlan {
     fn unmasked_diff(&self) -> String {
         const CONTEXT: usize = DIFF_CONTEXT;
         let shown = self.path.display().to_string();
+        if self.is_secret() {
+            // Not even the comments: an old password may sit in one.
+            return format!(
+                "--- {shown} (live)\n+++ {shown} (planned)\n(secret table: the content is not shown)\n"
+            );
+        }
         if let Some(origin) = &self.line_origin {
             if let Some(diff) = self.diff_from_origin(origin, &shown, ORIGIN_DIFF_ABOVE) {
                 return diff;
@@ -397,6 +411,7 @@ mod tests {
             after,
             changes: Vec::new(),
             line_origin: Some(origin),
+            table: None,
         }
     }
 

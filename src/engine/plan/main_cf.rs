@@ -189,6 +189,7 @@ pub(super) fn plan_main_cf(
             after,
             changes,
             line_origin: Some(line_origin),
+            table: None,
         },
         warnings,
         edited,

@@ -164,6 +164,7 @@ pub(super) fn plan_master_cf(
             after: edited.to_bytes(),
             changes,
             line_origin: Some(line_origin),
+            table: None,
         },
         edited,
     ))

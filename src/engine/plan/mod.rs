@@ -11,6 +11,7 @@
 mod diff;
 mod main_cf;
 mod master_cf;
+mod tables;
 
 pub use diff::DIFF_DEADLINE;
 
@@ -49,6 +50,16 @@ pub enum Target {
     Field { service: String, field: String },
     /// A `-o name=value` option of a master.cf service.
     Option { service: String, name: String },
+    /// A lookup table file as a whole (created, removed, its mode or
+    /// owner), by the path its spec gives.
+    Table { table: String },
+    /// One entry of a lookup table.
+    Entry { table: String, key: String },
+    /// One alias of the file `alias_database` names.
+    Alias { name: String },
+    /// A table's index (`.db`, `.lmdb`, `.cdb`), rebuilt although the
+    /// entries did not change (missing, older than the source...).
+    Index { table: String },
 }
 
 impl Target {
@@ -68,6 +79,10 @@ impl std::fmt::Display for Target {
             Target::Service { service } => f.write_str(service),
             Target::Field { service, field } => write!(f, "{service} {field}"),
             Target::Option { service, name } => write!(f, "{service} -o {name}"),
+            Target::Table { .. } => f.write_str("(file)"),
+            Target::Entry { key, .. } => f.write_str(key),
+            Target::Alias { name } => f.write_str(name),
+            Target::Index { .. } => f.write_str("(index)"),
         }
     }
 }
@@ -103,6 +118,12 @@ pub enum ManagedFile {
     MainCf,
     #[serde(rename = "master.cf")]
     MasterCf,
+    /// A lookup table under `maps:` (see [`FilePlan::table`]).
+    #[serde(rename = "table")]
+    Table,
+    /// The file `aliases:` manages.
+    #[serde(rename = "aliases")]
+    Aliases,
 }
 
 impl std::fmt::Display for ManagedFile {
@@ -110,6 +131,8 @@ impl std::fmt::Display for ManagedFile {
         f.write_str(match self {
             ManagedFile::MainCf => "main.cf",
             ManagedFile::MasterCf => "master.cf",
+            ManagedFile::Table => "table",
+            ManagedFile::Aliases => "aliases",
         })
     }
 }
@@ -128,12 +151,35 @@ pub struct FilePlan {
     /// Lets the diff of a very large change skip the search for the
     /// shortest diff.
     pub line_origin: Option<Vec<u32>>,
+    /// For a lookup table or the alias file: how it is written and
+    /// built.
+    pub table: Option<Box<TablePlan>>,
 }
 
+pub use tables::{IndexPlan, TablePlan};
+
 impl FilePlan {
-    /// Does applying this plan change the file?
+    /// Does applying this plan change the file (for a table: its source,
+    /// mode, owner or index)?
     pub fn has_changes(&self) -> bool {
-        !self.changes.is_empty() && self.before != self.after
+        match &self.table {
+            Some(_) => !self.changes.is_empty(),
+            None => !self.changes.is_empty() && self.before != self.after,
+        }
+    }
+
+    /// The file's name for messages: main.cf, master.cf, or the table's
+    /// path.
+    pub fn label(&self) -> String {
+        match self.file {
+            ManagedFile::MainCf | ManagedFile::MasterCf => self.file.to_string(),
+            ManagedFile::Table | ManagedFile::Aliases => self.path.display().to_string(),
+        }
+    }
+
+    /// Its values must never be shown.
+    pub fn is_secret(&self) -> bool {
+        self.table.as_ref().is_some_and(|t| t.secret)
     }
 }
 
@@ -179,6 +225,12 @@ pub enum PlanError {
         location: Location,
         error: EditError,
     },
+    /// The spec's tables cannot be planned (each problem at its place).
+    #[error(transparent)]
+    Spec(#[from] crate::engine::spec::SpecErrors),
+    /// A table file cannot be planned against.
+    #[error("{}: {message}", path.display())]
+    Table { path: PathBuf, message: String },
     #[error("{location}: {message}{}", hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default())]
     Master {
         location: Location,
@@ -264,6 +316,7 @@ pub fn plan(spec: &Spec, live: &LiveConfig, catalog: &Catalog) -> Result<Plan, P
         main: std::sync::Arc::new(main_after),
         master,
     };
+    files.extend(tables::plan_tables(spec, live, catalog, &mut warnings)?);
     let mut service_action = files
         .iter()
         .flat_map(|f| &f.changes)
@@ -372,13 +425,19 @@ impl Plan {
     /// * `config_dir`: the config directory as given.
     /// * `changed`: whether applying writes any file.
     /// * `files`: one object per managed file: `file` (`main.cf` |
-    ///   `master.cf`), `path`, `base_sha256` (of the file the plan was
-    ///   made from), `changed`, `changes`, `diff` (unified, empty without
-    ///   changes).
+    ///   `master.cf` | `table` | `aliases`), `path`, `base_sha256` (of the
+    ///   file the plan was made from), `changed`, `changes`, `diff`
+    ///   (unified, empty without changes; for a secret table a note
+    ///   instead), and for tables `table`: `type`, `format` (`postmap` |
+    ///   `aliases`), `secret`, `remove`, `mode`, `owner`, `group` (after),
+    ///   `index` (`null` for text tables, else `path` and `rebuild`: why
+    ///   it is built, or `null`).
     /// * `changes`: every change of every file, in order, each with `file`
     ///   and `resource` (`parameter` with `name`; `service` with
     ///   `service`; `field` with `service` and `field`; `option` with
-    ///   `service` and `name`), `kind` (`add` | `change` | `remove` |
+    ///   `service` and `name`; `table` with `table`; `entry` with
+    ///   `table` and `key`; `alias` with `name`; `index` with `table`;
+    ///   a secret table's values are `(secret)`), `kind` (`add` | `change` | `remove` |
     ///   `dedupe`), `before`/`after` (`null` when unset), `default` (for a
     ///   removed parameter), `action` (`none` | `reload` | `restart`),
     ///   `line`, `removed_duplicates`.
@@ -404,14 +463,18 @@ impl Plan {
             .files
             .iter()
             .map(|f| {
-                serde_json::json!({
+                let mut v = serde_json::json!({
                     "file": f.file,
                     "path": f.path.display().to_string(),
                     "base_sha256": base(&f.path),
                     "changed": f.has_changes(),
                     "changes": f.changes,
                     "diff": if f.has_changes() { f.unified_diff() } else { String::new() },
-                })
+                });
+                if let Some(t) = &f.table {
+                    v["table"] = t.to_json();
+                }
+                v
             })
             .collect();
         let changes: Vec<serde_json::Value> = self

@@ -74,8 +74,9 @@ mod sections;
 mod yaml;
 
 pub use crate::postfix::mastercf::fields::{Flag, MaxProc, ServiceType, Wakeup};
+pub use crate::postfix::table::MapType;
 pub use load::LayerCache;
-pub use render::{render_full_form, render_short_form};
+pub use render::{render_full_form, render_short_form, render_tables, TableYaml};
 
 use crate::catalog::PostfixVersion;
 use crate::engine::service::ServiceMode;
@@ -387,69 +388,6 @@ impl ServiceField {
     }
 }
 
-/// The kinds of lookup table postform manages: files, either indexed by
-/// `postmap` (`hash`, `lmdb`, `cdb`, `btree`) or read as text by Postfix
-/// (`regexp`, `pcre`, `cidr`, `texthash`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum MapType {
-    Hash,
-    Lmdb,
-    Cdb,
-    Btree,
-    Regexp,
-    Pcre,
-    Cidr,
-    Texthash,
-}
-
-impl MapType {
-    /// Every type.
-    pub const ALL: [MapType; 8] = [
-        MapType::Hash,
-        MapType::Lmdb,
-        MapType::Cdb,
-        MapType::Btree,
-        MapType::Regexp,
-        MapType::Pcre,
-        MapType::Cidr,
-        MapType::Texthash,
-    ];
-
-    /// The name Postfix uses before the `:` (`hash:/etc/postfix/x`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MapType::Hash => "hash",
-            MapType::Lmdb => "lmdb",
-            MapType::Cdb => "cdb",
-            MapType::Btree => "btree",
-            MapType::Regexp => "regexp",
-            MapType::Pcre => "pcre",
-            MapType::Cidr => "cidr",
-            MapType::Texthash => "texthash",
-        }
-    }
-
-    /// Built into an index file by `postmap` (Postfix reads the index, not
-    /// the source).
-    pub fn is_indexed(self) -> bool {
-        matches!(
-            self,
-            MapType::Hash | MapType::Lmdb | MapType::Cdb | MapType::Btree
-        )
-    }
-
-    /// The type `name` names, if postform manages it.
-    pub fn from_name(name: &str) -> Option<MapType> {
-        MapType::ALL.into_iter().find(|t| t.as_str() == name)
-    }
-}
-
-impl fmt::Display for MapType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// What a spec says about one lookup table file: its whole content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapSpec {
@@ -467,6 +405,31 @@ pub struct MapSpec {
     /// Never print the entries' values: `secret: true`, or any entry is
     /// a secret reference.
     pub secret: bool,
+    /// `format: aliases`: the file is an aliases(5) file (`name: value`
+    /// lines, built with postalias); default `postmap` (`key value`, or
+    /// the pattern syntax of regexp, pcre and cidr).
+    pub format: MapFormat,
+}
+
+/// How a table's source file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MapFormat {
+    /// `key value` lines (or the pattern syntax of the type).
+    #[default]
+    Postmap,
+    /// aliases(5): `name: value`, indexed with postalias.
+    Aliases,
+}
+
+impl MapFormat {
+    pub const ALL: [MapFormat; 2] = [MapFormat::Postmap, MapFormat::Aliases];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MapFormat::Postmap => "postmap",
+            MapFormat::Aliases => "aliases",
+        }
+    }
 }
 
 impl MapSpec {
@@ -485,17 +448,19 @@ pub enum MapField {
     Owner,
     Group,
     Secret,
+    Format,
 }
 
 impl MapField {
     /// Every field.
-    pub const ALL: [MapField; 6] = [
+    pub const ALL: [MapField; 7] = [
         MapField::Type,
         MapField::Entries,
         MapField::Mode,
         MapField::Owner,
         MapField::Group,
         MapField::Secret,
+        MapField::Format,
     ];
 
     /// The key as written in a spec file.
@@ -507,6 +472,7 @@ impl MapField {
             MapField::Owner => "owner",
             MapField::Group => "group",
             MapField::Secret => "secret",
+            MapField::Format => "format",
         }
     }
 }

@@ -114,6 +114,70 @@ pub fn render_full_form(
     out
 }
 
+/// A table for [`render_tables`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableYaml {
+    /// The path (the key under `maps:`).
+    pub path: String,
+    pub kind: super::MapType,
+    pub format: super::MapFormat,
+    pub secret: bool,
+    pub mode: Option<u32>,
+    /// In file order.
+    pub entries: Vec<(String, String)>,
+}
+
+/// `maps:` with `tables` and `aliases:` with `aliases` (each only when
+/// there is something), to follow a full-form spec. `comments` go first
+/// under `maps:` (tables left out, and why).
+pub fn render_tables(
+    tables: &[TableYaml],
+    aliases: &[(String, String)],
+    comments: &[String],
+) -> String {
+    let mut out = String::new();
+    if !tables.is_empty() || !comments.is_empty() {
+        out.push_str(if tables.is_empty() {
+            "maps: {}\n"
+        } else {
+            "maps:\n"
+        });
+        for c in comments {
+            for line in c.lines() {
+                let _ = writeln!(out, "  # {line}");
+            }
+        }
+    }
+    for t in tables {
+        let _ = writeln!(out, "  {}:", scalar(&t.path));
+        let _ = writeln!(out, "    type: {}", t.kind);
+        if t.format != super::MapFormat::Postmap {
+            let _ = writeln!(out, "    format: {}", t.format.as_str());
+        }
+        if t.secret {
+            out.push_str("    secret: true\n");
+        }
+        if let Some(m) = t.mode {
+            let _ = writeln!(out, "    mode: \"{m:04o}\"");
+        }
+        if t.entries.is_empty() {
+            out.push_str("    entries: {}\n");
+        } else {
+            out.push_str("    entries:\n");
+            for (k, v) in &t.entries {
+                let _ = writeln!(out, "      {}: {}", scalar(k), scalar(v));
+            }
+        }
+    }
+    if !aliases.is_empty() {
+        out.push_str("aliases:\n");
+        for (n, v) in aliases {
+            let _ = writeln!(out, "  {}: {}", scalar(n), scalar(v));
+        }
+    }
+    out
+}
+
 /// `name: value` (a list as `- item` lines), indented.
 fn value_line(out: &mut String, indent: &str, name: &str, value: &SpecValue) {
     out.push_str(indent);

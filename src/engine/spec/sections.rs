@@ -6,8 +6,9 @@
 use super::load::{resolve_secret, SecretError};
 use super::yaml::{kind_of, Kind, Node, ScalarError, Value};
 use super::{
-    describe_char, EntryValue, Location, MapField, MapSpec, MapType, MasterService, SecretSource,
-    Section, ServiceField, ServiceKey, ServiceKeyError, Spec, SpecError, SpecKey, SpecValue,
+    describe_char, EntryValue, Location, MapField, MapFormat, MapSpec, MapType, MasterService,
+    SecretSource, Section, ServiceField, ServiceKey, ServiceKeyError, Spec, SpecError, SpecKey,
+    SpecValue,
 };
 use super::{Flag, MaxProc, Wakeup};
 use crate::catalog::PostfixVersion;
@@ -781,6 +782,7 @@ impl Reader<'_> {
         let mut owner = None;
         let mut group = None;
         let mut secret = None;
+        let mut format = MapFormat::Postmap;
         for (k, v) in fields {
             let Some(name) = k.as_str() else {
                 self.error(
@@ -875,6 +877,17 @@ impl Reader<'_> {
                         ),
                     }
                 }
+                MapField::Format => match v.as_str().and_then(|f| MapFormat::ALL.into_iter().find(|m| m.as_str() == f)) {
+                    Some(f) => {
+                        format = f;
+                        self.locate(loc, k);
+                    }
+                    None => self.error(
+                        k,
+                        format!("`{p}` format: expected postmap or aliases, found {}", found(v)),
+                        "format: aliases makes the file an aliases(5) file (name: value, built with postalias); the default is postmap",
+                    ),
+                },
                 MapField::Secret => match v.scalar().map(super::yaml::Scalar::resolve) {
                     Some(Ok(Value::Bool(b))) => {
                         secret = Some(b);
@@ -912,6 +925,7 @@ impl Reader<'_> {
             owner,
             group,
             secret: secret.unwrap_or(false) || has_refs,
+            format,
         })
     }
 

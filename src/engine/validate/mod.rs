@@ -22,6 +22,9 @@ use crate::catalog::{
     read_only, value_rule, Catalog, NameContext, Param, ParamType, ValueRuleKind,
 };
 mod master;
+mod tables;
+
+pub use tables::check_plan as check_tables_on_plan;
 
 use crate::engine::equivalence::equivalent;
 use crate::engine::live::LiveConfig;
@@ -63,7 +66,28 @@ pub fn validate(
     // A main.cf that cannot be read is reported when planning; validation
     // then has no live values.
     let main = live.main_cf().ok().map(|(_, doc)| doc);
-    check(spec, catalog, master, main, warnings, complete, &[])
+    let checked = check(spec, catalog, master, main, warnings, complete, &[]);
+    with_tables(checked, spec, live, catalog, warnings)
+}
+
+/// Add the problems of the spec's tables to `checked`.
+fn with_tables(
+    checked: Result<(), SpecErrors>,
+    spec: &Spec,
+    live: &LiveConfig,
+    catalog: &Catalog,
+    warnings: &mut Vec<String>,
+) -> Result<(), SpecErrors> {
+    let more = tables::check_spec(spec, live, catalog, warnings);
+    match (checked, more.is_empty()) {
+        (Ok(()), true) => Ok(()),
+        (Ok(()), false) => Err(SpecErrors(more)),
+        (Err(SpecErrors(mut e)), _) => {
+            e.extend(more);
+            sort_errors(&mut e);
+            Err(SpecErrors(e))
+        }
+    }
 }
 
 /// [`validate`], where `policy_ids` are further policies `allow:` may name
@@ -81,7 +105,8 @@ pub fn validate_with_policies(
     if master.is_none() {
         return validate(spec, live, catalog, complete, warnings);
     }
-    check(spec, catalog, master, main, warnings, complete, policy_ids)
+    let checked = check(spec, catalog, master, main, warnings, complete, policy_ids);
+    with_tables(checked, spec, live, catalog, warnings)
 }
 
 /// Load the spec at `path` (with its `extends` layers) and validate it for

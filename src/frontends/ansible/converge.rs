@@ -404,17 +404,18 @@ fn check_on_a_fresh_host(
     if !main_missing && !master_missing {
         return Ok(None);
     }
-    let live = LiveConfig::from_files(
-        dir,
-        empty_or_read(main_path.clone(), main_missing),
-        empty_or_read(master_path.clone(), master_missing),
-    );
     let (target, version_warnings) = crate::engine::version::choose_postfix(
         None,
         Some(spec),
         crate::engine::version::HostPostfix::Local,
     );
     let catalog = target.catalog;
+    let mut live = LiveConfig::from_files(
+        dir,
+        empty_or_read(main_path.clone(), main_missing),
+        empty_or_read(master_path.clone(), master_missing),
+    );
+    live.read_tables(&crate::engine::tables::wanted_tables(spec, &live, &catalog));
     let (plan, mut warnings) = match validate_and_plan(spec, &live, &catalog, run.validate) {
         Ok((plan, more)) => (plan, version_warnings.into_iter().chain(more).collect()),
         // The safety policies judge the configuration after the change;
@@ -843,10 +844,7 @@ fn diff_json(plan: &Plan, secrets: &Secrets) -> Option<Value> {
 /// option) masked line for line, as the CLI's diff does
 /// (`engine::secrets`); lossy UTF-8.
 fn shown_text(f: &FilePlan, bytes: &[u8]) -> String {
-    let masked = match f.file {
-        ManagedFile::MainCf => secrets::mask_main_cf(bytes),
-        ManagedFile::MasterCf => secrets::mask_master_cf(bytes),
-    };
+    let masked = f.masked(bytes);
     String::from_utf8_lossy(masked.as_deref().unwrap_or(bytes)).into_owned()
 }
 
@@ -928,6 +926,7 @@ mod tests {
             after: Vec::new(),
             changes: Vec::new(),
             line_origin: None,
+            table: None,
         }
     }
 

@@ -8,8 +8,10 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 
-/// Write a spec (short form) that reproduces the current main.cf:
-/// applying it to the same host is "No changes".
+/// Write a spec that reproduces the current configuration: main.cf,
+/// master.cf's services and the lookup tables they name (`maps:`).
+/// Applying it to the same host is "No changes". Credentials (inline ones
+/// and secret tables) only with --include-secrets.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Postfix config directory holding main.cf and master.cf.
@@ -18,9 +20,13 @@ pub struct ImportArgs {
     /// Only parameters whose value differs from Postfix's default.
     #[arg(long)]
     pub non_default_only: bool,
-    /// Also write parameters that hold credentials inline (an `inline:`
-    /// or `static:` table in a `*_password_maps` value); without it they
-    /// are left out, with a warning.
+    /// Also write credentials: parameters that hold them inline (an
+    /// `inline:` or `static:` table in a `*_password_maps` value), and the
+    /// values of secret tables (a table a `*password*` parameter names, or
+    /// one others cannot read), marked `secret: true`. Without it they are
+    /// left out, with a warning or a comment. Keep such a spec out of
+    /// version control, or move the values to {file: ...} / {env: ...}
+    /// references (docs/tables.md).
     #[arg(long)]
     pub include_secrets: bool,
     /// Write the spec to this file instead of standard output.
@@ -45,8 +51,16 @@ pub fn run(args: ImportArgs) -> CmdResult {
     let live = super::read_config_dir(&args.config_dir)?;
     let cfg = EffectiveConfig::from_live(&live, &catalog)
         .with_context(|| format!("reading {}", args.config_dir.display()))?;
-    let (text, mut warnings) =
-        cfg.to_spec_yaml(&catalog, args.non_default_only, args.include_secrets);
+    let imported = crate::engine::tables::import_tables(&live, &catalog, args.include_secrets);
+    let tables =
+        crate::engine::spec::render_tables(&imported.tables, &imported.aliases, &imported.left_out);
+    let (text, mut warnings) = cfg.to_spec_yaml_with(
+        &catalog,
+        args.non_default_only,
+        args.include_secrets,
+        &tables,
+    );
+    warnings.extend(imported.warnings);
     // The spec names each parameter once; main.cf may define it more
     // often. Applying the spec leaves the dead earlier definitions (a
     // plan says so; purge removes them). One pass over the entries: a

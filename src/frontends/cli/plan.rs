@@ -120,7 +120,12 @@ pub fn compute(
 ) -> anyhow::Result<(Spec, Plan, Vec<String>)> {
     let spec = Spec::load(spec_path)?;
     let (target, mut warnings) = choose_postfix(postfix_version, Some(&spec), HostPostfix::Local);
-    let live = super::read_config_dir(config_dir)?;
+    let mut live = super::read_config_dir(config_dir)?;
+    live.read_tables(&crate::engine::tables::wanted_tables(
+        &spec,
+        &live,
+        &target.catalog,
+    ));
     let (plan, more) =
         match crate::engine::converge::validate_and_plan(&spec, &live, &target.catalog, validate) {
             Ok(planned) => planned,

@@ -85,6 +85,14 @@ fn file_text(file: &FilePlan, color: bool) -> String {
             paint(color, code, sign),
         ));
     }
+    if let Some(i) = file.table.as_ref().and_then(|t| t.index.as_ref()) {
+        if let Some(why) = &i.rebuild {
+            out.push_str(&format!(
+                "  {} is rebuilt ({why}) under a temporary name and renamed into place\n",
+                i.path.display()
+            ));
+        }
+    }
     out.push('\n');
     for line in file.unified_diff().lines() {
         let code = if line.starts_with("+++") || line.starts_with("---") {

@@ -6,7 +6,9 @@
 //! to be on the managed hosts.
 
 use super::CmdResult;
-use crate::engine::spec::{EntryValue, MapSpec, MasterService, SecretSource, Spec, SpecValue};
+use crate::engine::spec::{
+    EntryValue, MapFormat, MapSpec, MasterService, SecretSource, Spec, SpecValue,
+};
 use crate::frontends::gitops::{default_host_name, Repo};
 use anyhow::Context;
 use clap::Args;
@@ -169,6 +171,7 @@ fn map_json(m: MapSpec) -> Value {
         owner,
         group,
         secret,
+        format,
     } = m;
     let entries: Map<String, Value> = entries
         .into_iter()
@@ -195,6 +198,9 @@ fn map_json(m: MapSpec) -> Value {
     }
     if secret {
         out["secret"] = Value::Bool(true);
+    }
+    if format != MapFormat::Postmap {
+        out["format"] = Value::String(format.as_str().into());
     }
     out
 }

@@ -22,6 +22,12 @@ pub struct ShowArgs {
     /// Postfix version (a snapshot the fleet plan can read).
     #[arg(long)]
     pub json: bool,
+    /// Also list the lookup tables main.cf and master.cf name (`type:path`),
+    /// with the state of each source (entries) and index (current,
+    /// missing, older than its source). Never their values. With --json:
+    /// a `tables` array.
+    #[arg(long)]
+    pub tables: bool,
 }
 
 pub fn run(args: ShowArgs) -> CmdResult {
@@ -29,6 +35,9 @@ pub fn run(args: ShowArgs) -> CmdResult {
     let live = super::read_config_dir(&args.config_dir)?;
     let cfg = EffectiveConfig::from_live(&live, &catalog)
         .with_context(|| format!("reading {}", args.config_dir.display()))?;
+    let tables = args
+        .tables
+        .then(|| crate::engine::tables::shown_tables(&live, &catalog));
     if args.json {
         let mut json = cfg.to_json();
         // The host's Postfix version (from its postconf), so that a GitOps
@@ -39,6 +48,9 @@ pub fn run(args: ShowArgs) -> CmdResult {
                 .map_or(serde_json::Value::Null, |v| v.to_string().into()),
             CatalogSource::Builtin => serde_json::Value::Null,
         };
+        if let Some(t) = &tables {
+            json["tables"] = serde_json::to_value(t)?;
+        }
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(0);
     }
@@ -48,6 +60,20 @@ pub fn run(args: ShowArgs) -> CmdResult {
     if let Some(services) = cfg.services_text() {
         writeln!(out)?;
         out.write_all(services.as_bytes())?;
+    }
+    if let Some(tables) = tables {
+        writeln!(out)?;
+        for t in tables {
+            let mode = t.mode.map(|m| format!(", mode {m}")).unwrap_or_default();
+            let index = t.index.map(|i| format!("; index {i}")).unwrap_or_default();
+            writeln!(
+                out,
+                "{}  ({}{mode}{index}; named by {})",
+                t.table,
+                t.source,
+                t.named_by.join(", ")
+            )?;
+        }
     }
     Ok(0)
 }
