@@ -121,7 +121,12 @@ fn provision_sasl_passwd(live: &Path) {
         "[smtp.example.net]:587 relay-user:not-a-real-password\n",
     )
     .unwrap();
-    let out = support::run(Command::new(postmap).arg(format!("hash:{}", table.display())));
+    let out = support::run(
+        Command::new(postmap)
+            .arg("-c")
+            .arg(live)
+            .arg(format!("hash:{}", table.display())),
+    );
     assert!(out.status.success(), "postmap: {}", support::describe(&out));
 }
 
