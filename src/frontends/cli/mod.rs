@@ -120,12 +120,23 @@ fn parse_postfix_version(text: &str) -> Result<crate::catalog::PostfixVersion, S
 
 /// Print warnings on stderr.
 pub fn print_warnings(warnings: &[String]) {
-    let color = use_color_stderr();
-    for w in warnings {
-        if color {
-            eprintln!("\x1b[33mwarning:\x1b[0m {w}");
-        } else {
-            eprintln!("warning: {w}");
-        }
+    use std::io::Write;
+    if warnings.is_empty() {
+        return;
     }
+    let label = if use_color_stderr() {
+        "\x1b[33mwarning:\x1b[0m"
+    } else {
+        "warning:"
+    };
+    // One write for all of them (stderr is unbuffered: an import of
+    // 100,000 parameters with a warning each made 300,000 writes).
+    let mut text = String::new();
+    for w in warnings {
+        text.push_str(label);
+        text.push(' ');
+        text.push_str(w);
+        text.push('\n');
+    }
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
