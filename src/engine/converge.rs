@@ -7,7 +7,7 @@ use crate::catalog::Catalog;
 use crate::engine::apply::{apply, ApplyError, ApplyOptions};
 use crate::engine::live::LiveConfig;
 use crate::engine::plan::{plan, Plan, PlanError};
-use crate::engine::policy::{self, view::View, Finding, POLICIES};
+use crate::engine::policy::{self, view::View, Finding};
 use crate::engine::service::{ServiceAction, ServiceMode};
 use crate::engine::spec::Spec;
 use crate::engine::validate::{validate, ValidationErrors};
@@ -27,15 +27,16 @@ pub enum CheckedPlanError {
     Refused(Vec<Finding>),
 }
 
-/// Every blocking finding with its hint, then how to allow a policy.
-fn refusal_text(findings: &[Finding]) -> String {
+/// Every blocking finding with its hint, then how to allow a policy (any
+/// refusal but smtpd's start-up check, which cannot be allowed).
+pub fn refusal_text(findings: &[Finding]) -> String {
     let mut out = Vec::new();
     for f in findings.iter().filter(|f| f.blocks()) {
         let mut s = format!("refused by {f}");
         if let Some(h) = &f.hint {
             s.push_str(&format!("\n  hint: {h}"));
         }
-        if POLICIES.iter().any(|(id, _)| *id == f.id) {
+        if f.id != "smtpd_startup" {
             s.push_str(&format!(
                 "\n  hint: if this host must run it anyway, list the policy in the spec: allow: [{}]",
                 f.id
