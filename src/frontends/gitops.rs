@@ -289,20 +289,27 @@ impl Repo {
     /// The repository's policies.yaml ([`repo_policy::FILE`] at its root),
     /// parameter names checked against `catalog`: `Ok(None)` when there is
     /// none, else the rules or every problem of the file (with
-    /// file:line:column).
-    pub fn load_policies(&self, catalog: &Catalog) -> Result<Option<RepoPolicies>, SpecErrors> {
+    /// file:line:column) and the ids it names
+    /// ([`RepoPolicies::ids_written`]).
+    pub fn load_policies(
+        &self,
+        catalog: &Catalog,
+    ) -> Result<Option<RepoPolicies>, (SpecErrors, Vec<String>)> {
         let path = self.root.join(repo_policy::FILE);
         let shown = self.display_path(&path.display().to_string());
         let at_file = |message: String, hint: &str| {
-            SpecErrors(vec![SpecError {
-                location: Location {
-                    file: shown.clone(),
-                    line: 0,
-                    column: 0,
-                },
-                message,
-                hint: Some(hint.into()),
-            }])
+            (
+                SpecErrors(vec![SpecError {
+                    location: Location {
+                        file: shown.clone(),
+                        line: 0,
+                        column: 0,
+                    },
+                    message,
+                    hint: Some(hint.into()),
+                }]),
+                Vec::new(),
+            )
         };
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -322,7 +329,7 @@ impl Repo {
         };
         match RepoPolicies::parse(&text, &shown, catalog) {
             (policies, errors) if errors.is_empty() => Ok(Some(policies)),
-            (_, errors) => Err(SpecErrors(errors)),
+            (policies, errors) => Err((SpecErrors(errors), policies.ids_written)),
         }
     }
 }
@@ -984,11 +991,14 @@ pub fn validate_repo(
     let masters = MasterCache::default();
     // The repository's policies; the file's own errors are reported with
     // the specs' (and its rules are then not applied).
-    let (policies, policy_errors) = match repo.load_policies(policies_catalog(postfix)) {
-        Ok(p) => (p, Vec::new()),
-        Err(SpecErrors(e)) => (None, e),
+    let (policies, policy_errors, policy_ids) = match repo.load_policies(policies_catalog(postfix))
+    {
+        Ok(p) => {
+            let ids = p.as_ref().map(RepoPolicies::ids).unwrap_or_default();
+            (p, Vec::new(), ids)
+        }
+        Err((SpecErrors(e), ids)) => (None, e, ids),
     };
-    let policy_ids = policies.as_ref().map(RepoPolicies::ids).unwrap_or_default();
     struct HostCheck {
         errors: Vec<HostError>,
         warnings: Vec<String>,
@@ -1254,7 +1264,7 @@ pub fn fleet_plan(
     let masters = MasterCache::default();
     let policies = repo
         .load_policies(policies_catalog(postfix))
-        .map_err(RepoError::Policies)?;
+        .map_err(|(e, _)| RepoError::Policies(e))?;
     let planned = parallel_map(&hosts, opts.jobs, done, |h| {
         plan_host(repo, h, postfix, opts, &masters, policies.as_ref())
     });

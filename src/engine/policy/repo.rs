@@ -95,6 +95,9 @@ impl RepoPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RepoPolicies {
     pub policies: Vec<RepoPolicy>,
+    /// Every well-formed id written, rules with errors included (so that a
+    /// host's `allow:` is not reported while policies.yaml has errors).
+    pub ids_written: Vec<String>,
 }
 
 /// A host's desired state, as the rules judge it.
@@ -146,7 +149,7 @@ impl RepoPolicies {
         };
         let mut seen: BTreeMap<String, Location> = BTreeMap::new();
         for item in items {
-            if let Some(p) = parse_rule(item, file, catalog, &mut errors) {
+            if let Some(p) = parse_rule(item, file, catalog, &mut errors, &mut out.ids_written) {
                 if let Some(first) = seen.get(&p.id) {
                     errors.push(SpecError {
                         location: p.location.clone(),
@@ -197,33 +200,46 @@ impl RepoPolicies {
                     continue;
                 }
                 let (source, set_by_spec) = source_of(state, name);
-                let set = state.after.get(name).is_some();
-                let shown = match (&raw, set) {
-                    (Some(r), true) => format!("`{}`", r.trim()),
-                    (Some(r), false) => format!("`{}` (not set: Postfix's default)", r.trim()),
-                    (None, _) => "not set".to_string(),
+                let default = if state.after.get(name).is_some() {
+                    ""
+                } else {
+                    " (not set: Postfix's default)"
                 };
-                let list = param.values.join(" | ");
-                let message = match p.rule {
-                    Rule::Require => format!(
-                        "{shown} is not one of the required values ({list}): {}",
-                        p.description
-                    ),
-                    Rule::Forbid => format!(
-                        "{shown} is forbidden (forbidden: {list}): {}",
-                        p.description
-                    ),
+                // A forbidden value as the rule spells it (hosts that share
+                // a layer get one message); a value that misses every
+                // required one as it is.
+                let shown = match (p.rule, hit, &raw) {
+                    (Rule::Forbid, Some(v), _) => format!("`{v}`{default}"),
+                    (_, _, Some(r)) => format!("`{}`{default}", r.trim()),
+                    _ => "not set".to_string(),
                 };
-                let wanted = match p.rule {
-                    Rule::Require => format!("to one of: {list}"),
-                    Rule::Forbid => format!("to a value other than: {list}"),
+                let list = param
+                    .values
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let (message, wanted) = match p.rule {
+                    Rule::Require => (
+                        format!(
+                            "{shown} is not one of the required values: {}",
+                            p.description
+                        ),
+                        format!("to one of {list}"),
+                    ),
+                    Rule::Forbid => (
+                        format!("{shown} is forbidden: {}", p.description),
+                        format!("to a value other than {list}"),
+                    ),
                 };
                 let hint = if set_by_spec {
                     format!("set {name} {wanted}")
-                } else {
+                } else if source.is_some() {
                     format!(
-                        "the spec does not set {name}; set it {wanted} in the host's spec (or a layer it extends)"
+                        "the value is the snapshot's (no spec layer sets {name}): set {name} {wanted} in the host's spec or a layer it extends"
                     )
+                } else {
+                    format!("set {name} {wanted} in the host's spec or a layer it extends")
                 };
                 let location = source.as_ref().map(|l| {
                     if l.column == 0 {
@@ -302,6 +318,7 @@ fn parse_rule(
     file: &str,
     catalog: &Catalog,
     errors: &mut Vec<SpecError>,
+    ids: &mut Vec<String>,
 ) -> Option<RepoPolicy> {
     let Kind::Map(entries) = &item.kind else {
         errors.push(error(
@@ -313,14 +330,17 @@ fn parse_rule(
         return None;
     };
     let before = errors.len();
-    let mut id = None;
+    let mut id: Option<String> = None;
     let mut description = None;
     let mut rules: Vec<(Rule, &Node, &Node)> = Vec::new();
     let mut hosts = Vec::new();
     for (k, v) in entries {
         let key = k.as_str().unwrap_or("");
         match key {
-            "id" => id = parse_id(v, file, errors),
+            "id" => {
+                id = parse_id(v, file, errors);
+                ids.extend(id.clone());
+            }
             "description" => match v.as_str().map(str::trim) {
                 Some(d) if !d.is_empty() => {
                     description = Some(d.split_whitespace().collect::<Vec<_>>().join(" "));
