@@ -354,11 +354,17 @@ fn repo_violations(
     snapshot: Option<&LoadedSnapshot>,
     catalog: &Catalog,
 ) -> Option<Vec<Violation>> {
+    // Without a snapshot: the spec over an empty main.cf (a fresh host).
     let empty;
     let live = match snapshot {
         Some(l) => &l.live,
         None => {
-            empty = LiveConfig::from_bytes(Path::new(""), PathBuf::from("main.cf"), None, None);
+            empty = LiveConfig::from_bytes(
+                Path::new(""),
+                PathBuf::from("main.cf"),
+                Some(Vec::new()),
+                None,
+            );
             &empty
         }
     };
@@ -378,7 +384,6 @@ fn judge(
 ) -> Vec<Violation> {
     let shown = repo.display_path(&live.main.path.display().to_string());
     let snapshot = live.main_cf().ok().map(|(_, doc)| (shown.as_str(), doc));
-    let snapshot = snapshot.filter(|_| live.main.bytes().is_some());
     policies.evaluate(&HostState {
         host,
         spec,
