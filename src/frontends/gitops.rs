@@ -1028,9 +1028,14 @@ pub fn validate_repo(
             .map(|w| format!("{}: {w}", h.name))
             .collect();
         let mut errors = checked.errors;
-        if let (Some(policies), Some(spec), Some(target)) =
-            (&policies, &checked.spec, &checked.postfix)
-        {
+        // A host whose spec has errors is not judged: its values may be
+        // the wrong ones, and its errors say what to fix first.
+        if let (Some(policies), Some(spec), Some(target), true) = (
+            &policies,
+            &checked.spec,
+            &checked.postfix,
+            errors.is_empty(),
+        ) {
             let spec_file = repo.display_path(&h.spec.display().to_string());
             let found = repo_violations(
                 repo,
