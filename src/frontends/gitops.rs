@@ -817,6 +817,17 @@ impl FleetPostfix {
     }
 }
 
+/// How [`check_host`] checks a host.
+#[derive(Debug, Clone, Copy)]
+struct CheckMode<'a> {
+    /// A missing snapshot is an error (nothing to plan against).
+    require_snapshot: bool,
+    /// Validate the spec.
+    validate: bool,
+    /// The repository's policy ids (`allow:` may name them).
+    policy_ids: &'a [String],
+}
+
 /// Load `h`'s spec and snapshot and validate the spec against the
 /// snapshot. Without a snapshot: an error when `require_snapshot` (nothing
 /// to plan against), else validation against the catalog alone.
@@ -826,10 +837,13 @@ fn check_host(
     snapshots: &Path,
     postfix: &FleetPostfix,
     masters: &MasterCache,
-    require_snapshot: bool,
-    validate: bool,
-    policy_ids: &[String],
+    mode: CheckMode<'_>,
 ) -> CheckedHost {
+    let CheckMode {
+        require_snapshot,
+        validate,
+        policy_ids,
+    } = mode;
     let mut out = CheckedHost {
         spec: None,
         snapshot: None,
@@ -1018,9 +1032,11 @@ pub fn validate_repo(
             snapshots,
             postfix,
             &masters,
-            false,
-            true,
-            &policy_ids,
+            CheckMode {
+                require_snapshot: false,
+                validate: true,
+                policy_ids: &policy_ids,
+            },
         );
         let mut warnings: Vec<String> = checked
             .warnings
@@ -1333,9 +1349,11 @@ fn plan_host(
         &opts.snapshots,
         postfix,
         masters,
-        true,
-        opts.validate,
-        &policies.map(RepoPolicies::ids).unwrap_or_default(),
+        CheckMode {
+            require_snapshot: true,
+            validate: opts.validate,
+            policy_ids: &policies.map(RepoPolicies::ids).unwrap_or_default(),
+        },
     );
     out.warnings = checked.warnings;
     out.postfix_version = checked.postfix.as_ref().map(HostPostfixVersion::of);
