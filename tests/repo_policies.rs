@@ -412,3 +412,47 @@ fn parse_refuses_duplicates_nulls_and_empty_hosts() {
     let (p, e) = RepoPolicies::parse("# nothing yet\n", "p.yaml", c);
     assert!(e.is_empty() && p.policies.is_empty());
 }
+
+#[test]
+fn pull_mode_judges_the_host_by_the_repository_policies() {
+    let (tmp, repo) = repo_copy();
+    edit(&repo.join("defaults.yaml"), "  inet_protocols: ipv4\n", "");
+    let plan = |tmp: &Path| {
+        postform(
+            tmp,
+            &[
+                "plan",
+                "--repo",
+                "repo",
+                "--host",
+                "relay2.example.com",
+                "-c",
+                "repo/snapshots/relay2.example.com",
+            ],
+        )
+    };
+    let out = plan(tmp.path());
+    assert_eq!(code(&out), 1, "{}", support::describe(&out));
+    let err = support::stderr(&out);
+    let line = line_of(
+        &repo.join("snapshots/relay2.example.com/main.cf"),
+        "inet_protocols",
+    );
+    let expected = format!("Error: refused by policy ipv4_only: inet_protocols (repo/snapshots/relay2.example.com/main.cf:{line}): `all` is forbidden");
+    assert!(err.contains(&expected), "{err}");
+    assert!(
+        err.contains("allow: [ipv4_only]") && err.contains("nothing was written"),
+        "{err}"
+    );
+    // allow: of the repository's id is known in pull mode too.
+    let host = repo.join("hosts/relay2.example.com.yaml");
+    let text = fs::read_to_string(&host).unwrap();
+    fs::write(&host, format!("allow: [ipv4_only]\n{text}")).unwrap();
+    let out = plan(tmp.path());
+    assert_eq!(code(&out), 0, "{}", support::describe(&out));
+    let err = support::stderr(&out);
+    assert!(
+        err.contains("warning: allowed by the spec: policy ipv4_only: inet_protocols"),
+        "{err}"
+    );
+}
