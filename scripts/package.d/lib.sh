@@ -15,6 +15,29 @@ pf_die() {
 
 pf_log() { printf '%s: %s\n' "${PF_TOOL:-package}" "$*" >&2; }
 
+# pf_quiet CMD...: runs CMD with its output kept back; when it fails, shows
+# that output and dies naming the command (its success chatter stays out of
+# the log).
+pf_quiet() {
+  local out rc=0
+  out="$("$@" 2>&1)" || rc=$?
+  ((rc == 0)) && return 0
+  printf '%s\n' "$out" | tail -n 60 >&2
+  pf_die "$1 failed (exit $rc; its output, last 60 lines, above): $*"
+}
+
+# A command that fails under `set -e` outside pf_die (cargo, dpkg-deb,
+# ansible-galaxy, ...) is named with its exit status and line, so the log's
+# last lines say what failed even when its own output scrolled away. -E: the
+# trap also runs in functions; a failing subshell is reported by its parent.
+pf_on_err() {
+  local rc="$1" cmd="$2" where="$3"
+  ((BASH_SUBSHELL == 0)) || return 0
+  printf '%s: ERROR: command failed (exit %s) at %s: %s\n' "${PF_TOOL:-package}" "$rc" "$where" "$cmd" >&2
+}
+set -E
+trap 'pf_on_err "$?" "$BASH_COMMAND" "${BASH_SOURCE[0]#"${root:-}"/}:$LINENO"' ERR
+
 # The [package] version of Cargo.toml.
 pf_crate_version() {
   local root="$1"

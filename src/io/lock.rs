@@ -78,22 +78,48 @@ impl DirLock {
         })
     }
 
-    /// Lock `dir` only if nobody holds it now (`None` when somebody does).
+    /// Lock `dir` unless somebody holds it (`None` when somebody still does
+    /// after a moment: [`try_lock_briefly`]).
     pub fn try_acquire(dir: &Path) -> Result<Option<DirLock>, LockError> {
         let file = File::open(dir).map_err(|source| LockError::Open {
             path: dir.to_path_buf(),
             source,
         })?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(DirLock {
+        match try_lock_briefly(&file) {
+            Ok(true) => Ok(Some(DirLock {
                 _file: file,
                 path: dir.to_path_buf(),
             })),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(source)) => Err(LockError::Open {
+            Ok(false) => Ok(None),
+            Err(source) => Err(LockError::Open {
                 path: dir.to_path_buf(),
                 source,
             }),
+        }
+    }
+}
+
+/// How long [`try_lock_briefly`] keeps trying.
+const BRIEFLY: Duration = Duration::from_millis(300);
+
+/// Try to lock `file`, for a moment. A lock of a process that was just
+/// killed can outlive it by a few milliseconds: a child it was starting
+/// (between fork and exec) holds copies of its descriptors, locks
+/// included, until the exec closes them. `Ok(false)` when the lock is
+/// still held after [`BRIEFLY`] (a live holder: an apply in progress, a
+/// postconf editing).
+pub fn try_lock_briefly(file: &File) -> std::io::Result<bool> {
+    let deadline = Instant::now() + BRIEFLY;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(true),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() >= deadline => {
+                return Ok(false)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
         }
     }
 }

@@ -555,7 +555,7 @@ fn remove_unlocked(path: &Path) {
         return;
     }
     let Ok(f) = File::open(path) else { return };
-    if f.try_lock().is_ok() {
+    if super::lock::try_lock_briefly(&f).unwrap_or(false) {
         // Still the same file?
         if f.metadata().is_ok_and(|m| m.ino() == meta.ino()) {
             let _ = fs::remove_file(path);

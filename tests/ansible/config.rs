@@ -359,3 +359,45 @@ fn inline_credentials_are_masked_by_every_module() {
         );
     }
 }
+
+/// A safety policy's refusal fails the task with the policy id and the
+/// hint to allow it, in check mode and in the real run, and nothing is
+/// written; the same spec with `allow: [open_relay]` converges with the
+/// finding as a warning.
+#[test]
+fn policy_refusal_fails_the_task_and_allow_turns_it_into_a_warning() {
+    let Some(c) = collection() else { return };
+    let dir = config_dir();
+    let before = main_cf(&dir);
+    let spec = json!({"main": {"mynetworks": ["127.0.0.0/8", "0.0.0.0/0"]}});
+    for extra in [&["--check"][..], &[][..]] {
+        let vars = json!({"config_dir": dir.path(), "opts": {"spec": spec}});
+        let (out, report) = c.run_playbook_json(&config_playbook(), "localhost,", vars, extra);
+        let ctx = describe_report(&out, &report);
+        assert!(!out.status.success(), "the task must fail\n{ctx}");
+        let r = module_result(&report);
+        assert_eq!(r["failed"], json!(true), "{ctx}");
+        let msg = r["msg"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains("refused by policy open_relay: smtp/inet"),
+            "{ctx}"
+        );
+        assert!(msg.contains("allow: [open_relay]"), "{ctx}");
+        assert_eq!(main_cf(&dir), before, "nothing written\n{ctx}");
+    }
+    let allowed = json!({"main": spec["main"], "allow": ["open_relay"]});
+    let vars = json!({"config_dir": dir.path(), "opts": {"spec": allowed, "service": "none"}});
+    let (out, report) = c.run_playbook_json(&config_playbook(), "localhost,", vars, &[]);
+    let ctx = describe_report(&out, &report);
+    assert!(out.status.success(), "{ctx}");
+    let r = module_result(&report);
+    assert_eq!(r["changed"], json!(true), "{ctx}");
+    assert!(
+        r["warnings"].as_array().into_iter().flatten().any(|w| w
+            .as_str()
+            .unwrap_or_default()
+            .contains("allowed by the spec: policy open_relay")),
+        "{ctx}"
+    );
+    assert_ne!(main_cf(&dir).0, before.0, "{ctx}");
+}

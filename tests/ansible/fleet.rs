@@ -40,6 +40,12 @@ impl Fleet {
                     support::write_backdated(&live.join(f), &fs::read(snap.join(f)).unwrap());
                 }
             }
+            if *h == "relay1.example.com" {
+                // relay1 takes the relay role's $config_directory/sasl_passwd: its
+                // credentials were provisioned before (postform refuses to
+                // name a table whose index does not exist).
+                provision_sasl_passwd(&live);
+            }
         }
         Fleet { root }
     }
@@ -101,6 +107,27 @@ impl Fleet {
             extra,
         )
     }
+}
+
+/// `sasl_passwd` and its index, built with the real postmap.
+fn provision_sasl_passwd(live: &Path) {
+    let Some(postmap) = support::postmap() else {
+        support::skip_or_fail("postmap (Debian package postfix)");
+        return;
+    };
+    let table = live.join("sasl_passwd");
+    fs::write(
+        &table,
+        "[smtp.example.net]:587 relay-user:not-a-real-password\n",
+    )
+    .unwrap();
+    let out = support::run(
+        Command::new(postmap)
+            .arg("-c")
+            .arg(live)
+            .arg(format!("hash:{}", table.display())),
+    );
+    assert!(out.status.success(), "postmap: {}", support::describe(&out));
 }
 
 type BTreeMapHosts = std::collections::BTreeMap<String, Value>;

@@ -121,7 +121,9 @@ fn rolled_back_hint(running: bool, validated: bool) -> &'static str {
 /// the staged and saved files of a run killed before its journal was
 /// written). Every command that reads the config directory runs this
 /// first: when another postform holds the lock (an apply in progress),
-/// nothing is recovered and `Ok(None)` is returned without waiting.
+/// nothing is recovered and `Ok(None)` is returned after a moment's wait
+/// (a killed apply's lock can outlive it by the time its last child takes
+/// to exec; see [`crate::io::lock::try_lock_briefly`]).
 pub fn recover_interrupted(dir: &Path) -> Result<Option<Recovery>, ApplyError> {
     if !crate::io::transaction::may_need_recovery(dir) {
         return Ok(None);

@@ -345,6 +345,39 @@ fn downgrades(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding>) {
             "keep compatibility_level (set it in the spec to the live value)",
         ));
     }
+    // A service's own -o compatibility_level (its processes use it):
+    // compared with what the service used before (main.cf's level for a
+    // new service).
+    for s in after.services() {
+        if s.override_value("compatibility_level").is_none() {
+            continue;
+        }
+        let old_s = before
+            .services()
+            .iter()
+            .rev()
+            .find(|o| o.name == s.name && o.kind == s.kind);
+        let (old, new) = (before.compat_level(old_s), after.compat_level(Some(s)));
+        if new < old {
+            let shown = |v: &View<'_>, svc: Option<&Service>| {
+                v.value("compatibility_level", svc)
+                    .map_or_else(|| "0 (not set)".into(), |v| v.trim().to_string())
+            };
+            out.push(Finding {
+                location: master_at(s),
+                ..refuse(
+                    "compat_downgrade",
+                    format!("compatibility_level for {}", service_key(s)),
+                    format!(
+                        "lowered from {} to {} by -o compatibility_level: this service's processes fall back to older defaults",
+                        shown(before, old_s),
+                        shown(after, Some(s))
+                    ),
+                    "remove the -o compatibility_level override (the service then uses main.cf's level)",
+                )
+            });
+        }
+    }
     // Security levels: main.cf, then every service present before and after.
     let mut scopes: Vec<(Option<&Service>, Option<&Service>, String)> =
         vec![(None, None, String::new())];

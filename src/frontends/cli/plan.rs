@@ -77,13 +77,21 @@ pub fn run(args: PlanArgs) -> CmdResult {
         .as_ref()
         .map_or_else(|| args.spec.clone(), |h| h.spec.clone());
     let validate = !args.no_validate;
-    let (spec, plan, warnings) = compute(
+    let (spec, plan, warnings) = match compute(
         &spec_path,
         &args.config_dir,
         validate,
         args.postfix_version,
         in_repo.as_ref(),
-    )?;
+    ) {
+        Ok(planned) => planned,
+        Err(e) => {
+            if args.json {
+                print_refusal_json(&e, &args.config_dir)?;
+            }
+            return Err(e);
+        }
+    };
     print_warnings(&warnings);
     if args.json {
         // Every warning (validation's too), not only the live files'.
@@ -115,6 +123,23 @@ pub fn run(args: PlanArgs) -> CmdResult {
     } else {
         0
     })
+}
+
+/// With `--json`, a plan refused by a safety policy still prints a
+/// document on stdout (`refused: true` and every finding), so that a CI
+/// job reads why; other errors print nothing there.
+fn print_refusal_json(e: &anyhow::Error, config_dir: &Path) -> anyhow::Result<()> {
+    if let Some(crate::engine::converge::CheckedPlanError::Refused(findings)) = e.downcast_ref() {
+        let json = serde_json::json!({
+            "format_version": 2,
+            "config_dir": config_dir.display().to_string(),
+            "refused": true,
+            "changed": false,
+            "findings": findings,
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    }
+    Ok(())
 }
 
 /// Load, validate and plan a spec against a config dir read once, with
