@@ -358,6 +358,7 @@ fn the_fleet_plan_json_shape() {
             "changed",
             "changes",
             "errors",
+            "findings",
             "host",
             "postfix_version",
             "service_action",

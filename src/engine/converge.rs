@@ -7,10 +7,11 @@ use crate::catalog::Catalog;
 use crate::engine::apply::{apply, ApplyError, ApplyOptions};
 use crate::engine::live::LiveConfig;
 use crate::engine::plan::{plan, Plan, PlanError};
-use crate::engine::policy::{self, view::View, Finding, POLICIES};
+use crate::engine::policy::repo::{HostState, RepoPolicies};
+use crate::engine::policy::{self, view::View, Finding};
 use crate::engine::service::{ServiceAction, ServiceMode};
 use crate::engine::spec::Spec;
-use crate::engine::validate::{validate, ValidationErrors};
+use crate::engine::validate::{validate_with_policies, ValidationErrors};
 use std::path::PathBuf;
 
 /// Above this size main.cf is planned and validated on two threads.
@@ -27,15 +28,16 @@ pub enum CheckedPlanError {
     Refused(Vec<Finding>),
 }
 
-/// Every blocking finding with its hint, then how to allow a policy.
-fn refusal_text(findings: &[Finding]) -> String {
+/// Every blocking finding with its hint, then how to allow a policy (any
+/// refusal but smtpd's start-up check, which cannot be allowed).
+pub fn refusal_text(findings: &[Finding]) -> String {
     let mut out = Vec::new();
     for f in findings.iter().filter(|f| f.blocks()) {
         let mut s = format!("refused by {f}");
         if let Some(h) = &f.hint {
             s.push_str(&format!("\n  hint: {h}"));
         }
-        if POLICIES.iter().any(|(id, _)| *id == f.id) {
+        if f.id != "smtpd_startup" {
             s.push_str(&format!(
                 "\n  hint: if this host must run it anyway, list the policy in the spec: allow: [{}]",
                 f.id
@@ -100,13 +102,35 @@ pub fn validate_and_plan(
     catalog: &Catalog,
     validate_spec: bool,
 ) -> Result<(Plan, Vec<String>), CheckedPlanError> {
+    validate_and_plan_in_repo(spec, live, catalog, validate_spec, None)
+}
+
+/// A host of a GitOps repository: its name and the repository's policies
+/// (policies.yaml).
+#[derive(Debug, Clone, Copy)]
+pub struct RepoHost<'a> {
+    pub host: &'a str,
+    pub policies: &'a RepoPolicies,
+}
+
+/// [`validate_and_plan`] of a repository's host (pull mode): `allow:` may
+/// name the repository's policies, and a violation of one refuses the
+/// plan like a built-in policy (when validating).
+pub fn validate_and_plan_in_repo(
+    spec: &Spec,
+    live: &LiveConfig,
+    catalog: &Catalog,
+    validate_spec: bool,
+    repo: Option<RepoHost<'_>>,
+) -> Result<(Plan, Vec<String>), CheckedPlanError> {
+    let ids = repo.map(|r| r.policies.ids()).unwrap_or_default();
     let large = live
         .main
         .bytes()
         .is_some_and(|b| b.len() > PARALLEL_ABOVE_BYTES);
     let run_validate = || {
         let mut warnings = Vec::new();
-        validate(spec, live, catalog, true, &mut warnings).map(|()| warnings)
+        validate_with_policies(spec, live, catalog, true, &mut warnings, &ids).map(|()| warnings)
     };
     let run_plan = || plan(spec, live, catalog);
     let (validated, planned) = if validate_spec && large {
@@ -136,7 +160,26 @@ pub fn validate_and_plan(
         let more = crate::engine::validate::check_tables_on_plan(spec, live, &plan, catalog)
             .map_err(|e| CheckedPlanError::Invalid(crate::engine::spec::SpecErrors(e)))?;
         warnings.extend(more);
-        plan.findings = check_policies(spec, live, &plan, catalog)?;
+        let mut findings = match check_policies(spec, live, &plan, catalog) {
+            Ok(f) | Err(CheckedPlanError::Refused(f)) => f,
+            Err(e) => return Err(e),
+        };
+        if let Some(r) = repo {
+            let shown = live.main.path.display().to_string();
+            let snapshot = live.main_cf().ok().map(|(_, doc)| (shown.as_str(), doc));
+            let state = HostState {
+                host: r.host,
+                spec,
+                after: &plan.candidate.main,
+                snapshot,
+                catalog,
+            };
+            findings.extend(r.policies.evaluate(&state).into_iter().map(|v| v.finding));
+        }
+        if findings.iter().any(Finding::blocks) {
+            return Err(CheckedPlanError::Refused(findings));
+        }
+        plan.findings = findings;
         warnings.extend(plan.findings.iter().map(ToString::to_string));
     }
     Ok((plan, warnings))

@@ -35,6 +35,8 @@
 use crate::catalog::{Catalog, PostfixVersion};
 use crate::engine::live::{LiveConfig, LiveFile};
 use crate::engine::plan::{Change, Summary};
+use crate::engine::policy::repo::{self as repo_policy, HostState, RepoPolicies, Violation};
+use crate::engine::policy::Finding;
 use crate::engine::service::ServiceAction;
 use crate::engine::spec::{LayerCache, Location, Spec, SpecError, SpecErrors};
 use crate::engine::version::{choose_postfix, HostPostfix, PostfixTarget, VersionSource};
@@ -79,6 +81,8 @@ pub enum RepoError {
         expected: PathBuf,
         known: Vec<String>,
     },
+    #[error("{0}\n{n} error(s) in {file}", n = .0 .0.len(), file = repo_policy::FILE)]
+    Policies(SpecErrors),
     #[error("cannot tell this machine's name: `hostname -f` failed and /etc/hostname is empty or missing\n  hint: pass --host NAME")]
     NoHostname,
 }
@@ -281,6 +285,137 @@ impl Repo {
     }
 }
 
+impl Repo {
+    /// The repository's policies.yaml ([`repo_policy::FILE`] at its root),
+    /// parameter names checked against `catalog`: `Ok(None)` when there is
+    /// none, else the rules or every problem of the file (with
+    /// file:line:column) and the ids it names
+    /// ([`RepoPolicies::ids_written`]).
+    pub fn load_policies(
+        &self,
+        catalog: &Catalog,
+    ) -> Result<Option<RepoPolicies>, (SpecErrors, Vec<String>)> {
+        let path = self.root.join(repo_policy::FILE);
+        let shown = self.display_path(&path.display().to_string());
+        let at_file = |message: String, hint: &str| {
+            (
+                SpecErrors(vec![SpecError {
+                    location: Location {
+                        file: shown.clone(),
+                        line: 0,
+                        column: 0,
+                    },
+                    message,
+                    hint: Some(hint.into()),
+                }]),
+                Vec::new(),
+            )
+        };
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(at_file(
+                    format!("cannot read: {e}"),
+                    "make the file readable, or remove it (a repository needs no policies)",
+                ))
+            }
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            return Err(at_file(
+                "not UTF-8 text".into(),
+                "save policies.yaml as UTF-8",
+            ));
+        };
+        match RepoPolicies::parse(&text, &shown, catalog) {
+            (policies, errors) if errors.is_empty() => Ok(Some(policies)),
+            (policies, errors) => Err((SpecErrors(errors), policies.ids_written)),
+        }
+    }
+}
+
+/// The catalog policies.yaml's parameter names are checked against:
+/// `--postfix-version`'s, else the fleet's fallback.
+fn policies_catalog(postfix: &FleetPostfix) -> &Catalog {
+    match postfix.flag {
+        Some(v) => Catalog::builtin_for(v),
+        None => &postfix.fallback.catalog,
+    }
+}
+
+/// Judge one host's desired state (its spec planned over its snapshot, or
+/// over an empty main.cf without one) by the repository's policies.
+/// `None` when the spec cannot be planned (its errors say why).
+fn repo_violations(
+    repo: &Repo,
+    policies: &RepoPolicies,
+    host: &str,
+    spec: &Spec,
+    snapshot: Option<&LoadedSnapshot>,
+    catalog: &Catalog,
+) -> Option<Vec<Violation>> {
+    // Without a snapshot: the spec over an empty main.cf (a fresh host).
+    let empty;
+    let live = match snapshot {
+        Some(l) => &l.live,
+        None => {
+            empty = LiveConfig::from_bytes(
+                Path::new(""),
+                PathBuf::from("main.cf"),
+                Some(Vec::new()),
+                None,
+            );
+            &empty
+        }
+    };
+    let plan = crate::engine::plan::plan(spec, live, catalog).ok()?;
+    Some(judge(repo, policies, host, spec, live, &plan, catalog))
+}
+
+/// [`RepoPolicies::evaluate`] of a planned host.
+fn judge(
+    repo: &Repo,
+    policies: &RepoPolicies,
+    host: &str,
+    spec: &Spec,
+    live: &LiveConfig,
+    plan: &crate::engine::plan::Plan,
+    catalog: &Catalog,
+) -> Vec<Violation> {
+    let shown = repo.display_path(&live.main.path.display().to_string());
+    let snapshot = live.main_cf().ok().map(|(_, doc)| (shown.as_str(), doc));
+    policies.evaluate(&HostState {
+        host,
+        spec,
+        after: &plan.candidate.main,
+        snapshot,
+        catalog,
+    })
+}
+
+/// A violation as a host error: at the file and line that set the value
+/// (the host's spec file when nothing does), worded like a built-in
+/// refusal.
+fn violation_error(v: Violation, spec_file: &str) -> HostError {
+    let f = v.finding;
+    let (file, line, column) = match v.source {
+        Some(l) => (l.file, Some(l.line), (l.column > 0).then_some(l.column)),
+        None => (spec_file.to_string(), None, None),
+    };
+    let mut hint = f.hint.unwrap_or_default();
+    hint.push_str(&format!(
+        "\n  hint: if this host must run it anyway, list the policy in its spec: allow: [{}]",
+        f.id
+    ));
+    HostError {
+        file: Some(file),
+        line,
+        column,
+        message: format!("refused by policy {}: {}: {}", f.id, f.subject, f.message),
+        hint: Some(hint),
+    }
+}
+
 fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, RepoError> {
     let read = |source| RepoError::Read {
         path: dir.to_path_buf(),
@@ -469,6 +604,7 @@ impl std::fmt::Display for HostError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.file, self.line, self.column) {
             (Some(file), Some(line), Some(col)) => write!(f, "{file}:{line}:{col}: ")?,
+            (Some(file), Some(line), None) => write!(f, "{file}:{line}: ")?,
             (Some(file), _, _) => write!(f, "{file}: ")?,
             _ => {}
         }
@@ -681,6 +817,17 @@ impl FleetPostfix {
     }
 }
 
+/// How [`check_host`] checks a host.
+#[derive(Debug, Clone, Copy)]
+struct CheckMode<'a> {
+    /// A missing snapshot is an error (nothing to plan against).
+    require_snapshot: bool,
+    /// Validate the spec.
+    validate: bool,
+    /// The repository's policy ids (`allow:` may name them).
+    policy_ids: &'a [String],
+}
+
 /// Load `h`'s spec and snapshot and validate the spec against the
 /// snapshot. Without a snapshot: an error when `require_snapshot` (nothing
 /// to plan against), else validation against the catalog alone.
@@ -690,9 +837,13 @@ fn check_host(
     snapshots: &Path,
     postfix: &FleetPostfix,
     masters: &MasterCache,
-    require_snapshot: bool,
-    validate: bool,
+    mode: CheckMode<'_>,
 ) -> CheckedHost {
+    let CheckMode {
+        require_snapshot,
+        validate,
+        policy_ids,
+    } = mode;
     let mut out = CheckedHost {
         spec: None,
         snapshot: None,
@@ -741,8 +892,14 @@ fn check_host(
             }
         };
         let mut warnings = Vec::new();
-        let checked =
-            crate::engine::validate::validate(&spec, live, catalog, complete, &mut warnings);
+        let checked = crate::engine::validate::validate_with_policies(
+            &spec,
+            live,
+            catalog,
+            complete,
+            &mut warnings,
+            policy_ids,
+        );
         if out.snapshot.is_some() {
             out.warnings.extend(warnings);
         }
@@ -851,6 +1008,16 @@ pub fn validate_repo(
     let layers = repo.layer_files()?;
     let done = AtomicUsize::new(0);
     let masters = MasterCache::default();
+    // The repository's policies; the file's own errors are reported with
+    // the specs' (and its rules are then not applied).
+    let (policies, policy_errors, policy_ids) = match repo.load_policies(policies_catalog(postfix))
+    {
+        Ok(p) => {
+            let ids = p.as_ref().map(RepoPolicies::ids).unwrap_or_default();
+            (p, Vec::new(), ids)
+        }
+        Err((SpecErrors(e), ids)) => (None, e, ids),
+    };
     struct HostCheck {
         errors: Vec<HostError>,
         warnings: Vec<String>,
@@ -859,18 +1026,55 @@ pub fn validate_repo(
         postfix: Option<HostPostfixVersion>,
     }
     let checks = parallel_map(&hosts, jobs, &done, |h| {
-        let checked = check_host(repo, h, snapshots, postfix, &masters, false, true);
+        let checked = check_host(
+            repo,
+            h,
+            snapshots,
+            postfix,
+            &masters,
+            CheckMode {
+                require_snapshot: false,
+                validate: true,
+                policy_ids: &policy_ids,
+            },
+        );
         let mut warnings: Vec<String> = checked
             .warnings
             .iter()
             .map(|w| format!("{}: {w}", h.name))
             .collect();
+        let mut errors = checked.errors;
+        // A host whose spec has errors is not judged: its values may be
+        // the wrong ones, and its errors say what to fix first.
+        if let (Some(policies), Some(spec), Some(target), true) = (
+            &policies,
+            &checked.spec,
+            &checked.postfix,
+            errors.is_empty(),
+        ) {
+            let spec_file = repo.display_path(&h.spec.display().to_string());
+            let found = repo_violations(
+                repo,
+                policies,
+                &h.name,
+                spec,
+                checked.snapshot.as_ref(),
+                &target.catalog,
+            );
+            for v in found.unwrap_or_default() {
+                if v.finding.allowed {
+                    warnings.push(format!("{}: {}", h.name, v.finding));
+                } else {
+                    errors.push(violation_error(v, &spec_file));
+                }
+            }
+        }
         let files = checked.spec.as_ref().map(|spec| {
             warnings.extend(repeated_layers(&h.name, spec));
             spec.files.iter().map(|f| f.display().to_string()).collect()
         });
         HostCheck {
-            errors: checked.errors,
+            errors,
             warnings,
             files,
             postfix: checked.postfix.as_ref().map(HostPostfixVersion::of),
@@ -898,6 +1102,9 @@ pub fn validate_repo(
         result
             .postfix_versions
             .push((h.name.clone(), check.postfix));
+    }
+    for e in policy_errors {
+        add_error(&mut errors, HostError::from(e));
     }
     for layer in &layers {
         let shown = repo.display_path(&layer.display().to_string());
@@ -1013,6 +1220,10 @@ pub struct HostPlan {
     /// Unified diff of main.cf (only with `keep_diffs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// Every policy finding (built-in and the repository's), blocking ones
+    /// included: `{id, severity, subject, location, message, hint,
+    /// allowed, already}`.
+    pub findings: Vec<Finding>,
     pub warnings: Vec<String>,
     pub errors: Vec<HostError>,
 }
@@ -1077,8 +1288,11 @@ pub fn fleet_plan(
 ) -> Result<FleetPlan, RepoError> {
     let hosts = repo.hosts()?;
     let masters = MasterCache::default();
+    let policies = repo
+        .load_policies(policies_catalog(postfix))
+        .map_err(|(e, _)| RepoError::Policies(e))?;
     let planned = parallel_map(&hosts, opts.jobs, done, |h| {
-        plan_host(repo, h, postfix, opts, &masters)
+        plan_host(repo, h, postfix, opts, &masters, policies.as_ref())
     });
     let names: BTreeSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
     let mut orphan_snapshots = Vec::new();
@@ -1113,6 +1327,7 @@ fn plan_host(
     postfix: &FleetPostfix,
     opts: &FleetOptions,
     masters: &MasterCache,
+    policies: Option<&RepoPolicies>,
 ) -> HostPlan {
     let mut out = HostPlan {
         host: h.name.clone(),
@@ -1124,6 +1339,7 @@ fn plan_host(
         service_action: ServiceAction::None,
         changes: Vec::new(),
         diff: None,
+        findings: Vec::new(),
         warnings: Vec::new(),
         errors: Vec::new(),
     };
@@ -1133,8 +1349,11 @@ fn plan_host(
         &opts.snapshots,
         postfix,
         masters,
-        true,
-        opts.validate,
+        CheckMode {
+            require_snapshot: true,
+            validate: opts.validate,
+            policy_ids: &policies.map(RepoPolicies::ids).unwrap_or_default(),
+        },
     );
     out.warnings = checked.warnings;
     out.postfix_version = checked.postfix.as_ref().map(HostPostfixVersion::of);
@@ -1157,13 +1376,24 @@ fn plan_host(
             // The safety policies judge the host's plan as they judge a
             // local one: a refusal is the host's error.
             if opts.validate {
-                match crate::engine::converge::check_policies(&spec, &loaded.live, &plan, catalog) {
-                    Ok(findings) => plan.findings = findings,
+                use crate::engine::converge::{check_policies, refusal_text, CheckedPlanError};
+                let mut findings = match check_policies(&spec, &loaded.live, &plan, catalog) {
+                    Ok(findings) | Err(CheckedPlanError::Refused(findings)) => findings,
                     Err(e) => {
                         out.errors.push(HostError::plain(e.to_string()));
                         return out;
                     }
+                };
+                if let Some(policies) = policies {
+                    let found = judge(repo, policies, &h.name, &spec, &loaded.live, &plan, catalog);
+                    findings.extend(found.into_iter().map(|v| v.finding));
                 }
+                out.findings.clone_from(&findings);
+                if findings.iter().any(Finding::blocks) {
+                    out.errors.push(HostError::plain(refusal_text(&findings)));
+                    return out;
+                }
+                plan.findings = findings;
                 out.warnings
                     .extend(plan.findings.iter().map(ToString::to_string));
             }

@@ -10,6 +10,7 @@
 //! downgrade policies, before it. docs/policies.md documents each one.
 
 pub mod relay;
+pub mod repo;
 pub mod tls;
 pub mod view;
 

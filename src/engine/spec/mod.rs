@@ -71,12 +71,13 @@
 mod load;
 mod render;
 mod sections;
-mod yaml;
+pub(crate) mod yaml;
 
 pub use crate::postfix::mastercf::fields::{Flag, MaxProc, ServiceType, Wakeup};
 pub use crate::postfix::table::MapType;
 pub use load::LayerCache;
 pub use render::{render_full_form, render_short_form, render_tables, TableYaml};
+pub(crate) use sections::to_spec_value;
 
 use crate::catalog::PostfixVersion;
 use crate::engine::service::ServiceMode;

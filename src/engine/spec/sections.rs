@@ -1250,7 +1250,7 @@ fn path_problem(path: &str) -> Option<String> {
 }
 
 /// A main.cf value (or a `-o` option value).
-pub(super) fn to_spec_value(v: &Node) -> Result<Option<SpecValue>, String> {
+pub(crate) fn to_spec_value(v: &Node) -> Result<Option<SpecValue>, String> {
     Ok(Some(match &v.kind {
         Kind::Scalar(s) => match s.resolve() {
             Ok(Value::Null) => return Ok(None),

@@ -39,9 +39,9 @@ pub(super) const MAX_ALIAS_NODES: usize = 250_000;
 
 /// Where a node starts: 1-based line and column (in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(super) struct Mark {
-    pub(super) line: usize,
-    pub(super) column: usize,
+pub(crate) struct Mark {
+    pub(crate) line: usize,
+    pub(crate) column: usize,
 }
 
 impl Mark {
@@ -53,7 +53,7 @@ impl Mark {
     }
 
     /// This mark in `file`.
-    pub(super) fn at(self, file: &str) -> Location {
+    pub(crate) fn at(self, file: &str) -> Location {
         Location {
             file: file.to_string(),
             line: self.line,
@@ -64,13 +64,13 @@ impl Mark {
 
 /// A node of the document: a scalar, a list or a mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Node {
-    pub(super) mark: Mark,
-    pub(super) kind: Kind,
+pub(crate) struct Node {
+    pub(crate) mark: Mark,
+    pub(crate) kind: Kind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(crate) enum Kind {
     Scalar(Scalar),
     Seq(Vec<Node>),
     /// Key -> value pairs in the order written (no duplicate keys).
@@ -80,8 +80,8 @@ pub(super) enum Kind {
 /// A scalar as written: its text (after YAML's quoting and folding), its
 /// style and its tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Scalar {
-    pub(super) text: String,
+pub(crate) struct Scalar {
+    pub(crate) text: String,
     /// Plain (unquoted, not a block scalar): the only style whose text is
     /// resolved to null, a boolean or a number.
     pub(super) plain: bool,
@@ -91,7 +91,7 @@ pub(super) struct Scalar {
 
 /// A scalar's value by postform's rules (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Value<'a> {
+pub(crate) enum Value<'a> {
     Null,
     Bool(bool),
     Int(i64),
@@ -100,7 +100,7 @@ pub(super) enum Value<'a> {
 
 /// Why a scalar has no value postform accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum ScalarError {
+pub(crate) enum ScalarError {
     /// A float, or an integer beyond 64 bits: the text as written.
     Number(String),
     /// `!!binary`.
@@ -113,7 +113,7 @@ pub(super) enum ScalarError {
 
 impl ScalarError {
     /// The message, for a value (`expected ...` is said by the caller).
-    pub(super) fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             ScalarError::Number(n) => format!(
                 "expected a string, yes/no, an integer or a list, found the number {n}; if you mean the text, quote it (\"{n}\") so that YAML keeps it as written"
@@ -132,7 +132,7 @@ impl ScalarError {
 
 impl Scalar {
     /// The value by postform's rules.
-    pub(super) fn resolve(&self) -> Result<Value<'_>, ScalarError> {
+    pub(crate) fn resolve(&self) -> Result<Value<'_>, ScalarError> {
         let text = self.text.as_str();
         match self.tag.as_deref() {
             None if self.plain => resolve_plain(text),
@@ -257,7 +257,7 @@ fn is_float(text: &str) -> bool {
 }
 
 /// What kind of value a node is, for messages ("found a list").
-pub(super) fn kind_of(node: &Node) -> &'static str {
+pub(crate) fn kind_of(node: &Node) -> &'static str {
     match &node.kind {
         Kind::Seq(_) => "a list",
         Kind::Map(_) => "a mapping",
@@ -273,7 +273,7 @@ pub(super) fn kind_of(node: &Node) -> &'static str {
 
 impl Node {
     /// The scalar, if this is one.
-    pub(super) fn scalar(&self) -> Option<&Scalar> {
+    pub(crate) fn scalar(&self) -> Option<&Scalar> {
         match &self.kind {
             Kind::Scalar(s) => Some(s),
             _ => None,
@@ -281,7 +281,7 @@ impl Node {
     }
 
     /// A scalar that resolves to a string: its text.
-    pub(super) fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self.scalar()?.resolve() {
             Ok(Value::Str(s)) => Some(s),
             _ => None,
@@ -289,7 +289,7 @@ impl Node {
     }
 
     /// A null scalar.
-    pub(super) fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         self.scalar().is_some_and(Scalar::is_null)
     }
 }
@@ -298,7 +298,7 @@ impl Node {
 /// or one with only comments). Errors that leave the rest readable (a
 /// duplicate key: the second one is dropped) come with the tree; a syntax
 /// error comes alone.
-pub(super) fn parse(text: &str, origin: &str) -> (Option<Node>, Vec<SpecError>) {
+pub(crate) fn parse(text: &str, origin: &str) -> (Option<Node>, Vec<SpecError>) {
     if let Some(e) = control_character_error(text, origin) {
         return (None, vec![e]);
     }

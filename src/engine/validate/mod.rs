@@ -53,6 +53,19 @@ pub fn validate(
     complete: bool,
     warnings: &mut Vec<String>,
 ) -> Result<(), SpecErrors> {
+    validate_with_policies(spec, live, catalog, complete, warnings, &[])
+}
+
+/// [`validate`], where `policy_ids` are further policies `allow:` may name
+/// (a GitOps repository's own).
+pub fn validate_with_policies(
+    spec: &Spec,
+    live: &LiveConfig,
+    catalog: &Catalog,
+    complete: bool,
+    warnings: &mut Vec<String>,
+    policy_ids: &[String],
+) -> Result<(), SpecErrors> {
     let master = match live.master_cf() {
         Ok(m) => Some(m),
         Err(why) => {
@@ -66,7 +79,7 @@ pub fn validate(
     // A main.cf that cannot be read is reported when planning; validation
     // then has no live values.
     let main = live.main_cf().ok().map(|(_, doc)| doc);
-    let checked = check(spec, catalog, master, main, warnings, complete, &[]);
+    let checked = check(spec, catalog, master, main, warnings, complete, policy_ids);
     with_tables(checked, spec, live, catalog, warnings)
 }
 
@@ -88,25 +101,6 @@ fn with_tables(
             Err(SpecErrors(e))
         }
     }
-}
-
-/// [`validate`], where `policy_ids` are further policies `allow:` may name
-/// (a GitOps repository's own).
-pub fn validate_with_policies(
-    spec: &Spec,
-    live: &LiveConfig,
-    catalog: &Catalog,
-    complete: bool,
-    warnings: &mut Vec<String>,
-    policy_ids: &[String],
-) -> Result<(), SpecErrors> {
-    let master = live.master_cf().ok();
-    let main = live.main_cf().ok().map(|(_, doc)| doc);
-    if master.is_none() {
-        return validate(spec, live, catalog, complete, warnings);
-    }
-    let checked = check(spec, catalog, master, main, warnings, complete, policy_ids);
-    with_tables(checked, spec, live, catalog, warnings)
 }
 
 /// Load the spec at `path` (with its `extends` layers) and validate it for

@@ -68,9 +68,14 @@ pub fn run(args: ApplyArgs) -> CmdResult {
         .clone()
         .unwrap_or_else(|| PathBuf::from("/etc/postfix"));
     let (plan, warnings) = if let Some(repo) = &args.repo {
-        let spec = super::plan::host_spec(repo, args.host.as_deref())?;
-        let (_, plan, w) =
-            super::plan::compute(&spec, &config_dir, validate, args.postfix_version)?;
+        let host = super::plan::host_spec(repo, args.host.as_deref())?;
+        let (_, plan, w) = super::plan::compute(
+            &host.spec,
+            &config_dir,
+            validate,
+            args.postfix_version,
+            Some(&host),
+        )?;
         if let (Some(ServiceMode::Command { .. }), None, false) =
             (&plan.service_mode, &args.service, args.allow_spec_commands)
         {
@@ -89,8 +94,13 @@ pub fn run(args: ApplyArgs) -> CmdResult {
         }
         crate::engine::planfile::load(&args.spec, args.config_dir.as_deref(), args.postfix_version)?
     } else {
-        let (_, plan, w) =
-            super::plan::compute(&args.spec, &config_dir, validate, args.postfix_version)?;
+        let (_, plan, w) = super::plan::compute(
+            &args.spec,
+            &config_dir,
+            validate,
+            args.postfix_version,
+            None,
+        )?;
         (plan, w)
     };
     print_warnings(&warnings);

@@ -69,21 +69,29 @@ pub fn run(args: PlanArgs) -> CmdResult {
     if args.all {
         return run_fleet(&args);
     }
-    let spec_path = match &args.repo {
-        Some(repo) => host_spec(repo, args.host.as_deref())?,
-        None => args.spec.clone(),
+    let in_repo = match &args.repo {
+        Some(repo) => Some(host_spec(repo, args.host.as_deref())?),
+        None => None,
     };
+    let spec_path = in_repo
+        .as_ref()
+        .map_or_else(|| args.spec.clone(), |h| h.spec.clone());
     let validate = !args.no_validate;
-    let (spec, plan, warnings) =
-        match compute(&spec_path, &args.config_dir, validate, args.postfix_version) {
-            Ok(planned) => planned,
-            Err(e) => {
-                if args.json {
-                    print_refusal_json(&e, &args.config_dir)?;
-                }
-                return Err(e);
+    let (spec, plan, warnings) = match compute(
+        &spec_path,
+        &args.config_dir,
+        validate,
+        args.postfix_version,
+        in_repo.as_ref(),
+    ) {
+        Ok(planned) => planned,
+        Err(e) => {
+            if args.json {
+                print_refusal_json(&e, &args.config_dir)?;
             }
-        };
+            return Err(e);
+        }
+    };
     print_warnings(&warnings);
     if args.json {
         // Every warning (validation's too), not only the live files'.
@@ -142,6 +150,7 @@ pub fn compute(
     config_dir: &Path,
     validate: bool,
     postfix_version: Option<PostfixVersion>,
+    in_repo: Option<&HostSpec>,
 ) -> anyhow::Result<(Spec, Plan, Vec<String>)> {
     let spec = Spec::load(spec_path)?;
     let (target, mut warnings) = choose_postfix(postfix_version, Some(&spec), HostPostfix::Local);
@@ -151,22 +160,50 @@ pub fn compute(
         &live,
         &target.catalog,
     ));
-    let (plan, more) =
-        match crate::engine::converge::validate_and_plan(&spec, &live, &target.catalog, validate) {
-            Ok(planned) => planned,
-            Err(e) => {
-                // Which Postfix the errors are about matters most when
-                // there are errors (the spec and the host disagree).
-                super::print_warnings(&warnings);
-                return Err(e.into());
-            }
-        };
+    // In a repository: its policies.yaml (none: no repository policies).
+    let policies = match in_repo {
+        Some(h) => h
+            .repo
+            .load_policies(&target.catalog)
+            .map_err(|(e, _)| crate::frontends::gitops::RepoError::Policies(e))?,
+        None => None,
+    };
+    let repo_host =
+        in_repo
+            .zip(policies.as_ref())
+            .map(|(h, policies)| crate::engine::converge::RepoHost {
+                host: &h.host,
+                policies,
+            });
+    let (plan, more) = match crate::engine::converge::validate_and_plan_in_repo(
+        &spec,
+        &live,
+        &target.catalog,
+        validate,
+        repo_host,
+    ) {
+        Ok(planned) => planned,
+        Err(e) => {
+            // Which Postfix the errors are about matters most when
+            // there are errors (the spec and the host disagree).
+            super::print_warnings(&warnings);
+            return Err(e.into());
+        }
+    };
     warnings.extend(more);
     Ok((spec, plan, warnings))
 }
 
+/// A host's spec in a repository (pull mode).
+pub struct HostSpec {
+    pub repo: Repo,
+    /// The host's name as the repository has it (`hosts/<name>.yaml`).
+    pub host: String,
+    pub spec: PathBuf,
+}
+
 /// The spec of `host` (default: this machine's name) in the repository.
-pub fn host_spec(repo: &Path, host: Option<&str>) -> anyhow::Result<PathBuf> {
+pub fn host_spec(repo: &Path, host: Option<&str>) -> anyhow::Result<HostSpec> {
     let repo = Repo::open(repo)?;
     let name = match host {
         Some(h) => h.to_string(),
@@ -180,7 +217,11 @@ pub fn host_spec(repo: &Path, host: Option<&str>) -> anyhow::Result<PathBuf> {
             entry.spec.display()
         )]);
     }
-    Ok(entry.spec)
+    Ok(HostSpec {
+        repo,
+        host: entry.name,
+        spec: entry.spec,
+    })
 }
 
 /// `plan --repo REPO --all`: every host against its snapshot.
