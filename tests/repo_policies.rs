@@ -456,3 +456,42 @@ fn pull_mode_judges_the_host_by_the_repository_policies() {
         "{err}"
     );
 }
+
+/// `resolve --repo` (what the Ansible GitOps playbook applies) leaves a
+/// repository policy id out of `allow:`, says so, and keeps the built-in
+/// ones: the resolved spec loads where policies.yaml is not.
+#[test]
+fn resolve_leaves_repository_policy_ids_out_of_allow() {
+    let (tmp, repo) = repo_copy();
+    edit(
+        &repo.join("hosts/relay1.example.com.yaml"),
+        "main:\n",
+        "allow: [ipv4_only]\nmain:\n",
+    );
+    let out = postform(
+        tmp.path(),
+        &["resolve", "--repo", "repo", "--host", "relay1.example.com"],
+    );
+    assert_eq!(code(&out), 0, "{}", support::describe(&out));
+    let spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(spec["allow"], serde_json::json!(["tls_downgrade"]));
+    assert!(
+        support::stderr(&out).contains(
+            "host relay1.example.com: allow: ipv4_only left out: repository policies are judged by validate REPO"
+        ),
+        "{}",
+        support::describe(&out)
+    );
+    let resolved = tmp.path().join("resolved.json");
+    fs::write(&resolved, &out.stdout).unwrap();
+    let out = postform(
+        tmp.path(),
+        &[
+            "validate",
+            "resolved.json",
+            "-c",
+            "repo/snapshots/relay1.example.com",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", support::describe(&out));
+}

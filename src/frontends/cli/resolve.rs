@@ -43,9 +43,28 @@ pub fn run(args: ResolveArgs) -> CmdResult {
                 None => default_host_name()?,
             };
             let entry = repo.host(&name)?;
-            repo.load_spec(&entry.spec)
+            let mut spec = repo
+                .load_spec(&entry.spec)
                 .map_err(|e| anyhow::anyhow!("{e}"))
-                .with_context(|| format!("host {name}: {}", entry.spec.display()))?
+                .with_context(|| format!("host {name}: {}", entry.spec.display()))?;
+            // Repository policies (policies.yaml) are judged where the
+            // repository is: validate REPO, the fleet plan, pull mode. The
+            // resolved spec goes where it is not (an Ansible module), so
+            // their ids leave `allow:`, said on stderr.
+            let repo_ids: Vec<String> = spec
+                .allow
+                .iter()
+                .filter(|id| !crate::engine::policy::POLICIES.iter().any(|(b, _)| b == id))
+                .cloned()
+                .collect();
+            if !repo_ids.is_empty() {
+                spec.allow.retain(|id| !repo_ids.contains(id));
+                super::print_warnings(&[format!(
+                    "host {name}: allow: {} left out: repository policies are judged by validate REPO and the fleet plan, not where the resolved spec is applied",
+                    repo_ids.join(", ")
+                )]);
+            }
+            spec
         }
         (None, Some(path)) => Spec::load(path).map_err(|e| anyhow::anyhow!("{e}"))?,
         (None, None) => anyhow::bail!("give a spec file or --repo REPO"),
