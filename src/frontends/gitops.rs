@@ -413,6 +413,7 @@ fn violation_error(v: Violation, spec_file: &str) -> HostError {
         column,
         message: format!("refused by policy {}: {}: {}", f.id, f.subject, f.message),
         hint: Some(hint),
+        policy: Some(f.id),
     }
 }
 
@@ -573,6 +574,8 @@ pub struct HostError {
     pub column: Option<usize>,
     pub message: String,
     pub hint: Option<String>,
+    /// The policy that refused, for a policy violation.
+    pub policy: Option<String>,
 }
 
 impl HostError {
@@ -583,6 +586,7 @@ impl HostError {
             column: None,
             message: message.into(),
             hint: None,
+            policy: None,
         }
     }
 }
@@ -596,6 +600,7 @@ impl From<SpecError> for HostError {
             column: (line > 0).then_some(column),
             message: e.message,
             hint: e.hint,
+            policy: None,
         }
     }
 }
@@ -963,6 +968,20 @@ impl RepoValidation {
 
     /// Every error rendered (`file:line:column: message`, hint), with the
     /// hosts an error in a shared layer affects.
+    /// The errors as JSON (`validate --json`): each with its location,
+    /// message, hint, the policy id of a policy violation, and the hosts
+    /// it concerns.
+    pub fn errors_json(&self) -> Vec<serde_json::Value> {
+        self.errors
+            .iter()
+            .map(|(e, hosts)| {
+                let mut v = serde_json::to_value(e).unwrap_or_default();
+                v["hosts"] = serde_json::json!(hosts);
+                v
+            })
+            .collect()
+    }
+
     pub fn rendered_errors(&self) -> Vec<String> {
         let mut out = Vec::with_capacity(self.errors.len());
         for (e, hosts) in &self.errors {

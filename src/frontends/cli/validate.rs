@@ -4,7 +4,7 @@ use super::{print_warnings, CmdResult};
 use crate::catalog::PostfixVersion;
 use crate::engine::spec::SpecErrors;
 use crate::engine::version::{choose_postfix, HostPostfix};
-use crate::frontends::gitops::{default_jobs, validate_repo, FleetPostfix, Repo};
+use crate::frontends::gitops::{default_jobs, validate_repo, FleetPostfix, HostError, Repo};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -40,6 +40,11 @@ pub struct ValidateArgs {
     /// every host, whatever its snapshot or spec say).
     #[arg(long, value_name = "VERSION", value_parser = super::parse_postfix_version)]
     pub postfix_version: Option<PostfixVersion>,
+    /// Print JSON on stdout: every error (with its file, line, column,
+    /// hint, the policy id of a policy violation and the hosts it
+    /// concerns), the warnings and what was checked. Exit codes as without.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: ValidateArgs) -> CmdResult {
@@ -51,6 +56,8 @@ pub fn run(args: ValidateArgs) -> CmdResult {
     // validate against their snapshots).
     let live = std::cell::OnceCell::new();
     let mut all = Vec::new();
+    // The same errors as JSON (--json).
+    let mut all_json: Vec<serde_json::Value> = Vec::new();
     let mut warnings = Vec::new();
     // Spec files named on the command line, and (path, files, hosts,
     // Postfix versions line) of each repository.
@@ -69,6 +76,7 @@ pub fn run(args: ValidateArgs) -> CmdResult {
             let result = validate_repo(&repo, &snapshots, &postfix, jobs)?;
             warnings.extend(result.warnings.iter().cloned());
             all.extend(result.rendered_errors());
+            all_json.extend(result.errors_json());
             repos.push((
                 path.clone(),
                 result.files,
@@ -100,13 +108,36 @@ pub fn run(args: ValidateArgs) -> CmdResult {
                 warnings.extend(w);
                 if let Some(mode) = &spec.service {
                     let text = super::render::service_commands_text(mode);
-                    if !text.is_empty() {
+                    if !text.is_empty() && !args.json {
                         print!("{}: {text}", path.display());
                     }
                 }
             }
-            Err(SpecErrors(e)) => all.extend(e.iter().map(ToString::to_string)),
+            Err(SpecErrors(e)) => {
+                all.extend(e.iter().map(ToString::to_string));
+                all_json.extend(e.into_iter().map(|e| {
+                    let mut v = serde_json::to_value(HostError::from(e)).unwrap_or_default();
+                    v["hosts"] = serde_json::json!([]);
+                    v
+                }));
+            }
         }
+    }
+    if args.json {
+        let json = serde_json::json!({
+            "format_version": 1,
+            "valid": all.is_empty(),
+            "errors": all_json,
+            "warnings": warnings,
+            "spec_files": files,
+            "repositories": repos.iter().map(|(path, n, hosts, _)| serde_json::json!({
+                "path": path.display().to_string(),
+                "spec_files": n,
+                "hosts": hosts,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(if all.is_empty() { 0 } else { 1 });
     }
     print_warnings(&warnings);
     if all.is_empty() {
