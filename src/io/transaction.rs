@@ -556,9 +556,15 @@ fn remove_unlocked(path: &Path) {
     }
     let Ok(f) = File::open(path) else { return };
     if super::lock::try_lock_briefly(&f).unwrap_or(false) {
-        // Still the same file?
-        if f.metadata().is_ok_and(|m| m.ino() == meta.ino()) {
-            let _ = fs::remove_file(path);
+        // Still the file at that name? A postconf that held it may have
+        // renamed it over main.cf meanwhile, and a new postconf made a
+        // new FILE.tmp: that one is not ours to remove.
+        let ours = f.metadata();
+        let now = fs::symlink_metadata(path);
+        if let (Ok(ours), Ok(now)) = (ours, now) {
+            if ours.ino() == now.ino() && ours.dev() == now.dev() && ours.nlink() > 0 {
+                let _ = fs::remove_file(path);
+            }
         }
     }
 }
