@@ -288,7 +288,7 @@ fn the_fleet_plan_of_the_example_repository() {
     // The relay role removes inbound TLS on purpose and says so.
     assert_eq!(
         support::stderr(&out),
-        "warning: relay1.example.com: allowed by the spec: policy tls_downgrade: smtpd_tls_security_level: lowered from may to none\n"
+        "warning: relay1.example.com: allowed by the spec: policy tls_downgrade: smtpd_tls_security_level (main.cf:29): lowered from may to none\n"
     );
     let expected = "\
 HOST                POSTFIX  ADD  CHANGE  REMOVE  SERVICE  ERRORS
@@ -1008,7 +1008,7 @@ fn the_fleet_plan_applies_the_safety_policies() {
         "{text}"
     );
     assert!(
-        text.contains("relay1.example.com: refused by policy tls_downgrade: smtpd_tls_security_level: lowered from may to none"),
+        text.contains("relay1.example.com: refused by policy tls_downgrade: smtpd_tls_security_level (main.cf:29): lowered from may to none"),
         "{text}"
     );
 }

@@ -636,7 +636,7 @@ fn h5_purge_that_drops_compatibility_level_is_refused() {
     let err = support::stderr(&out);
     assert!(
         err.contains(
-            "refused by policy compat_downgrade: compatibility_level: lowered from 3.6 to 0"
+            "refused by policy compat_downgrade: compatibility_level (main.cf:22): lowered from 3.6 to 0"
         ),
         "{err}"
     );

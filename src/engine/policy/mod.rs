@@ -317,6 +317,32 @@ fn state_policies(view: &View<'_>, out: &mut Vec<Finding>) {
 
 /// tls_downgrade and compat_downgrade: the change against the live state.
 fn downgrades(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding>) {
+    let start = out.len();
+    downgrade_findings(before, after, out);
+    // Where each is: the service's master.cf line (`name for svc/type`),
+    // else the parameter's main.cf line after the change (before it, when
+    // the change removes it).
+    for f in &mut out[start..] {
+        if f.location.is_some() {
+            continue;
+        }
+        f.location = match f.subject.split_once(" for ") {
+            Some((_, key)) => after
+                .services()
+                .iter()
+                .rev()
+                .find(|s| service_key(s) == key)
+                .and_then(master_at),
+            None => after
+                .main
+                .get(&f.subject)
+                .or_else(|| before.main.get(&f.subject))
+                .map(|e| format!("main.cf:{}", e.line)),
+        };
+    }
+}
+
+fn downgrade_findings(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding>) {
     let refuse = |id: &str, subject: String, message: String, hint: &str| Finding {
         id: id.into(),
         severity: Severity::Refuse,
