@@ -376,6 +376,23 @@ fn compare(want: &Outcome, got: &Outcome) -> Vec<String> {
     d
 }
 
+/// Every case folder is `NN-name` with a number of its own (docs and
+/// notes refer to cases by number).
+#[test]
+fn case_numbers_are_unique() {
+    let mut seen = std::collections::BTreeMap::new();
+    for e in fs::read_dir(cases_dir()).expect("tests/cli-cases exists") {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        let number: u32 = name
+            .split_once('-')
+            .and_then(|(n, _)| n.parse().ok())
+            .unwrap_or_else(|| panic!("case folder {name:?} is not NN-name"));
+        if let Some(other) = seen.insert(number, name.clone()) {
+            panic!("cases {other:?} and {name:?} share the number {number}");
+        }
+    }
+}
+
 #[test]
 fn cli_cases() {
     if support::postconf().is_none() {

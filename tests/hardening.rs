@@ -419,35 +419,53 @@ fn h6_a_tampered_plan_file_is_refused() {
     let pwned = work.path().join("pwned");
     let evil = write(work.path(), "evil.yaml", "mynetworks: 0.0.0.0/0\n");
     type Tamper<'a> = Box<dyn Fn(&mut serde_json::Value) + 'a>;
-    let tamperings: Vec<(&str, Tamper)> = vec![
+    // What was changed, how, and what the refusal must say.
+    let tamperings: Vec<(&str, Tamper, String)> = vec![
         (
             "service commands added",
             Box::new(|v| {
                 v["service_mode"] = serde_json::json!({"command": {"reload": ["/bin/sh", "-c", format!("id > {}", pwned.display())], "restart": []}});
             }),
+            "not a postform plan file (unknown field `service_mode`".into(),
         ),
         (
             "spec swapped",
             Box::new(|v| {
                 v["spec"] = serde_json::json!(evil.display().to_string());
             }),
+            "is not made of the spec files it records".into(),
         ),
         (
             "planned bytes edited",
             Box::new(|v| {
                 v["planned"][0]["sha256"] = serde_json::json!("0".repeat(64));
             }),
+            "applying it now would not write what the plan recorded".into(),
         ),
         (
             "older format",
             Box::new(|v| {
                 v["format_version"] = serde_json::json!(1);
             }),
+            format!(
+                "(plan format 1); this is postform {} (plan format 2): run `postform plan` again",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ),
+        (
+            "another postform version",
+            Box::new(|v| {
+                v["postform_version"] = serde_json::json!("0.0.1");
+            }),
+            format!(
+                "made by postform 0.0.1 (plan format 2); this is postform {}",
+                env!("CARGO_PKG_VERSION")
+            ),
         ),
     ];
     let main = cfg.path().join("main.cf");
     let before = file_state(&main);
-    for (what, tamper) in &tamperings {
+    for (what, tamper, says) in &tamperings {
         let mut v = original.clone();
         tamper(&mut v);
         fs::write(&plan, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
@@ -459,6 +477,11 @@ fn h6_a_tampered_plan_file_is_refused() {
             out.status.code(),
             Some(1),
             "{what}: {}",
+            support::describe(&out)
+        );
+        assert!(
+            support::stderr(&out).contains(says.as_str()),
+            "{what}: the refusal must say {says:?}\n{}",
             support::describe(&out)
         );
         stress::assert_untouched(&main, &before, what);

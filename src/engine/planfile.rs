@@ -79,8 +79,12 @@ pub enum PlanFileError {
     },
     #[error("{}: not a postform plan file ({why}); create one with `postform plan -o FILE`", path.display())]
     Invalid { path: PathBuf, why: String },
-    #[error("{}: made by postform {made_by}; this is postform {}: run `postform plan` again", path.display(), env!("CARGO_PKG_VERSION"))]
-    OtherVersion { path: PathBuf, made_by: String },
+    #[error("{}: made by postform {made_by} (plan format {format}); this is postform {} (plan format {}): run `postform plan` again", path.display(), env!("CARGO_PKG_VERSION"), FORMAT_VERSION)]
+    OtherVersion {
+        path: PathBuf,
+        made_by: String,
+        format: u32,
+    },
     #[error("{}: the plan is for {}, not {}; a saved plan applies only to the config directory it was made for", path.display(), planned.display(), given.display())]
     OtherConfigDir {
         path: PathBuf,
@@ -287,6 +291,7 @@ pub fn load(
         return Err(PlanFileError::OtherVersion {
             path: path.to_path_buf(),
             made_by,
+            format: head.format_version,
         });
     }
     let f: PlanFile = serde_json::from_slice(&bytes).map_err(|e| invalid(clip(&e.to_string())))?;
