@@ -1167,3 +1167,81 @@ fn l4_control_characters_and_look_alikes_are_shown() {
         support::describe(&out)
     );
 }
+
+/// L6: a POSIX ACL and an extended attribute on main.cf and master.cf
+/// survive an apply that rewrites both (a rename would drop them, and
+/// with the ACL the read access it granted). Hard links are still broken
+/// by the rename, as by postconf -e (docs: README Safety).
+#[test]
+fn l6_acls_and_xattrs_survive_an_apply() {
+    let cfg = fresh();
+    let main = cfg.path().join("main.cf");
+    let master = cfg.path().join("master.cf");
+    // user:nobody:r-- beside the mode's own entries (acl_ea format 2).
+    let entry = |tag: u16, perm: u16, id: u32| {
+        let mut e = tag.to_le_bytes().to_vec();
+        e.extend_from_slice(&perm.to_le_bytes());
+        e.extend_from_slice(&id.to_le_bytes());
+        e
+    };
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (0x01, 6, u32::MAX),
+        (0x02, 4, 65534),
+        (0x04, 4, u32::MAX),
+        (0x10, 4, u32::MAX),
+        (0x20, 4, u32::MAX),
+    ] {
+        acl.extend(entry(tag, perm, id));
+    }
+    for f in [&main, &master] {
+        if let Err(e) = xattr::set(f, "user.note", b"managed by postform") {
+            support::skip_or_fail(&format!(
+                "extended attributes on {} ({e})",
+                cfg.path().display()
+            ));
+            return;
+        }
+        xattr::set(f, "system.posix_acl_access", &acl).expect("set a POSIX ACL");
+    }
+    let (out, _, after) = {
+        let work = tempfile::tempdir().unwrap();
+        let s = write(
+            work.path(),
+            "spec.yaml",
+            "main:\n  smtpd_banner: $myhostname ESMTP l6\nmaster:\n  submission/inet:\n    private: n\n    command: smtpd\n    options: {syslog_name: postfix/submission, smtpd_tls_security_level: encrypt, smtpd_sasl_auth_enable: yes}\n",
+        );
+        let out = postform(
+            work.path(),
+            &[
+                "apply",
+                &s.display().to_string(),
+                "-c",
+                &cfg.path().display().to_string(),
+                "--auto-approve",
+                "--service",
+                "none",
+            ],
+        );
+        (out, (), fs::read_to_string(&main).unwrap())
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    assert!(after.contains("ESMTP l6"), "{after}");
+    assert!(fs::read_to_string(&master)
+        .unwrap()
+        .contains("submission inet"));
+    for f in [&main, &master] {
+        assert_eq!(
+            xattr::get(f, "user.note").unwrap().as_deref(),
+            Some(&b"managed by postform"[..]),
+            "{}: user.note",
+            f.display()
+        );
+        assert_eq!(
+            xattr::get(f, "system.posix_acl_access").unwrap(),
+            Some(acl.clone()),
+            "{}: the ACL",
+            f.display()
+        );
+    }
+}

@@ -136,6 +136,9 @@ fn write_atomic_impl(path: &Path, bytes: &[u8], new: NewFile<'_>) -> Result<(), 
         (None, NewFile::Mode(mode)) => (None, mode),
     };
     fill(tmp.as_file_mut(), bytes, keep, new_mode).map_err(|(action, e)| err(action)(e))?;
+    if old.is_some() {
+        copy_xattrs(&target, tmp.as_file());
+    }
     // The lock stays held through the rename (the file handle returned by
     // persist keeps it) so a sweeper never sees an unlocked temp file of a
     // live writer.
@@ -205,6 +208,23 @@ pub fn fill(
             .map_err(|e| ("cannot set the file's mode", e))?,
     }
     Ok(())
+}
+
+/// Carry the extended attributes of `from` (POSIX ACLs, SELinux labels,
+/// `user.*` notes) over to `to`, the file that replaces it: a rename
+/// would drop them, and with an ACL the access it granted. Best effort,
+/// after [`fill`] (an ACL copied after the chmod keeps its mask): an
+/// attribute this process may not set, or a file system without extended
+/// attributes, is skipped. `from` is the resolved target (no symlink).
+pub fn copy_xattrs(from: &Path, to: &File) {
+    let Ok(names) = xattr::list(from) else {
+        return;
+    };
+    for name in names {
+        if let Ok(Some(value)) = xattr::get(from, &name) {
+            let _ = xattr::FileExt::set_xattr(to, &name, &value);
+        }
+    }
 }
 
 /// fsync a directory, so that a rename in it is durable. A file system

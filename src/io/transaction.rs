@@ -150,6 +150,9 @@ impl Transaction {
                     .map_err(io_err(&lock.tmp, "cannot write"))?;
                 fill(&mut f, bytes, old.as_ref(), new_mode)
                     .map_err(|(action, e)| io_err(&lock.tmp, action)(e))?;
+                if old.is_some() {
+                    atomic::copy_xattrs(&real, &f);
+                }
                 (lock.tmp.clone(), Holder::Edit(lock))
             }
             lock => {
@@ -167,6 +170,9 @@ impl Transaction {
                 let mut f = file;
                 fill(&mut f, bytes, old.as_ref(), new_mode)
                     .map_err(|(action, e)| io_err(&path, action)(e))?;
+                if old.is_some() {
+                    atomic::copy_xattrs(&real, &f);
+                }
                 (path, Holder::Temp(f, lock))
             }
         };
