@@ -36,8 +36,13 @@ description:
     secret (C(secret: true), or an entry read from C({file: path}) or C({env: NAME}))
     never appear in the result - not in RV(changes), not in RV(diff), not in the echoed
     options - exactly as if the task had C(no_log) for them."
-  - A C(maps) or C(aliases) section that the engine of this release does not plan yet is
-    named in RV(warnings), and nothing is written for it; it is never dropped silently.
+  - Lookup tables (C(maps)) and the aliases file (C(aliases)) are managed through this module
+    only; there is no separate table module. A table belongs to the same change as the
+    C(main.cf) parameter that names it, so both are validated, checked and written in one
+    transaction with one service action (V(none) for an indexed table or the aliases file,
+    V(reload) for regexp, pcre, cidr and texthash tables and for a missing index built).
+  - A table the engine could not read, and so did not plan, is named in RV(warnings), and
+    nothing is written for it; it is never dropped silently.
   - Reports what the change needs from Postfix in RV(service_action) and, by default
     (O(service=none)), leaves it pending for the handler of the role
     C(postform.postfix.service), like M(postform.postfix.main_cf) (see there).
