@@ -348,8 +348,8 @@ impl Sections {
             .collect();
         if !unplanned.is_empty() {
             warnings.push(format!(
-                "maps: {}: not planned: this postform does not manage lookup tables yet, so \
-                 nothing was written for them",
+                "maps: {}: not planned: the engine could not read them, so nothing was \
+                 written for them",
                 unplanned.join(", ")
             ));
         }
@@ -364,7 +364,7 @@ impl Sections {
             .count();
         if self.aliases && other_files == 0 {
             warnings.push(
-                "aliases: not planned: this postform does not manage the aliases file yet, so \
+                "aliases: not planned: the engine could not read the aliases file, so \
                  nothing was written for it"
                     .into(),
             );

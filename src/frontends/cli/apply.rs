@@ -11,8 +11,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 /// Apply a spec (or a plan saved with `plan -o`): show the plan, ask for
-/// confirmation on a terminal, write main.cf atomically, then reload or
-/// restart Postfix if the change needs it.
+/// confirmation on a terminal, write every changed file in one transaction
+/// (all or none), then reload or restart Postfix if the change needs it.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A spec file, or a plan file saved with `postform plan -o`.
@@ -28,7 +28,8 @@ pub struct ApplyArgs {
     /// auto (what the change needs), reload, restart, or none.
     #[arg(long, value_parser = parse_mode)]
     pub service: Option<ServiceMode>,
-    /// Keep a timestamped copy of the previous main.cf beside it.
+    /// Keep a timestamped copy of each file the apply changes, beside it
+    /// (`FILE.postform-backup-<UTC time>`; 0600 for a secret table).
     #[arg(long)]
     pub backup: bool,
     /// Skip validation and the candidate check with the real Postfix.

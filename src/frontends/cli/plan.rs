@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Show what applying a spec would change in main.cf and which service
-/// action (reload, restart, none) it needs. Changes nothing.
+/// Show what applying a spec would change in main.cf, master.cf, lookup
+/// tables and aliases, and which service action (reload, restart, none)
+/// it needs. Changes nothing.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// The spec file (YAML, short or full form).

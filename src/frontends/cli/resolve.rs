@@ -16,7 +16,8 @@ use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
 /// Print a spec with its layers applied, as one JSON object in the full
-/// spec form (`main`, `purge`, `service`, `custom_parameters`; no
+/// spec form (`main`, `master`, `maps`, `aliases`, `allow`, `purge`,
+/// `service`, `postfix_version`, `custom_parameters`, each when set; no
 /// `extends`). `name: null` (remove the parameter) stays null. Applying the
 /// output as a spec means exactly what applying the layered file means.
 #[derive(Debug, Args)]
