@@ -712,8 +712,9 @@ fn load_snapshot(
     dir: &Path,
     host: &str,
     masters: &MasterCache,
-) -> Result<Option<LoadedSnapshot>, HostError> {
-    let Some(snapshot) = read_snapshot(dir, host).map_err(HostError::plain)? else {
+) -> Result<Option<LoadedSnapshot>, Box<HostError>> {
+    let Some(snapshot) = read_snapshot(dir, host).map_err(|e| Box::new(HostError::plain(e)))?
+    else {
         return Ok(None);
     };
     let dir = snapshot.path.clone();
@@ -728,9 +729,9 @@ fn load_snapshot(
     let main = LiveFile::from_bytes(snapshot.main_cf_path.clone(), Some(snapshot.main_cf));
     let live = LiveConfig::from_files(&dir, main, master);
     if let Err(e) = live.main_cf() {
-        return Err(HostError::plain(format!(
+        return Err(Box::new(HostError::plain(format!(
             "{e}\n  hint: Postfix itself refuses this file"
-        )));
+        ))));
     }
     Ok(Some(LoadedSnapshot {
         path: dir,
@@ -879,7 +880,7 @@ fn check_host(
             ))
         }),
         Ok(None) => {}
-        Err(e) => out.errors.push(e),
+        Err(e) => out.errors.push(*e),
     }
     // This host's Postfix: --postfix-version, its snapshot's, its spec's.
     let (target, version_warnings) = postfix.for_host(&spec, out.snapshot.as_ref());
