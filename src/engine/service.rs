@@ -404,10 +404,11 @@ impl Service {
         let greeted = self.probes.len() - notes.len();
         let mut message = format!("ran `{shown}`; Postfix is running{pids}");
         if greeted > 0 {
-            message.push_str(&format!(
-                "; {greeted} smtpd service(s) greet{}",
-                if greeted == 1 { "s" } else { "" }
-            ));
+            message.push_str(&if greeted == 1 {
+                "; its smtpd service greets".to_string()
+            } else {
+                format!("; its {greeted} smtpd services greet")
+            });
         }
         for n in notes {
             message.push_str(&format!("; {n}"));
