@@ -1245,3 +1245,43 @@ fn l6_acls_and_xattrs_survive_an_apply() {
         );
     }
 }
+
+/// L13: applying a saved plan a second time says it was already applied
+/// (not "changed since the plan"), writes nothing and exits 1.
+#[test]
+fn l13_a_saved_plan_applied_twice_says_already_applied() {
+    let cfg = fresh();
+    let work = tempfile::tempdir().unwrap();
+    let spec = write(
+        work.path(),
+        "l13.yaml",
+        "smtpd_banner: $myhostname ESMTP l13\n",
+    );
+    let plan = work.path().join("l13.plan");
+    let c = cfg.path().display().to_string();
+    let p = plan.display().to_string();
+    let out = postform(
+        work.path(),
+        &["plan", &spec.display().to_string(), "-c", &c, "-o", &p],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    let apply = || {
+        postform(
+            work.path(),
+            &["apply", &p, "--auto-approve", "--service", "none"],
+        )
+    };
+    let out = apply();
+    assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    let main = cfg.path().join("main.cf");
+    let before = file_state(&main);
+    let out = apply();
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert!(
+        support::stderr(&out)
+            .contains("l13.plan: already applied: the files hold what this plan writes"),
+        "{}",
+        support::describe(&out)
+    );
+    stress::assert_untouched(&main, &before, "second apply");
+}

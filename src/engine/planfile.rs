@@ -93,6 +93,8 @@ pub enum PlanFileError {
     },
     #[error("{}: {} changed since the plan was made; nothing was written\n  hint: run `postform plan` again and review the new plan", path.display(), changed.display())]
     Stale { path: PathBuf, changed: PathBuf },
+    #[error("{}: already applied: the files hold what this plan writes; nothing was written\n  hint: `postform plan` shows whether anything is left to change", path.display())]
+    AlreadyApplied { path: PathBuf },
     #[error("{}: applying it now would not write what the plan recorded ({}); nothing was written\n  hint: run `postform plan` again and review the new plan", path.display(), file.display())]
     Differs { path: PathBuf, file: PathBuf },
     #[error("{}: refusing to write a plan there: {why}\n  hint: give -o a new file name, or the name of an earlier plan file to replace it", path.display())]
@@ -336,6 +338,17 @@ pub fn load(
             .find(|(q, _)| absolute(q) == *p)
             .map(|(_, f)| f);
         if now.as_ref() != Some(fingerprint) {
+            // Every file already holds what the plan would write: it was
+            // applied (by this plan or an equal one).
+            let applied = f.planned.iter().all(|planned| {
+                crate::io::read::read_regular(&planned.path)
+                    .is_ok_and(|b| sha256_hex(&b) == planned.sha256)
+            });
+            if applied {
+                return Err(PlanFileError::AlreadyApplied {
+                    path: path.to_path_buf(),
+                });
+            }
             return Err(stale(p));
         }
     }
