@@ -10,6 +10,13 @@
 //! * [`catalog`]: Postfix's parameters: names, types, defaults, restart class;
 //! * [`postfix`]: how Postfix reads its files (main.cf, master.cf, macros);
 //! * [`io`]: reading, hashing and atomically writing files.
+//!
+//! The public API is what the binary, the tests and the benchmarks use:
+//! the wings' document models (main.cf, master.cf, tables), the catalog,
+//! the spec, validation, planning and policies, and the front ends' entry
+//! points. Machinery only the engine drives (the transaction, journal,
+//! locks, service control, apply, converge, plan files, version choice,
+//! the GitOps repository model) is `pub(crate)`.
 
 pub mod catalog;
 pub mod engine;

@@ -51,7 +51,7 @@ pub enum HostCatalogError {
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The postconf program, as [`crate::io::programs::Programs`] finds it
+/// The postconf program, as `io::programs::Programs` finds it
 /// (`$POSTFORM_POSTCONF`, PATH, /usr/sbin, /usr/local/sbin).
 pub fn find_postconf() -> Option<PathBuf> {
     crate::io::programs::Programs::get().postconf.clone()

@@ -490,9 +490,9 @@ fn scratch_dir() -> Result<Scratch, std::io::Error> {
 }
 
 /// Remove the scratch directories of dead runs in `tmp`: owned by `uid`,
-/// named [`SCRATCH_PREFIX`]... and not locked (a live run holds its
-/// directory's lock), or named [`UNLOCKED_PREFIX`]... (an older version,
-/// which took no lock) and older than [`UNLOCKED_MAX_AGE`]. Returns how
+/// named `SCRATCH_PREFIX`... and not locked (a live run holds its
+/// directory's lock), or named `UNLOCKED_PREFIX`... (an older version,
+/// which took no lock) and older than `UNLOCKED_MAX_AGE`. Returns how
 /// many were removed.
 pub fn sweep_stale_scratch_dirs(tmp: &Path, uid: u32) -> usize {
     let Ok(entries) = std::fs::read_dir(tmp) else {

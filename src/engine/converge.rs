@@ -203,8 +203,6 @@ pub struct ConvergeRequest {
 #[derive(Debug, Clone)]
 pub struct ConvergeOutcome {
     pub plan: Plan,
-    /// The files written (none in check mode or without changes).
-    pub written: Vec<PathBuf>,
     pub backup_files: Vec<PathBuf>,
     /// The service action actually run.
     pub service_ran: ServiceAction,
@@ -246,7 +244,6 @@ pub fn converge(req: ConvergeRequest) -> Result<ConvergeOutcome, ConvergeError> 
     warnings.extend(more);
     if req.check_mode {
         return Ok(ConvergeOutcome {
-            written: Vec::new(),
             backup_files: Vec::new(),
             service_ran: ServiceAction::None,
             service_message: "check mode: nothing written, no service action".into(),
@@ -261,7 +258,6 @@ pub fn converge(req: ConvergeRequest) -> Result<ConvergeOutcome, ConvergeError> 
     warnings.extend(report.warnings);
     Ok(ConvergeOutcome {
         plan,
-        written: report.written,
         backup_files: report.backup_files,
         service_ran: report.service.ran,
         service_message: report.service.message,

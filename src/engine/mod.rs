@@ -1,19 +1,19 @@
 //! The desired-state engine: spec -> validate -> plan -> apply (+ service),
 //! and the views of a config directory that `show` and `import` print.
 
-pub mod apply;
+pub(crate) mod apply;
 pub mod candidate;
-pub mod converge;
+pub(crate) mod converge;
 pub mod effective_config;
-pub mod equivalence;
+pub(crate) mod equivalence;
 pub mod live;
 pub mod plan;
-pub mod planfile;
+pub(crate) mod planfile;
 pub mod policy;
-pub mod schema;
-pub mod secrets;
-pub mod service;
+pub(crate) mod schema;
+pub(crate) mod secrets;
+pub(crate) mod service;
 pub mod spec;
-pub mod tables;
+pub(crate) mod tables;
 pub mod validate;
-pub mod version;
+pub(crate) mod version;

@@ -607,14 +607,9 @@ fn schema_with(catalog: &Catalog, version: Option<PostfixVersion>) -> Value {
     })
 }
 
-/// The schema as pretty JSON text (built-in 3.7.11 catalog, so the output
-/// does not depend on the host).
-pub fn spec_schema_json() -> String {
-    spec_schema_json_for(None)
-}
-
-/// [`spec_schema_json`], or with `Some(version)` the schema of that
-/// Postfix version ([`spec_schema_for`]).
+/// The schema as pretty JSON text: with `None` from the built-in 3.7.11
+/// catalog (so the output does not depend on the host), with
+/// `Some(version)` the schema of that Postfix version ([`spec_schema_for`]).
 pub fn spec_schema_json_for(version: Option<PostfixVersion>) -> String {
     let schema = match version {
         Some(v) => spec_schema_for(v),

@@ -277,11 +277,6 @@ impl Service {
         self
     }
 
-    /// Is Postfix (this instance) running?
-    pub fn is_running(&self) -> bool {
-        self.is_running_with(self.queue_directory().as_deref())
-    }
-
     /// Running per the service manager, or, when `postfix status` cannot
     /// tell (a main.cf it cannot read), per the master's pid file.
     fn is_running_with(&self, queue: Option<&Path>) -> bool {
@@ -301,11 +296,6 @@ impl Service {
                 }
             }
         }
-    }
-
-    /// The master's pid, when Postfix writes one we can find.
-    pub fn master_pid(&self) -> Option<u32> {
-        self.queue_directory().as_deref().and_then(live_master_pid)
     }
 
     /// Postfix's state now. Take it before replacing main.cf.
@@ -504,19 +494,6 @@ impl Service {
                 reason: self.reason(&now),
             })
         }
-    }
-
-    /// Start Postfix if it is not running (used after a rollback).
-    pub fn ensure_started(&self) -> Result<(), ServiceError> {
-        let before = self.snapshot();
-        if before.running {
-            return Ok(());
-        }
-        let argv = match &self.manager {
-            Manager::Systemd => svec(&["systemctl", "start", "postfix"]),
-            _ => self.postfix_argv("start"),
-        };
-        self.exec(&argv, &before)
     }
 
     fn perform(

@@ -30,8 +30,8 @@
 //! only a later version accepts.
 
 use crate::catalog::{
-    check_value_for, find_postconf, name_history, Catalog, CatalogSource, NameChange, Param,
-    PostfixVersion, SeriesMatch, ValueProblem, KNOWN_SERIES,
+    check_value_for, find_postconf, name_history, Catalog, NameChange, Param, PostfixVersion,
+    SeriesMatch, ValueProblem, KNOWN_SERIES,
 };
 use crate::engine::spec::{Section, Spec, SpecKey};
 use serde::Serialize;
@@ -87,8 +87,8 @@ impl PostfixTarget {
         self.catalog.postfix_version()
     }
 
-    /// `3.10 (postfix_version)`, `3.7.11 (postconf -d)`, for tables and
-    /// JSON.
+    /// `3.10 (postfix_version)`, `3.7.11 (postconf -d)`.
+    #[cfg(test)]
     pub fn describe(&self) -> String {
         format!("{} ({})", shown_version(&self.catalog), self.source)
     }
@@ -427,14 +427,14 @@ fn later_acceptance(
     None
 }
 
-/// True when `catalog` is this machine's `postconf -d`.
-pub fn is_host_catalog(catalog: &Catalog) -> bool {
-    *catalog.source() == CatalogSource::Postconf
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// True when `catalog` is this machine's `postconf -d`.
+    fn is_host_catalog(catalog: &Catalog) -> bool {
+        *catalog.source() == crate::catalog::CatalogSource::Postconf
+    }
 
     fn v(text: &str) -> PostfixVersion {
         PostfixVersion::parse(text).unwrap_or_else(|e| panic!("{e}"))

@@ -791,17 +791,6 @@ impl FleetPostfix {
         (FleetPostfix { flag, fallback }, warnings)
     }
 
-    /// Every host with the same catalog (tests, benchmarks).
-    pub fn fixed(catalog: Catalog) -> FleetPostfix {
-        FleetPostfix {
-            flag: None,
-            fallback: PostfixTarget {
-                catalog,
-                source: VersionSource::Default,
-            },
-        }
-    }
-
     /// The Postfix a host is checked against, and the warnings about it.
     fn for_host(
         &self,

@@ -1,7 +1,7 @@
 //! The front ends: the only code that prints, colours or chooses exit
 //! codes. The terminal ([`cli`]), Ansible ([`ansible`]) and GitOps
-//! ([`gitops`]) all drive the same engine.
+//! (`gitops`) all drive the same engine.
 
 pub mod ansible;
 pub mod cli;
-pub mod gitops;
+pub(crate) mod gitops;

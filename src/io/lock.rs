@@ -61,7 +61,6 @@ pub enum LockError {
 #[derive(Debug)]
 pub struct DirLock {
     _file: File,
-    pub path: PathBuf,
 }
 
 impl DirLock {
@@ -72,10 +71,7 @@ impl DirLock {
             source,
         })?;
         wait_for(&file, dir, timeout)?;
-        Ok(DirLock {
-            _file: file,
-            path: dir.to_path_buf(),
-        })
+        Ok(DirLock { _file: file })
     }
 
     /// Lock `dir` unless somebody holds it (`None` when somebody still does
@@ -86,10 +82,7 @@ impl DirLock {
             source,
         })?;
         match try_lock_briefly(&file) {
-            Ok(true) => Ok(Some(DirLock {
-                _file: file,
-                path: dir.to_path_buf(),
-            })),
+            Ok(true) => Ok(Some(DirLock { _file: file })),
             Ok(false) => Ok(None),
             Err(source) => Err(LockError::Open {
                 path: dir.to_path_buf(),

@@ -1,15 +1,15 @@
 //! The only code that touches the disk: reading config files safely,
 //! writing them atomically, hashing what was read.
 
-pub mod accounts;
+pub(crate) mod accounts;
 pub mod atomic;
 pub mod hash;
 pub mod index;
-pub mod journal;
-pub mod lock;
-pub mod process;
-pub mod programs;
-pub mod read;
-pub mod services;
-pub mod smtp_probe;
-pub mod transaction;
+pub(crate) mod journal;
+pub(crate) mod lock;
+pub(crate) mod process;
+pub(crate) mod programs;
+pub(crate) mod read;
+pub(crate) mod services;
+pub(crate) mod smtp_probe;
+pub(crate) mod transaction;

@@ -315,15 +315,6 @@ impl Drop for Transaction {
 }
 
 impl Committed {
-    /// The files replaced (real paths), in commit order.
-    pub fn targets(&self) -> Vec<PathBuf> {
-        self.journal
-            .entries
-            .iter()
-            .map(|e| e.target.clone())
-            .collect()
-    }
-
     /// The transaction is over: drop the saved contents and the journal.
     pub fn finish(self) -> std::io::Result<()> {
         remove_saved(&self.journal);

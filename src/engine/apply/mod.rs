@@ -19,7 +19,7 @@ mod backup;
 mod tables;
 pub mod verify;
 
-pub use backup::{BackupError, BACKUPS_KEPT};
+pub use backup::BackupError;
 
 use crate::engine::candidate::{self, CandidateError};
 use crate::engine::live::{Fingerprint, LiveConfig};

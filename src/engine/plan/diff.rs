@@ -13,7 +13,7 @@ const DIFF_CONTEXT: usize = 3;
 /// `Plan::diff_from_origin`).
 const ORIGIN_DIFF_ABOVE: u64 = 50_000_000;
 
-/// Time allowed for finding the shortest diff (see [`Plan::unified_diff`]).
+/// Time allowed for finding the shortest diff (see [`FilePlan::unified_diff`]).
 pub const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl FilePlan {

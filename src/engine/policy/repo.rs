@@ -13,7 +13,7 @@
 //! A rule is judged on a host's desired state: the main.cf its spec layers
 //! make of its snapshot (the candidate of its plan), the value Postfix
 //! would use (the default when nothing sets it), compared the way Postfix
-//! reads values ([`crate::engine::equivalence::equivalent`]: list items
+//! reads values (`engine::equivalence::equivalent`: list items
 //! after separators, booleans without case, `$name` spellings). A
 //! violation refuses the host like a built-in policy, unless the host's
 //! spec lists the id under `allow:` (then it is a warning). It names the

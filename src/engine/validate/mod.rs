@@ -120,7 +120,7 @@ pub fn load_and_validate(
 /// [`load_and_validate`] of a spec already loaded with
 /// [`Spec::load_partial`] (`errors`: its load errors), e.g. to choose the
 /// catalog by the spec's `postfix_version` first
-/// ([`crate::engine::version::choose_postfix`]).
+/// (`engine::version::choose_postfix`).
 pub fn validate_partial(
     spec: Spec,
     mut errors: Vec<SpecError>,

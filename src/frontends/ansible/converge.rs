@@ -459,7 +459,6 @@ fn check_on_a_fresh_host(
     }
     let outcome = ConvergeOutcome {
         plan,
-        written: Vec::new(),
         backup_files: Vec::new(),
         service_ran: ServiceAction::None,
         service_message: "check mode: nothing written, no service action".into(),

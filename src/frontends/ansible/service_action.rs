@@ -11,7 +11,7 @@
 //! action plugin passes the fact as the `pending` option and removes the
 //! directories this module reports as `done`.
 //!
-//! How an action runs is the engine's [`Service`]: systemd's unit for
+//! How an action runs is the engine's `Service`: systemd's unit for
 //! `/etc/postfix` on a systemd host, else `postfix -c DIR reload` or
 //! `postfix -c DIR stop` + `start`, or the user's argv (`service:
 //! {reload: [...], restart: [...]}`). Nothing runs when that Postfix
