@@ -206,6 +206,22 @@ fn no_channel_shows_a_secret_value() {
         "{}",
         support::stdout(&out)
     );
+    // What reads the configuration back: show (text, JSON with the
+    // tables), and import without --include-secrets.
+    let out = run("show", &["show", "-c", "postfix"]);
+    assert!(out.status.success(), "{}", support::describe(&out));
+    let out = run(
+        "show --json --tables",
+        &["show", "-c", "postfix", "--json", "--tables"],
+    );
+    assert!(out.status.success(), "{}", support::describe(&out));
+    assert!(
+        support::stdout(&out).contains("sasl_passwd"),
+        "show --tables lists the table\n{}",
+        support::stdout(&out)
+    );
+    let out = run("import", &["import", "-c", "postfix"]);
+    assert!(out.status.success(), "{}", support::describe(&out));
     // Refused: a secret value the format cannot carry (trailing space).
     let bad_env = [(ENV_NAME, format!("u:{FROM_ENV} "))];
     let bad_env: Vec<(&str, &str)> = bad_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
