@@ -543,9 +543,14 @@ fn stale_saved_plan_is_refused() {
     let r = apply(&p2);
     stress::assert_clean_error(&r, &[STALE_MESSAGE, "main.cf"], "stale saved plan");
     stress::assert_untouched(&live, &s1, "stale saved plan");
-    // Applying p1 again is refused too (its base is gone).
+    // Applying p1 again is refused too (its base is gone), and says why:
+    // the files already hold what it writes (L13).
     let r = apply(&p1);
-    stress::assert_clean_error(&r, &[STALE_MESSAGE], "re-applied saved plan");
+    stress::assert_clean_error(
+        &r,
+        &["one.json: already applied: the files hold what this plan writes"],
+        "re-applied saved plan",
+    );
     stress::assert_untouched(&live, &s1, "re-applied saved plan");
     // A fresh plan applies.
     let p3 = plan("three", "myhostname: two.example\n");
