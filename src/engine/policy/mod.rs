@@ -271,6 +271,15 @@ fn service_key(s: &Service) -> String {
     format!("{}/{}", s.name, s.kind)
 }
 
+/// The service of `v` with the name and type of `s` (the last one, as
+/// Postfix uses it).
+fn same_service<'a>(v: &View<'a>, s: &Service) -> Option<&'a Service> {
+    v.services()
+        .iter()
+        .rev()
+        .find(|o| o.name == s.name && o.kind == s.kind)
+}
+
 fn master_at(s: &Service) -> Option<String> {
     Some(format!("master.cf:{}", s.line))
 }
@@ -317,42 +326,28 @@ fn state_policies(view: &View<'_>, out: &mut Vec<Finding>) {
 
 /// tls_downgrade and compat_downgrade: the change against the live state.
 fn downgrades(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding>) {
-    let start = out.len();
-    downgrade_findings(before, after, out);
-    // Where each is: the service's master.cf line (`name for svc/type`),
-    // else the parameter's main.cf line after the change (before it, when
-    // the change removes it).
-    for f in &mut out[start..] {
-        if f.location.is_some() {
-            continue;
-        }
-        f.location = match f.subject.split_once(" for ") {
-            Some((_, key)) => after
-                .services()
-                .iter()
-                .rev()
-                .find(|s| service_key(s) == key)
-                .and_then(master_at),
-            None => after
-                .main
-                .get(&f.subject)
-                .or_else(|| before.main.get(&f.subject))
-                .map(|e| format!("main.cf:{}", e.line)),
-        };
-    }
-}
-
-fn downgrade_findings(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding>) {
-    let refuse = |id: &str, subject: String, message: String, hint: &str| Finding {
-        id: id.into(),
-        severity: Severity::Refuse,
-        subject,
-        location: None,
-        message,
-        hint: Some(hint.into()),
-        allowed: false,
-        already: false,
+    // Where a main.cf parameter is: its line after the change (before it,
+    // when the change removes it).
+    let main_at = |name: &str| {
+        after
+            .main
+            .get(name)
+            .or_else(|| before.main.get(name))
+            .map(|e| format!("main.cf:{}", e.line))
     };
+    let refuse =
+        |id: &str, subject: String, location: Option<String>, message: String, hint: &str| {
+            Finding {
+                id: id.into(),
+                severity: Severity::Refuse,
+                subject,
+                location,
+                message,
+                hint: Some(hint.into()),
+                allowed: false,
+                already: false,
+            }
+        };
     // compatibility_level (removing it means 0).
     let (old, new) = (before.compat_level(None), after.compat_level(None));
     if new < old {
@@ -363,6 +358,7 @@ fn downgrade_findings(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding
         out.push(refuse(
             "compat_downgrade",
             "compatibility_level".into(),
+            main_at("compatibility_level"),
             format!(
                 "lowered from {} to {}: Postfix falls back to older defaults (below 1 smtpd_relay_restrictions becomes empty, below 2 mynetworks_style becomes subnet and relay_domains $mydestination, below 3.6 md5 fingerprints)",
                 shown(before).trim(),
@@ -378,30 +374,24 @@ fn downgrade_findings(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding
         if s.override_value("compatibility_level").is_none() {
             continue;
         }
-        let old_s = before
-            .services()
-            .iter()
-            .rev()
-            .find(|o| o.name == s.name && o.kind == s.kind);
+        let old_s = same_service(before, s);
         let (old, new) = (before.compat_level(old_s), after.compat_level(Some(s)));
         if new < old {
             let shown = |v: &View<'_>, svc: Option<&Service>| {
                 v.value("compatibility_level", svc)
                     .map_or_else(|| "0 (not set)".into(), |v| v.trim().to_string())
             };
-            out.push(Finding {
-                location: master_at(s),
-                ..refuse(
-                    "compat_downgrade",
-                    format!("compatibility_level for {}", service_key(s)),
-                    format!(
-                        "lowered from {} to {} by -o compatibility_level: this service's processes fall back to older defaults",
-                        shown(before, old_s),
-                        shown(after, Some(s))
-                    ),
-                    "remove the -o compatibility_level override (the service then uses main.cf's level)",
-                )
-            });
+            out.push(refuse(
+                "compat_downgrade",
+                format!("compatibility_level for {}", service_key(s)),
+                master_at(s),
+                format!(
+                    "lowered from {} to {} by -o compatibility_level: this service's processes fall back to older defaults",
+                    shown(before, old_s),
+                    shown(after, Some(s))
+                ),
+                "remove the -o compatibility_level override (the service then uses main.cf's level)",
+            ));
         }
     }
     // Security levels: main.cf, then every service present before and after.
@@ -417,18 +407,16 @@ fn downgrade_findings(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding
         })
     };
     for s in after.services() {
-        if let Some(old) = before
-            .services()
-            .iter()
-            .rev()
-            .find(|o| o.name == s.name && o.kind == s.kind)
-        {
+        if let Some(old) = same_service(before, s) {
             if own_level(s) || own_level(old) {
                 scopes.push((Some(old), Some(s), format!(" for {}", service_key(s))));
             }
         }
     }
     for (old_s, new_s, scope) in &scopes {
+        // A service's finding is at its master.cf line, main.cf's at the
+        // parameter's line.
+        let at = |name: &str| new_s.and_then(master_at).or_else(|| main_at(name));
         let levels = (
             tls::smtpd_level(before, *old_s),
             tls::smtpd_level(after, *new_s),
@@ -439,6 +427,7 @@ fn downgrade_findings(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding
             out.push(refuse(
                 "tls_downgrade",
                 format!("smtpd_tls_security_level{scope}"),
+                at("smtpd_tls_security_level"),
                 format!("lowered from {} to {}", name[b as usize], name[a as usize]),
                 "keep the TLS security level",
             ));
@@ -460,6 +449,7 @@ fn downgrade_findings(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding
                     out.push(refuse(
                         "tls_downgrade",
                         format!("{prefix}_tls_security_level{scope}"),
+                        at(&format!("{prefix}_tls_security_level")),
                         format!("lowered from {b:?} to {a:?}").to_lowercase(),
                         "keep the TLS security level",
                     ));
@@ -483,6 +473,7 @@ fn downgrade_findings(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding
                     out.push(refuse(
                         "tls_downgrade",
                         name.clone(),
+                        main_at(&name),
                         format!("allows weaker TLS protocols than before ({b:?} -> {a:?})"),
                         "keep the protocol list (or make it stricter)",
                     ));
@@ -498,6 +489,7 @@ fn downgrade_findings(before: &View<'_>, after: &View<'_>, out: &mut Vec<Finding
                         out.push(refuse(
                             "tls_downgrade",
                             name.clone(),
+                            main_at(&name),
                             format!("cipher grade lowered from {b} to {a}"),
                             "keep the cipher grade",
                         ));
