@@ -475,13 +475,9 @@ fn scratch_dir() -> Result<Scratch, std::io::Error> {
             Err(e) => return Err(e),
         };
         lock.lock()?;
-        let ours = lock.metadata()?;
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.ino() == ours.ino() && m.dev() == ours.dev() => {
-                sweep_stale_scratch_dirs(&tmp, ours.uid());
-                return Ok(Scratch { path, _lock: lock });
-            }
-            _ => continue,
+        if crate::io::lock::still_at(&lock, &path)? {
+            sweep_stale_scratch_dirs(&tmp, lock.metadata()?.uid());
+            return Ok(Scratch { path, _lock: lock });
         }
     }
     Err(std::io::Error::other(

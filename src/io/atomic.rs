@@ -254,10 +254,8 @@ pub(crate) fn locked_temp_file(dir: &Path) -> io::Result<tempfile::NamedTempFile
         tmp.as_file().lock()?;
         // Still the file at that name? (A sweeper may have locked and
         // unlinked it before we got the lock.)
-        let ours = tmp.as_file().metadata()?;
-        match fs::symlink_metadata(tmp.path()) {
-            Ok(m) if m.ino() == ours.ino() && m.dev() == ours.dev() => return Ok(tmp),
-            _ => continue,
+        if super::lock::still_at(tmp.as_file(), tmp.path())? {
+            return Ok(tmp);
         }
     }
     Err(io::Error::other(

@@ -92,6 +92,15 @@ impl DirLock {
     }
 }
 
+/// Whether the open `file` is still the one at `path` (same device and
+/// inode): a sweeper, or a postconf done with its `.tmp` file, may have
+/// removed or renamed it since it was opened.
+pub fn still_at(file: &File, path: &Path) -> std::io::Result<bool> {
+    let ours = file.metadata()?;
+    Ok(std::fs::symlink_metadata(path)
+        .is_ok_and(|m| m.ino() == ours.ino() && m.dev() == ours.dev()))
+}
+
 /// How long [`try_lock_briefly`] keeps trying.
 const BRIEFLY: Duration = Duration::from_millis(300);
 
@@ -163,22 +172,19 @@ impl EditLock {
             wait_for(&f, &tmp, left)?;
             // Still the file at that name? (postconf renames or removes
             // it when done; then make a new one, as postconf does.)
-            let ours = f.metadata().map_err(|source| LockError::Open {
+            let here = still_at(&f, &tmp).map_err(|source| LockError::Open {
                 path: tmp.clone(),
                 source,
             })?;
-            match std::fs::symlink_metadata(&tmp) {
-                Ok(m) if m.ino() == ours.ino() && m.dev() == ours.dev() && ours.nlink() > 0 => {
-                    return Ok(EditLock { file: Some(f), tmp })
-                }
-                _ if Instant::now() >= deadline => {
-                    return Err(LockError::Timeout {
-                        path: tmp,
-                        seconds: timeout.as_secs(),
-                        holder: None,
-                    })
-                }
-                _ => continue,
+            if here {
+                return Ok(EditLock { file: Some(f), tmp });
+            }
+            if Instant::now() >= deadline {
+                return Err(LockError::Timeout {
+                    path: tmp,
+                    seconds: timeout.as_secs(),
+                    holder: None,
+                });
             }
         }
     }

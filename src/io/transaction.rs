@@ -26,7 +26,6 @@ use super::hash::sha256_hex;
 use super::journal::{Journal, JournalEntry, JournalError, JournalState, SAVED_PREFIX};
 use super::lock::EditLock;
 use std::fs::{self, File};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// A step of the transaction failed. Unless stated otherwise in the
@@ -556,12 +555,8 @@ fn remove_unlocked(path: &Path) {
         // Still the file at that name? A postconf that held it may have
         // renamed it over main.cf meanwhile, and a new postconf made a
         // new FILE.tmp: that one is not ours to remove.
-        let ours = f.metadata();
-        let now = fs::symlink_metadata(path);
-        if let (Ok(ours), Ok(now)) = (ours, now) {
-            if ours.ino() == now.ino() && ours.dev() == now.dev() && ours.nlink() > 0 {
-                let _ = fs::remove_file(path);
-            }
+        if super::lock::still_at(&f, path).unwrap_or(false) {
+            let _ = fs::remove_file(path);
         }
     }
 }
