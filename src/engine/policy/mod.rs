@@ -38,6 +38,11 @@ pub const POLICIES: [(&str, &str); 4] = [
     ),
 ];
 
+/// Is `id` one of the built-in policies ([`POLICIES`])?
+pub fn is_builtin(id: &str) -> bool {
+    POLICIES.iter().any(|(p, _)| *p == id)
+}
+
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

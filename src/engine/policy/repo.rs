@@ -20,7 +20,7 @@
 //! file and line that set the value: the spec layer, else the snapshot's
 //! main.cf. Nothing here prints.
 
-use super::{Finding, Severity, POLICIES};
+use super::{Finding, Severity};
 use crate::catalog::Catalog;
 use crate::engine::equivalence::equivalent;
 use crate::engine::policy::view::View;
@@ -475,7 +475,7 @@ fn parse_id(v: &Node, file: &str, errors: &mut Vec<SpecError>) -> Option<String>
         return None;
     }
     if RESERVED_IDS.contains(&id) {
-        let builtin = POLICIES.iter().any(|(p, _)| *p == id);
+        let builtin = super::is_builtin(id);
         errors.push(error(
             file,
             v,

@@ -55,7 +55,7 @@ pub fn run(args: ResolveArgs) -> CmdResult {
             let repo_ids: Vec<String> = spec
                 .allow
                 .iter()
-                .filter(|id| !crate::engine::policy::POLICIES.iter().any(|(b, _)| b == id))
+                .filter(|id| !crate::engine::policy::is_builtin(id))
                 .cloned()
                 .collect();
             if !repo_ids.is_empty() {
