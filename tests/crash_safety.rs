@@ -746,19 +746,8 @@ fn sigkill_at_random_moments_never_corrupts_main_cf() {
     ));
     let mut rng = Rng::new(seed);
     let per_worker = kills.div_ceil(WORKERS as usize);
-    let results: Vec<Result<Stats, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..WORKERS)
-            .map(|id| {
-                let wrng = rng.fork(id);
-                let cases = &cases;
-                let work = work.path();
-                s.spawn(move || worker(id, wrng, cases, per_worker, quotas, work))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("worker panicked".into())))
-            .collect()
+    let results = stress::on_workers(WORKERS, &mut rng, |id, wrng| {
+        worker(id, wrng, &cases, per_worker, quotas, work.path())
     });
     let mut total = Stats::default();
     let mut errors = Vec::new();

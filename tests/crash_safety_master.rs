@@ -709,19 +709,8 @@ fn sigkill_during_main_and_master_apply_leaves_both_old_or_both_new() {
     let large_quota = ((20.0 / (2.0 * large_mean.as_secs_f64().max(0.001))) as usize).max(10);
     let mut rng = Rng::new(seed);
     let per_worker = kills.div_ceil(WORKERS as usize);
-    let results: Vec<Result<Stats, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..WORKERS)
-            .map(|id| {
-                let wrng = rng.fork(id);
-                let cases = &cases;
-                let work = work.path();
-                s.spawn(move || worker(id, wrng, cases, per_worker, large_quota, work))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("worker panicked".into())))
-            .collect()
+    let results = stress::on_workers(WORKERS, &mut rng, |id, wrng| {
+        worker(id, wrng, &cases, per_worker, large_quota, work.path())
     });
     let mut total = Stats::default();
     let mut errors = Vec::new();

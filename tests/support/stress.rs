@@ -71,6 +71,28 @@ impl Rng {
     }
 }
 
+/// Run `f(id, rng)` on `workers` threads, worker `id` with `rng.fork(id)`
+/// (forked in order, so a seed replays the same workers); a worker that
+/// panics gives an `Err`.
+pub fn on_workers<T: Send>(
+    workers: u64,
+    rng: &mut Rng,
+    f: impl Fn(u64, Rng) -> Result<T, String> + Sync,
+) -> Vec<Result<T, String>> {
+    let rngs: Vec<Rng> = (0..workers).map(|id| rng.fork(id)).collect();
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .zip(rngs)
+            .map(|(id, wrng)| s.spawn(move || f(id, wrng)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("worker panicked".into())))
+            .collect()
+    })
+}
+
 /// The seed from `$var` (decimal or 0x-hex), else a fresh one from the
 /// clock. Printed (to the real stderr, so it shows even for a passing
 /// test) with the line that reproduces the run.
