@@ -600,23 +600,29 @@ fn m8_a_held_lock_and_a_hung_reload_time_out() {
 /// service left alone: (output, main.cf before, main.cf after).
 fn apply_spec(spec: &str) -> (Output, Vec<u8>, Vec<u8>) {
     let cfg = fresh();
+    let before = fs::read(cfg.path().join("main.cf")).unwrap();
+    let out = apply_in(cfg.path(), spec);
+    let after = fs::read(cfg.path().join("main.cf")).unwrap();
+    (out, before, after)
+}
+
+/// `postform apply SPEC -c CFG --auto-approve --service none`, the spec
+/// written to a scratch file.
+fn apply_in(cfg: &Path, spec: &str) -> Output {
     let work = tempfile::tempdir().unwrap();
     let s = write(work.path(), "spec.yaml", spec);
-    let before = fs::read(cfg.path().join("main.cf")).unwrap();
-    let out = postform(
+    postform(
         work.path(),
         &[
             "apply",
             &s.display().to_string(),
             "-c",
-            &cfg.path().display().to_string(),
+            &cfg.display().to_string(),
             "--auto-approve",
             "--service",
             "none",
         ],
-    );
-    let after = fs::read(cfg.path().join("main.cf")).unwrap();
-    (out, before, after)
+    )
 }
 
 /// H4: a change that makes every smtpd exit at start (no working relay
@@ -1204,28 +1210,12 @@ fn l6_acls_and_xattrs_survive_an_apply() {
         }
         xattr::set(f, "system.posix_acl_access", &acl).expect("set a POSIX ACL");
     }
-    let (out, _, after) = {
-        let work = tempfile::tempdir().unwrap();
-        let s = write(
-            work.path(),
-            "spec.yaml",
-            "main:\n  smtpd_banner: $myhostname ESMTP l6\nmaster:\n  submission/inet:\n    private: n\n    command: smtpd\n    options: {syslog_name: postfix/submission, smtpd_tls_security_level: encrypt, smtpd_sasl_auth_enable: yes}\n",
-        );
-        let out = postform(
-            work.path(),
-            &[
-                "apply",
-                &s.display().to_string(),
-                "-c",
-                &cfg.path().display().to_string(),
-                "--auto-approve",
-                "--service",
-                "none",
-            ],
-        );
-        (out, (), fs::read_to_string(&main).unwrap())
-    };
+    let out = apply_in(
+        cfg.path(),
+        "main:\n  smtpd_banner: $myhostname ESMTP l6\nmaster:\n  submission/inet:\n    private: n\n    command: smtpd\n    options: {syslog_name: postfix/submission, smtpd_tls_security_level: encrypt, smtpd_sasl_auth_enable: yes}\n",
+    );
     assert_eq!(out.status.code(), Some(0), "{}", support::describe(&out));
+    let after = fs::read_to_string(&main).unwrap();
     assert!(after.contains("ESMTP l6"), "{after}");
     assert!(fs::read_to_string(&master)
         .unwrap()
