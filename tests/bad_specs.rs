@@ -10,9 +10,10 @@
 
 mod support;
 
+use support::postform;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::SystemTime;
 
 struct Case {
@@ -167,15 +168,6 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, SystemTime)> {
             )
         })
         .collect()
-}
-
-fn postform(dir: &Path, args: &[&str]) -> Output {
-    support::run(
-        Command::new(support::postform_bin())
-            .args(args)
-            .current_dir(dir)
-            .env("NO_COLOR", "1"),
-    )
 }
 
 /// Run one row through one verb; the problems found, if any.

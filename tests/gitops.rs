@@ -9,9 +9,11 @@
 
 mod support;
 
+use support::{code, postform};
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 const HOSTS: [&str; 5] = [
     "legacy.example.com",
@@ -23,17 +25,6 @@ const HOSTS: [&str; 5] = [
 
 fn example_repo() -> PathBuf {
     support::repo_root().join("examples").join("gitops")
-}
-
-/// `postform ARGS` in `cwd`, without colour.
-fn postform(cwd: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(support::postform_bin());
-    cmd.current_dir(cwd).args(args).env("NO_COLOR", "1");
-    support::run(&mut cmd)
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
 }
 
 /// Resolve `.` and `..` in a path without the file system.

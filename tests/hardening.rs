@@ -9,6 +9,8 @@
 
 mod support;
 
+use support::postform;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -26,16 +28,6 @@ fn fresh() -> tempfile::TempDir {
         support::backdate(&dir.path().join(f));
     }
     dir
-}
-
-fn postform(cwd: &Path, args: &[&str]) -> Output {
-    support::run(
-        Command::new(support::postform_bin())
-            .args(args)
-            .current_dir(cwd)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null()),
-    )
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

@@ -8,21 +8,13 @@
 
 mod support;
 
+use support::{code, postform};
+
 use postform::catalog::Catalog;
 use postform::engine::policy::repo::{RepoPolicies, Rule};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn postform(cwd: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(support::postform_bin());
-    cmd.current_dir(cwd).args(args).env("NO_COLOR", "1");
-    support::run(&mut cmd)
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
+use std::process::Output;
 
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();

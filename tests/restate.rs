@@ -23,8 +23,9 @@
 
 mod support;
 
+use support::postform;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use support::stress::{file_state, seed_from_env, Rng};
 
 /// Every main.cf fixture in the repository.
@@ -188,16 +189,6 @@ fn postconf_n(dir: &Path) -> Option<Vec<String>> {
             .filter(|l| *l != skip)
             .map(str::to_string)
             .collect(),
-    )
-}
-
-fn postform(dir: &Path, args: &[&str]) -> std::process::Output {
-    support::run(
-        Command::new(support::postform_bin())
-            .args(args)
-            .current_dir(dir)
-            .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::null()),
     )
 }
 

@@ -12,20 +12,11 @@
 
 mod support;
 
+use support::{code, postform};
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-/// `postform ARGS` in `cwd`, without colour.
-fn postform(cwd: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(support::postform_bin());
-    cmd.current_dir(cwd).args(args).env("NO_COLOR", "1");
-    support::run(&mut cmd)
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
 
 /// stderr without the warning that says the machine's own Postfix differs
 /// from `--postfix-version` (present only where Postfix is installed),

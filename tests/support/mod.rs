@@ -298,6 +298,19 @@ where
 }
 
 /// Runs a command to completion with stdin closed and returns its output.
+/// `postform ARGS` run in `cwd`, without colour, stdin from /dev/null.
+pub fn postform(cwd: &Path, args: &[&str]) -> Output {
+    run(Command::new(postform_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1"))
+}
+
+/// The exit code (-1 when killed by a signal).
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(std::process::Stdio::null())
         .output()
