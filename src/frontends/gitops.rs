@@ -579,6 +579,14 @@ pub struct HostError {
 }
 
 impl HostError {
+    /// As `validate --json` lists it: the error's fields and the hosts it
+    /// concerns.
+    pub fn to_json(&self, hosts: &[String]) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        v["hosts"] = serde_json::json!(hosts);
+        v
+    }
+
     fn plain(message: impl Into<String>) -> Self {
         HostError {
             file: None,
@@ -964,11 +972,7 @@ impl RepoValidation {
     pub fn errors_json(&self) -> Vec<serde_json::Value> {
         self.errors
             .iter()
-            .map(|(e, hosts)| {
-                let mut v = serde_json::to_value(e).unwrap_or_default();
-                v["hosts"] = serde_json::json!(hosts);
-                v
-            })
+            .map(|(e, hosts)| e.to_json(hosts))
             .collect()
     }
 

@@ -115,11 +115,7 @@ pub fn run(args: ValidateArgs) -> CmdResult {
             }
             Err(SpecErrors(e)) => {
                 all.extend(e.iter().map(ToString::to_string));
-                all_json.extend(e.into_iter().map(|e| {
-                    let mut v = serde_json::to_value(HostError::from(e)).unwrap_or_default();
-                    v["hosts"] = serde_json::json!([]);
-                    v
-                }));
+                all_json.extend(e.into_iter().map(|e| HostError::from(e).to_json(&[])));
             }
         }
     }
